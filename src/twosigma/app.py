@@ -1,0 +1,68 @@
+"""Application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from twosigma import __version__
+from twosigma.config import Settings, get_settings
+from twosigma.db.bootstrap import resolve_database
+from twosigma.db.engine import Database
+from twosigma.health.router import router as health_router
+from twosigma.kit.handlers import install_error_handlers
+from twosigma.kit.middleware import RequestIdMiddleware
+
+API_PREFIX = "/api/v1"
+
+
+def api_router() -> APIRouter:
+    router = APIRouter(prefix=API_PREFIX)
+    router.include_router(health_router)
+    return router
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    """Build the app. Tests pass a `database` bound to their transaction; servers let the lifespan connect."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if database is not None:
+            app.state.db = database
+            yield
+            return
+        target = await resolve_database(settings)
+        db = Database.from_url(target.url, settings)
+        app.state.db = db
+        try:
+            yield
+        finally:
+            await db.dispose()
+            target.release()
+
+    app = FastAPI(
+        title="twosigma",
+        version=__version__,
+        description="Backend for AI-tutored learning: courses, enrolment, progress and a one-to-one AI tutor.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    if database is not None:
+        app.state.db = database
+    install_error_handlers(app)
+    app.include_router(health_router, include_in_schema=False)
+    app.include_router(api_router())
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+    app.add_middleware(RequestIdMiddleware)
+    return app

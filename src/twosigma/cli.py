@@ -1,0 +1,121 @@
+"""The `twosigma` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+
+from twosigma.config import get_settings
+from twosigma.db import migrate
+from twosigma.db.bootstrap import DatabaseTarget, resolve_database
+from twosigma.db.engine import make_engine
+
+T = TypeVar("T")
+
+app = typer.Typer(help="twosigma: backend for AI-tutored learning.", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+console = Console()
+
+
+def run_with_database(work: Callable[[str], Awaitable[T]]) -> T:
+    """Resolve the database (starting the embedded server if no URL is set), run `work(url)`, release."""
+
+    async def main() -> T:
+        target = await resolve_database(get_settings())
+        try:
+            return await work(target.url)
+        finally:
+            target.release()
+
+    return asyncio.run(main())
+
+
+async def _upgrade(url: str, revision: str = "head") -> None:
+    engine = make_engine(url, get_settings())
+    try:
+        await migrate.upgrade(engine, revision)
+    finally:
+        await engine.dispose()
+
+
+async def _downgrade(url: str, revision: str) -> None:
+    engine = make_engine(url, get_settings())
+    try:
+        await migrate.downgrade(engine, revision)
+    finally:
+        await engine.dispose()
+
+
+async def _current(url: str) -> frozenset[str]:
+    engine = make_engine(url, get_settings())
+    try:
+        return await migrate.current_revisions(engine)
+    finally:
+        await engine.dispose()
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Migrate the database up to a revision (default: head)."""
+    run_with_database(lambda url: _upgrade(url, revision))
+    console.print(f"[green]Database upgraded to {revision}.[/green]")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision, e.g. -1 or base.")]) -> None:
+    """Migrate the database down to a revision."""
+    run_with_database(lambda url: _downgrade(url, revision))
+    console.print(f"[green]Database downgraded to {revision}.[/green]")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's current revision and the code's head."""
+    current = run_with_database(_current)
+    heads = migrate.head_revisions()
+    state = "at head" if current == heads else "behind head"
+    console.print(f"current: {', '.join(sorted(current)) or 'none'}  head: {', '.join(sorted(heads))}  ({state})")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    reload: Annotated[bool, typer.Option(help="Reload on code changes (development).")] = False,
+) -> None:
+    """Migrate to head, then serve the API (embedded PostgreSQL when no database URL is set)."""
+    import uvicorn
+
+    settings = get_settings()
+    target: DatabaseTarget = asyncio.run(resolve_database(settings))
+    try:
+        asyncio.run(_upgrade(target.url))
+        asyncio.run(_after_migrate(target.url))
+        # Workers (and this process, when it serves itself) connect to the database we just resolved.
+        os.environ["TWOSIGMA_DATABASE_URL"] = target.url
+        get_settings.cache_clear()
+        console.print(f"[bold green]twosigma[/bold green] on http://{host}:{port}  docs: http://{host}:{port}/docs")
+        uvicorn.run(
+            "twosigma.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers if not reload else None,
+            reload=reload,
+            proxy_headers=True,
+        )
+    finally:
+        target.release()
+
+
+async def _after_migrate(url: str) -> None:
+    """Start-up work that needs the migrated schema (built-in data); each domain adds its own."""
+    return None

@@ -1,0 +1,100 @@
+"""Typed configuration: every knob is a `TWOSIGMA_*` environment variable (or a line in `.env`)."""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+import platformdirs
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# The development defaults below are public knowledge; production refuses to start with them.
+DEV_SECRET_KEY = "dev-insecure-secret-key-change-me-0123456789abcdef"
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", DEV_SECRET_KEY})
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class ConfigError(ValueError):
+    """Configuration that must stop start-up (a missing production secret, say)."""
+
+
+def default_data_dir() -> Path:
+    # As root the embedded server makes the parent folders of its data dir world-readable, so keep it out of
+    # root's home folder.
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return Path("/var/lib/twosigma")
+    return Path(platformdirs.user_data_dir("twosigma", appauthor=False))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TWOSIGMA_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    environment: Environment = Environment.DEVELOPMENT
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL (postgresql+asyncpg://...). Unset: an embedded PostgreSQL is started.",
+    )
+    data_dir: Path = Field(default_factory=default_data_dir)
+    secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
+    encryption_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    access_token_minutes: int = Field(default=30, ge=1)
+    refresh_token_days: int = Field(default=14, ge=1)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    redis_url: str | None = None
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
+    db_statement_timeout_ms: int = Field(default=30_000, ge=0)
+    public_base_url: str = "http://localhost:8000"
+    log_level: str = "INFO"
+
+    @field_validator("encryption_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _production_needs_real_secrets(self) -> Settings:
+        if self.environment is Environment.PRODUCTION:
+            if self.secret_key.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
+                raise ConfigError(
+                    "TWOSIGMA_SECRET_KEY is missing or a placeholder; production needs a random secret "
+                    '(e.g. python -c "import secrets; print(secrets.token_urlsafe(48))").'
+                )
+            if len(self.secret_key.get_secret_value()) < 32:
+                raise ConfigError("TWOSIGMA_SECRET_KEY must be at least 32 characters in production.")
+            if not self.encryption_keys:
+                raise ConfigError(
+                    "TWOSIGMA_ENCRYPTION_KEYS is missing; production needs at least one Fernet key "
+                    '(python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())").'
+                )
+        return self
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        return not self.database_url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
