@@ -12,16 +12,16 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from twosigma.app import create_app
-from twosigma.config import Environment, Settings
-from twosigma.db import migrate
-from twosigma.db.engine import Database, make_engine
 from tests.fixtures.database import (
     TEST_DATABASE_URL_ENV,
     create_scratch_database,
     drop_database,
     embedded_server,
 )
+from twosigma.app import create_app
+from twosigma.config import Environment, Settings
+from twosigma.db import migrate
+from twosigma.db.engine import Database, make_engine
 
 pytest_plugins = ["tests.fixtures.factories"]
 

@@ -66,7 +66,7 @@ class PageResult(Generic[T]):
         }
 
 
-async def paginate(session: AsyncSession, stmt: Select[tuple[T]], params: PageParams) -> PageResult[T]:
+async def paginate(session: AsyncSession, stmt: Select[Any], params: PageParams) -> PageResult[Any]:
     """Run `stmt` for one page plus a count of all matches (two queries, whatever the size)."""
     total = await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     rows = (await session.scalars(stmt.limit(params.limit).offset(params.offset))).all()

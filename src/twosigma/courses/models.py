@@ -1,0 +1,120 @@
+"""Course definitions, their subjects and prerequisites, and their term offerings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from twosigma.db.base import Base
+from twosigma.enums import CourseLevel, Visibility, pg_enum
+
+if TYPE_CHECKING:
+    from twosigma.content.models import Module
+    from twosigma.enrollments.models import CourseEnrollment
+    from twosigma.taxonomy.models import Subject
+    from twosigma.tenancy.models import Department, University
+
+
+class Course(Base):
+    __tablename__ = "courses"
+    # Leads with university_id, so it also serves as the index of that FK.
+    __table_args__ = (UniqueConstraint("university_id", "code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    university_id: Mapped[int] = mapped_column(ForeignKey("universities.id", ondelete="CASCADE"), nullable=False)
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("departments.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    primary_subject_id: Mapped[int] = mapped_column(
+        ForeignKey("subjects.id", ondelete="RESTRICT"), nullable=False, index=True
+    )
+    title: Mapped[str] = mapped_column(String(255), nullable=False)
+    code: Mapped[str] = mapped_column(String(20), nullable=False)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    level: Mapped[CourseLevel] = mapped_column(
+        pg_enum(CourseLevel, "course_level"), nullable=False, server_default=text("'INTRODUCTORY'")
+    )
+    credit_hours: Mapped[float] = mapped_column(Float, nullable=False, server_default=text("0"))
+    is_published: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
+    is_coming_soon: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
+
+    university: Mapped[University] = relationship(lazy="raise")
+    department: Mapped[Department | None] = relationship(lazy="raise")
+    primary_subject: Mapped[Subject] = relationship(lazy="raise")
+    offerings: Mapped[list[CourseOffering]] = relationship(back_populates="course", lazy="raise", passive_deletes=True)
+    modules: Mapped[list[Module]] = relationship(back_populates="course", lazy="raise", passive_deletes=True)
+    # Many-to-many views are read-only: write CourseSubject / CoursePrerequisite rows (the service checks
+    # prerequisite cycles there), so there is one write path per link table.
+    subjects: Mapped[list[Subject]] = relationship(secondary="course_subjects", viewonly=True, lazy="raise")
+    prerequisites: Mapped[list[Course]] = relationship(
+        secondary="course_prerequisites",
+        primaryjoin="Course.id == CoursePrerequisite.course_id",
+        secondaryjoin="Course.id == CoursePrerequisite.prerequisite_course_id",
+        viewonly=True,
+        lazy="raise",
+    )
+
+
+class CourseSubject(Base):
+    __tablename__ = "course_subjects"
+    __table_args__ = (UniqueConstraint("course_id", "subject_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), nullable=False)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id", ondelete="CASCADE"), nullable=False, index=True)
+
+
+class CoursePrerequisite(Base):
+    __tablename__ = "course_prerequisites"
+    __table_args__ = (
+        UniqueConstraint("course_id", "prerequisite_course_id"),
+        CheckConstraint("course_id <> prerequisite_course_id", name="no_self_prerequisite"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), nullable=False)
+    prerequisite_course_id: Mapped[int] = mapped_column(
+        ForeignKey("courses.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+
+
+class CourseOffering(Base):
+    __tablename__ = "course_offerings"
+    __table_args__ = (CheckConstraint("capacity IS NULL OR capacity >= 0", name="capacity_non_negative"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), nullable=False, index=True)
+    university_id: Mapped[int] = mapped_column(
+        ForeignKey("universities.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    term_name: Mapped[str] = mapped_column(String(100), nullable=False)
+    starts_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    enrollment_start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    enrollment_end: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    visibility: Mapped[Visibility] = mapped_column(
+        pg_enum(Visibility, "visibility"), nullable=False, server_default=text("'PUBLIC'")
+    )
+    capacity: Mapped[int | None] = mapped_column(Integer, nullable=True)  # NULL: unlimited
+    invite_code: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+
+    course: Mapped[Course] = relationship(back_populates="offerings", lazy="raise")
+    university: Mapped[University] = relationship(lazy="raise")
+    enrollments: Mapped[list[CourseEnrollment]] = relationship(
+        back_populates="course_offering", lazy="raise", passive_deletes=True
+    )

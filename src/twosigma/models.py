@@ -1,0 +1,49 @@
+"""Every model of every domain, imported in one place so ``Base.metadata`` is complete (Alembic reads it)."""
+
+from __future__ import annotations
+
+from twosigma.api_keys.models import ApiKey
+from twosigma.auth.models import RefreshToken
+from twosigma.content.models import ContentItem, Module
+from twosigma.courses.models import Course, CourseOffering, CoursePrerequisite, CourseSubject
+from twosigma.enrollments.models import CourseEnrollment
+from twosigma.feature_requests.models import FeatureRequest
+from twosigma.progress.models import UserContentProgress, UserModuleProgress
+from twosigma.prompts.models import Prompt, PromptDependency, PromptLabelEvent
+from twosigma.system_settings.models import SystemSetting
+from twosigma.taxonomy.models import ContentType, Domain, Subject
+from twosigma.tenancy.models import Country, Department, University, UserUniversityRole
+from twosigma.tutor.models import ChatMessage, ChatNote, ChatSession
+from twosigma.users.models import User, UserProfile, UserSubjectPreference
+
+__all__ = [
+    "ApiKey",
+    "ChatMessage",
+    "ChatNote",
+    "ChatSession",
+    "ContentItem",
+    "ContentType",
+    "Country",
+    "Course",
+    "CourseEnrollment",
+    "CourseOffering",
+    "CoursePrerequisite",
+    "CourseSubject",
+    "Department",
+    "Domain",
+    "FeatureRequest",
+    "Module",
+    "Prompt",
+    "PromptDependency",
+    "PromptLabelEvent",
+    "RefreshToken",
+    "Subject",
+    "SystemSetting",
+    "University",
+    "User",
+    "UserContentProgress",
+    "UserModuleProgress",
+    "UserProfile",
+    "UserSubjectPreference",
+    "UserUniversityRole",
+]

@@ -1,0 +1,77 @@
+"""Accounts, onboarding profiles and subject preferences."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, UniqueConstraint, text, true
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from twosigma.db.base import Base, created_at_column, updated_at_column
+from twosigma.enums import Grade, LearningGoal, StudyLevel, pg_enum
+
+if TYPE_CHECKING:
+    from twosigma.enrollments.models import CourseEnrollment
+    from twosigma.taxonomy.models import Subject
+    from twosigma.tenancy.models import UserUniversityRole
+    from twosigma.tutor.models import ChatSession
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Unique index (not a constraint) named ix_users_email by the convention; the service stores emails lowercased.
+    email: Mapped[str] = mapped_column(String(255), nullable=False, index=True, unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    full_name: Mapped[str] = mapped_column(String(255), nullable=False)
+    locale: Mapped[str] = mapped_column(String(10), nullable=False, server_default=text("'en'"))
+    time_zone: Mapped[str] = mapped_column(String(50), nullable=False, server_default=text("'UTC'"))
+    is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=true())
+    current_streak_days: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    last_activity_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()
+
+    profile: Mapped[UserProfile | None] = relationship(
+        back_populates="user", uselist=False, lazy="raise", passive_deletes=True
+    )
+    university_roles: Mapped[list[UserUniversityRole]] = relationship(
+        back_populates="user", lazy="raise", passive_deletes=True
+    )
+    enrollments: Mapped[list[CourseEnrollment]] = relationship(
+        back_populates="user", lazy="raise", passive_deletes=True
+    )
+    chat_sessions: Mapped[list[ChatSession]] = relationship(back_populates="user", lazy="raise", passive_deletes=True)
+
+
+class UserProfile(Base):
+    __tablename__ = "user_profiles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, unique=True)
+    date_of_birth: Mapped[date | None] = mapped_column(Date, nullable=True)
+    learning_goal: Mapped[LearningGoal | None] = mapped_column(pg_enum(LearningGoal, "learning_goal"), nullable=True)
+    study_level: Mapped[StudyLevel | None] = mapped_column(pg_enum(StudyLevel, "study_level"), nullable=True)
+    grade: Mapped[Grade | None] = mapped_column(pg_enum(Grade, "grade"), nullable=True)
+
+    user: Mapped[User] = relationship(back_populates="profile", lazy="raise")
+    # Preferences hang off the user, not the profile; this read-only view joins through user_id.
+    # Write preferences as UserSubjectPreference rows.
+    subject_preferences: Mapped[list[Subject]] = relationship(
+        secondary="user_subject_preferences",
+        primaryjoin="UserProfile.user_id == UserSubjectPreference.user_id",
+        secondaryjoin="Subject.id == UserSubjectPreference.subject_id",
+        viewonly=True,
+        lazy="raise",
+    )
+
+
+class UserSubjectPreference(Base):
+    __tablename__ = "user_subject_preferences"
+    __table_args__ = (UniqueConstraint("user_id", "subject_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id", ondelete="CASCADE"), nullable=False, index=True)

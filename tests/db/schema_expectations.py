@@ -1,0 +1,549 @@
+"""The schema as the reference document (docs: database-schema.md) and the spec's additions describe it.
+
+Written by hand from those documents, never generated from the models: the reference test compares the
+migrated database with this, so a model or a migration that drifts from the reference fails a test.
+
+Types are PostgreSQL's `format_type()` spelling ("character varying(255)", "timestamp with time zone",
+"text[]"); a native enum column is "enum:<type name>". Defaults are regular expressions matched in full against
+`pg_get_expr()` of the column default; `SERIAL` matches a sequence default or an identity column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# --- types -----------------------------------------------------------------------------------------------------
+
+INT = "integer"
+BIGINT = "bigint"
+TEXT = "text"
+BOOL = "boolean"
+DATE = "date"
+TSTZ = "timestamp with time zone"
+FLOAT = "double precision"
+JSONB = "jsonb"
+JSON = "json"
+TEXT_ARRAY = "text[]"
+
+
+def varchar(length: int) -> str:
+    return f"character varying({length})"
+
+
+def enum(type_name: str) -> str:
+    return f"enum:{type_name}"
+
+
+# --- defaults (regular expressions) ----------------------------------------------------------------------------
+
+SERIAL = r"nextval\('[a-z_]+_seq'::regclass\)|<identity>"
+NOW = r"now\(\)|CURRENT_TIMESTAMP"
+TRUE = "true"
+FALSE = "false"
+ZERO = r"0|'0'::(integer|double precision)"
+EMPTY_JSONB_OBJECT = r"'\{\}'::jsonb"
+EMPTY_JSONB_ARRAY = r"'\[\]'::jsonb"
+EMPTY_JSON_OBJECT = r"'\{\}'::json"
+EMPTY_TEXT_ARRAY = r"'\{\}'::text\[\]"
+
+
+def string_default(value: str) -> str:
+    return rf"'{value}'(::character varying)?(::text)?"
+
+
+def enum_default(value: str, type_name: str) -> str:
+    return rf"'{value}'::{type_name}"
+
+
+# --- shapes ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Col:
+    type: str
+    nullable: bool = False
+    default: str | None = None  # None: the column has no default
+
+
+@dataclass(frozen=True)
+class Idx:
+    """An index that does not back a primary key or unique constraint."""
+
+    columns: tuple[str, ...]
+    method: str = "btree"
+    unique: bool = False
+    name: str | None = None  # None: the naming convention picks it; set when the reference fixes it
+
+
+@dataclass(frozen=True)
+class Table:
+    columns: dict[str, Col]
+    # Every unique index or constraint, as its column tuple (primary keys excluded).
+    unique: frozenset[tuple[str, ...]] = frozenset()
+    # column -> ("table.column", ON DELETE rule)
+    fks: dict[str, tuple[str, str]] = field(default_factory=dict)
+    indexes: tuple[Idx, ...] = ()
+    # constraint name -> definition with parentheses removed and whitespace collapsed
+    checks: dict[str, str] = field(default_factory=dict)
+    primary_key: tuple[str, ...] = ("id",)
+
+
+def _id() -> Col:
+    return Col(INT, default=SERIAL)
+
+
+def _big_id() -> Col:
+    return Col(BIGINT, default=SERIAL)
+
+
+def _fk(nullable: bool = False) -> Col:
+    return Col(INT, nullable=nullable)
+
+
+def _created() -> Col:
+    return Col(TSTZ, default=NOW)
+
+
+def _nullable_ts() -> Col:
+    return Col(TSTZ, nullable=True)
+
+
+CASCADE = "CASCADE"
+SET_NULL = "SET NULL"
+RESTRICT = "RESTRICT"
+
+ENUMS: dict[str, list[str]] = {
+    "user_role": ["STUDENT", "INSTRUCTOR", "TA", "DEPARTMENT_ADMIN", "UNIVERSITY_ADMIN", "PLATFORM_ADMIN"],
+    "learning_goal": [
+        "CAREER_ADVANCEMENT",
+        "SKILL_DEVELOPMENT",
+        "ACADEMIC_REQUIREMENT",
+        "PERSONAL_INTEREST",
+        "CERTIFICATION",
+    ],
+    "study_level": ["HIGH_SCHOOL", "UNDERGRADUATE", "GRADUATE", "DOCTORATE", "PROFESSIONAL"],
+    "grade": ["FRESHMAN", "SOPHOMORE", "JUNIOR", "SENIOR", "GRADUATE"],
+    "course_level": ["INTRODUCTORY", "INTERMEDIATE", "ADVANCED", "EXPERT"],
+    "visibility": ["PUBLIC", "UNLISTED", "INVITE_ONLY"],
+    "enrollment_status": ["ACTIVE", "COMPLETED", "DROPPED", "PENDING", "WAITLISTED"],
+    "module_type": ["COURSE_ROOT", "UNIT", "CHAPTER", "LESSON", "TOPIC", "SECTION", "LAB", "QUIZ"],
+    "message_role": ["USER", "ASSISTANT", "SYSTEM"],
+    "feature_request_status": ["OPEN", "PLANNED", "IN_PROGRESS", "DONE", "DECLINED"],
+}
+
+TABLES: dict[str, Table] = {
+    # --- users -------------------------------------------------------------------------------------------------
+    "users": Table(
+        columns={
+            "id": _id(),
+            "email": Col(varchar(255)),
+            "password_hash": Col(varchar(255)),
+            "full_name": Col(varchar(255)),
+            "locale": Col(varchar(10), default=string_default("en")),
+            "time_zone": Col(varchar(50), default=string_default("UTC")),
+            "is_active": Col(BOOL, default=TRUE),
+            "current_streak_days": Col(INT, default=ZERO),
+            "last_activity_date": Col(DATE, nullable=True),
+            "created_at": _created(),
+            "updated_at": _created(),
+        },
+        unique=frozenset({("email",)}),
+        indexes=(Idx(("email",), unique=True, name="ix_users_email"),),
+    ),
+    "user_profiles": Table(
+        columns={
+            "id": _id(),
+            "user_id": _fk(),
+            "date_of_birth": Col(DATE, nullable=True),
+            "learning_goal": Col(enum("learning_goal"), nullable=True),
+            "study_level": Col(enum("study_level"), nullable=True),
+            "grade": Col(enum("grade"), nullable=True),
+        },
+        unique=frozenset({("user_id",)}),
+        fks={"user_id": ("users.id", CASCADE)},
+    ),
+    "user_subject_preferences": Table(
+        columns={"id": _id(), "user_id": _fk(), "subject_id": _fk()},
+        unique=frozenset({("user_id", "subject_id")}),
+        fks={"user_id": ("users.id", CASCADE), "subject_id": ("subjects.id", CASCADE)},
+        indexes=(Idx(("subject_id",)),),
+    ),
+    # --- tenancy -----------------------------------------------------------------------------------------------
+    "user_university_roles": Table(
+        columns={
+            "id": _id(),
+            "user_id": _fk(),
+            "university_id": _fk(),
+            "role": Col(enum("user_role")),
+            "department_id": _fk(nullable=True),
+        },
+        unique=frozenset({("user_id", "university_id", "role")}),
+        fks={
+            "user_id": ("users.id", CASCADE),
+            "university_id": ("universities.id", CASCADE),
+            "department_id": ("departments.id", CASCADE),
+        },
+        indexes=(Idx(("university_id",)), Idx(("department_id",))),
+    ),
+    "countries": Table(
+        columns={"id": _id(), "code": Col(varchar(2)), "name": Col(varchar(100))},
+        unique=frozenset({("code",)}),
+    ),
+    "universities": Table(
+        columns={
+            "id": _id(),
+            "name": Col(varchar(255)),
+            "short_code": Col(varchar(20)),
+            "country_id": _fk(),
+            "time_zone": Col(varchar(50), default=string_default("UTC")),
+            "website_url": Col(varchar(255), nullable=True),
+            "is_active": Col(BOOL, default=TRUE),
+        },
+        unique=frozenset({("country_id", "short_code")}),
+        fks={"country_id": ("countries.id", RESTRICT)},
+    ),
+    "departments": Table(
+        columns={
+            "id": _id(),
+            "university_id": _fk(),
+            "name": Col(varchar(255)),
+            "code": Col(varchar(20), nullable=True),
+        },
+        fks={"university_id": ("universities.id", CASCADE)},
+        indexes=(Idx(("university_id",)),),
+    ),
+    # --- taxonomy ----------------------------------------------------------------------------------------------
+    "domains": Table(
+        columns={"id": _id(), "name": Col(varchar(100))},
+        unique=frozenset({("name",)}),
+    ),
+    "subjects": Table(
+        columns={
+            "id": _id(),
+            "domain_id": _fk(),
+            "parent_subject_id": _fk(nullable=True),
+            "name": Col(varchar(100)),
+        },
+        fks={"domain_id": ("domains.id", CASCADE), "parent_subject_id": ("subjects.id", CASCADE)},
+        indexes=(Idx(("domain_id",)), Idx(("parent_subject_id",))),
+    ),
+    "content_types": Table(
+        columns={
+            "id": _id(),
+            "name": Col(varchar(50)),
+            "label": Col(varchar(100)),
+            "description": Col(TEXT, nullable=True),
+            "is_active": Col(BOOL, default=TRUE),
+        },
+        unique=frozenset({("name",)}),
+    ),
+    # --- courses -----------------------------------------------------------------------------------------------
+    "courses": Table(
+        columns={
+            "id": _id(),
+            "university_id": _fk(),
+            "department_id": _fk(nullable=True),
+            "primary_subject_id": _fk(),
+            "title": Col(varchar(255)),
+            "code": Col(varchar(20)),
+            "description": Col(TEXT, nullable=True),
+            "level": Col(enum("course_level"), default=enum_default("INTRODUCTORY", "course_level")),
+            "credit_hours": Col(FLOAT, default=ZERO),
+            "is_published": Col(BOOL, default=FALSE),
+            "is_coming_soon": Col(BOOL, default=FALSE),
+        },
+        unique=frozenset({("university_id", "code")}),
+        fks={
+            "university_id": ("universities.id", CASCADE),
+            "department_id": ("departments.id", SET_NULL),
+            "primary_subject_id": ("subjects.id", RESTRICT),
+        },
+        indexes=(Idx(("department_id",)), Idx(("primary_subject_id",))),
+    ),
+    "course_subjects": Table(
+        columns={"id": _id(), "course_id": _fk(), "subject_id": _fk()},
+        unique=frozenset({("course_id", "subject_id")}),
+        fks={"course_id": ("courses.id", CASCADE), "subject_id": ("subjects.id", CASCADE)},
+        indexes=(Idx(("subject_id",)),),
+    ),
+    "course_prerequisites": Table(
+        columns={"id": _id(), "course_id": _fk(), "prerequisite_course_id": _fk()},
+        unique=frozenset({("course_id", "prerequisite_course_id")}),
+        fks={"course_id": ("courses.id", CASCADE), "prerequisite_course_id": ("courses.id", CASCADE)},
+        indexes=(Idx(("prerequisite_course_id",)),),
+        checks={"ck_course_prerequisites_no_self_prerequisite": "course_id <> prerequisite_course_id"},
+    ),
+    "course_offerings": Table(
+        columns={
+            "id": _id(),
+            "course_id": _fk(),
+            "university_id": _fk(),
+            "term_name": Col(varchar(100)),
+            "starts_at": _nullable_ts(),
+            "ends_at": _nullable_ts(),
+            "enrollment_start": _nullable_ts(),
+            "enrollment_end": _nullable_ts(),
+            "visibility": Col(enum("visibility"), default=enum_default("PUBLIC", "visibility")),
+            "capacity": Col(INT, nullable=True),
+            "invite_code": Col(varchar(64), nullable=True),
+        },
+        unique=frozenset({("invite_code",)}),
+        fks={"course_id": ("courses.id", CASCADE), "university_id": ("universities.id", CASCADE)},
+        indexes=(Idx(("course_id",)), Idx(("university_id",))),
+        checks={"ck_course_offerings_capacity_non_negative": "capacity IS NULL OR capacity >= 0"},
+    ),
+    # --- enrolments --------------------------------------------------------------------------------------------
+    "course_enrollments": Table(
+        columns={
+            "id": _id(),
+            "user_id": _fk(),
+            "course_offering_id": _fk(),
+            "status": Col(enum("enrollment_status"), default=enum_default("ACTIVE", "enrollment_status")),
+            "enrolled_at": _created(),
+            "completed_at": _nullable_ts(),
+        },
+        unique=frozenset({("user_id", "course_offering_id")}),
+        fks={"user_id": ("users.id", CASCADE), "course_offering_id": ("course_offerings.id", CASCADE)},
+        indexes=(Idx(("course_offering_id", "status", "enrolled_at")),),
+    ),
+    # --- content -----------------------------------------------------------------------------------------------
+    "modules": Table(
+        columns={
+            "id": _id(),
+            "course_id": _fk(),
+            "parent_module_id": _fk(nullable=True),
+            "title": Col(varchar(255)),
+            "description": Col(TEXT, nullable=True),
+            "module_type": Col(enum("module_type")),
+            "sequence_index": Col(INT, default=ZERO),
+            "depth": Col(INT, default=ZERO),
+            "is_published": Col(BOOL, default=FALSE),
+        },
+        fks={"course_id": ("courses.id", CASCADE), "parent_module_id": ("modules.id", CASCADE)},
+        indexes=(Idx(("course_id",)), Idx(("parent_module_id", "sequence_index"))),
+    ),
+    "content_items": Table(
+        columns={
+            "id": _id(),
+            "module_id": _fk(),
+            "course_id": _fk(),
+            "content_type_id": _fk(),
+            "title": Col(varchar(255)),
+            "description": Col(TEXT, nullable=True),
+            "data_json": Col(JSONB, default=EMPTY_JSONB_OBJECT),
+            "learning_objectives": Col(JSONB, default=EMPTY_JSONB_ARRAY),
+            "sequence_index": Col(INT, default=ZERO),
+            "estimated_duration_seconds": Col(INT, nullable=True),
+            "prompt_name": Col(varchar(255), nullable=True),
+            "prompt_label": Col(varchar(36), default=string_default("production")),
+        },
+        fks={
+            "module_id": ("modules.id", CASCADE),
+            "course_id": ("courses.id", CASCADE),
+            "content_type_id": ("content_types.id", RESTRICT),
+        },
+        indexes=(
+            Idx(("module_id", "sequence_index")),
+            Idx(("course_id",)),
+            Idx(("content_type_id",)),
+            Idx(("data_json",), method="gin"),
+        ),
+    ),
+    # --- progress ----------------------------------------------------------------------------------------------
+    "user_module_progress": Table(
+        columns={
+            "id": _id(),
+            "user_id": _fk(),
+            "course_offering_id": _fk(),
+            "module_id": _fk(),
+            "progress_percent": Col(INT, default=ZERO),
+            "started_at": _created(),
+            "completed_at": _nullable_ts(),
+        },
+        unique=frozenset({("user_id", "course_offering_id", "module_id")}),
+        fks={
+            "user_id": ("users.id", CASCADE),
+            "course_offering_id": ("course_offerings.id", CASCADE),
+            "module_id": ("modules.id", CASCADE),
+        },
+        indexes=(Idx(("user_id", "course_offering_id")), Idx(("course_offering_id",)), Idx(("module_id",))),
+        checks={"ck_user_module_progress_progress_percent_range": "progress_percent >= 0 AND progress_percent <= 100"},
+    ),
+    "user_content_progress": Table(
+        columns={
+            "id": _id(),
+            "user_id": _fk(),
+            "course_offering_id": _fk(),
+            "content_item_id": _fk(),
+            "progress_percent": Col(INT, default=ZERO),
+            "attempts_count": Col(INT, default=ZERO),
+            "first_started_at": _created(),
+            "last_interacted_at": _created(),
+            "completed_at": _nullable_ts(),
+        },
+        unique=frozenset({("user_id", "course_offering_id", "content_item_id")}),
+        fks={
+            "user_id": ("users.id", CASCADE),
+            "course_offering_id": ("course_offerings.id", CASCADE),
+            "content_item_id": ("content_items.id", CASCADE),
+        },
+        indexes=(
+            Idx(("user_id", "course_offering_id")),
+            Idx(("course_offering_id",)),
+            Idx(("content_item_id",)),
+        ),
+        checks={"ck_user_content_progress_progress_percent_range": "progress_percent >= 0 AND progress_percent <= 100"},
+    ),
+    # --- tutor -------------------------------------------------------------------------------------------------
+    "chat_sessions": Table(
+        columns={
+            "id": _id(),
+            "user_id": _fk(),
+            "content_item_id": _fk(nullable=True),
+            "content_context": Col(JSONB, default=EMPTY_JSONB_OBJECT),
+            "share_enabled": Col(BOOL, default=FALSE),
+            "share_token": Col(varchar(255), nullable=True),
+            "created_at": _created(),
+            "updated_at": _created(),
+        },
+        unique=frozenset({("share_token",)}),
+        fks={"user_id": ("users.id", CASCADE), "content_item_id": ("content_items.id", SET_NULL)},
+        indexes=(
+            Idx(("user_id", "updated_at")),
+            Idx(("content_item_id",)),
+            Idx(("content_context",), method="gin"),
+        ),
+    ),
+    "chat_messages": Table(
+        columns={
+            "id": _id(),
+            "session_id": _fk(),
+            "role": Col(enum("message_role")),
+            "content": Col(TEXT),
+            "meta": Col(JSONB, default=EMPTY_JSONB_OBJECT),
+            "created_at": _created(),
+        },
+        fks={"session_id": ("chat_sessions.id", CASCADE)},
+        indexes=(Idx(("session_id", "id")),),
+    ),
+    "chat_notes": Table(
+        columns={
+            "id": _id(),
+            "session_id": _fk(),
+            "message_id": _fk(nullable=True),
+            "content": Col(TEXT),
+            "selected_text": Col(TEXT, nullable=True),
+            "created_at": _created(),
+        },
+        fks={"session_id": ("chat_sessions.id", CASCADE), "message_id": ("chat_messages.id", SET_NULL)},
+        indexes=(Idx(("session_id",)), Idx(("message_id",))),
+    ),
+    # --- prompts -----------------------------------------------------------------------------------------------
+    "prompts": Table(
+        columns={
+            "id": _big_id(),
+            "name": Col(varchar(255)),
+            "version": Col(INT),
+            "type": Col(varchar(20), default=string_default("text")),
+            "prompt": Col(TEXT, nullable=True),
+            "config": Col(JSON, default=EMPTY_JSON_OBJECT),
+            "labels": Col(TEXT_ARRAY, default=EMPTY_TEXT_ARRAY),
+            "tags": Col(TEXT_ARRAY, default=EMPTY_TEXT_ARRAY),
+            "commit_message": Col(varchar(500), nullable=True),
+            "created_by": Col(varchar(255)),
+            "created_at": _created(),
+            "updated_at": _created(),
+        },
+        unique=frozenset({("name", "version")}),
+        indexes=(
+            Idx(("name",), name="ix_prompts_name"),
+            Idx(("labels",), method="gin", name="ix_prompts_labels"),
+            Idx(("tags",), method="gin", name="ix_prompts_tags"),
+            Idx(("created_at",), name="ix_prompts_created_at"),
+        ),
+    ),
+    "prompt_dependencies": Table(
+        columns={
+            "id": _big_id(),
+            "parent_id": Col(BIGINT),
+            "child_name": Col(varchar(255)),
+            "child_version": Col(INT, nullable=True),
+            "child_label": Col(varchar(36), nullable=True),
+            "created_at": _created(),
+            "updated_at": _created(),
+        },
+        fks={"parent_id": ("prompts.id", CASCADE)},
+        indexes=(
+            Idx(("parent_id",), name="ix_prompt_deps_parent"),
+            Idx(("child_name",), name="ix_prompt_deps_child"),
+        ),
+        checks={"ck_prompt_dependencies_child_version_xor_label": "child_version IS NULL <> child_label IS NULL"},
+    ),
+    "prompt_label_events": Table(
+        columns={
+            "id": _big_id(),
+            "prompt_name": Col(varchar(255)),
+            "label": Col(varchar(36)),
+            "from_version": Col(INT, nullable=True),
+            "to_version": Col(INT, nullable=True),
+            "actor": Col(varchar(255)),
+            "at": _created(),
+        },
+        indexes=(Idx(("prompt_name", "label", "at")),),
+    ),
+    # --- system, auth, api keys, feedback ----------------------------------------------------------------------
+    "system_settings": Table(
+        columns={
+            "id": _id(),
+            "setting_key": Col(varchar(100)),
+            "setting_value": Col(TEXT, nullable=True),
+            "is_encrypted": Col(BOOL, default=FALSE),
+            "description": Col(TEXT, nullable=True),
+            "updated_at": _created(),
+        },
+        unique=frozenset({("setting_key",)}),
+    ),
+    "refresh_tokens": Table(
+        columns={
+            "id": _id(),
+            "jti": Col(varchar(64)),
+            "user_id": _fk(),
+            "family_id": Col(varchar(64)),
+            "expires_at": Col(TSTZ),
+            "revoked_at": _nullable_ts(),
+            "replaced_by": Col(varchar(64), nullable=True),
+            "created_at": _created(),
+        },
+        unique=frozenset({("jti",)}),
+        fks={"user_id": ("users.id", CASCADE)},
+        indexes=(Idx(("user_id",)), Idx(("family_id",))),
+    ),
+    "api_keys": Table(
+        columns={
+            "id": _id(),
+            "public_key": Col(varchar(64)),
+            "secret_hash": Col(varchar(128)),
+            "name": Col(varchar(255)),
+            "created_by": _fk(nullable=True),
+            "created_at": _created(),
+            "last_used_at": _nullable_ts(),
+            "revoked_at": _nullable_ts(),
+        },
+        unique=frozenset({("public_key",)}),
+        fks={"created_by": ("users.id", SET_NULL)},
+        indexes=(Idx(("created_by",)),),
+    ),
+    "feature_requests": Table(
+        columns={
+            "id": _id(),
+            "user_id": _fk(),
+            "title": Col(varchar(255)),
+            "description": Col(TEXT),
+            "status": Col(enum("feature_request_status"), default=enum_default("OPEN", "feature_request_status")),
+            "created_at": _created(),
+            "updated_at": _created(),
+        },
+        fks={"user_id": ("users.id", CASCADE)},
+        indexes=(Idx(("user_id",)), Idx(("status", "created_at"))),
+    ),
+}
