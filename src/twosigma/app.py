@@ -15,6 +15,7 @@ from twosigma.db.engine import Database
 from twosigma.health.router import router as health_router
 from twosigma.kit.handlers import install_error_handlers
 from twosigma.kit.middleware import RequestIdMiddleware
+from twosigma.kit.ratelimit import RateLimiter
 
 API_PREFIX = "/api/v1"
 
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.rate_limiter = RateLimiter(settings.redis_url)
     if database is not None:
         app.state.db = database
     install_error_handlers(app)

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     encryption_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     access_token_minutes: int = Field(default=30, ge=1)
     refresh_token_days: int = Field(default=14, ge=1)
+    bcrypt_rounds: int = Field(default=12, ge=4, le=16, description="bcrypt cost; 12 in production.")
+    login_attempts_per_minute: int = Field(default=10, ge=1, description="Per email and per client address.")
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     redis_url: str | None = None
     db_pool_size: int = Field(default=10, ge=1)

@@ -1,0 +1,102 @@
+"""The rules of SPEC §4, as pure functions of a principal and a scope (university, department).
+
+Every permission question in the app is answered here. `ensure()` turns a "no" into the right error: a caller
+with no standing in the resource's university gets 404 (existence must not leak), a member with the wrong role
+gets 403.
+"""
+
+from __future__ import annotations
+
+from twosigma.authz.principal import Principal
+from twosigma.enums import UserRole
+from twosigma.kit.errors import Forbidden, NotFound
+
+STAFF_ROLES = frozenset({UserRole.UNIVERSITY_ADMIN, UserRole.DEPARTMENT_ADMIN, UserRole.INSTRUCTOR, UserRole.TA})
+DEPARTMENT_GRANTABLE = frozenset({UserRole.INSTRUCTOR, UserRole.TA, UserRole.STUDENT})
+
+
+def is_platform_admin(p: Principal | None) -> bool:
+    return p is not None and p.is_platform_admin
+
+
+def is_member(p: Principal | None, university_id: int) -> bool:
+    """Any standing in the university (any role), or platform admin."""
+    return p is not None and (p.is_platform_admin or bool(p.roles_in(university_id)))
+
+
+def is_staff(p: Principal | None, university_id: int) -> bool:
+    return p is not None and (p.is_platform_admin or bool(p.roles_in(university_id) & STAFF_ROLES))
+
+
+def administers_university(p: Principal | None, university_id: int) -> bool:
+    return p is not None and (p.is_platform_admin or UserRole.UNIVERSITY_ADMIN in p.roles_in(university_id))
+
+
+def administers_department(p: Principal | None, university_id: int, department_id: int | None) -> bool:
+    if administers_university(p, university_id):
+        return True
+    if p is None or department_id is None:
+        return False
+    return any(
+        g.role is UserRole.DEPARTMENT_ADMIN and g.department_id == department_id for g in p.grants_in(university_id)
+    )
+
+
+def _instructs(p: Principal, university_id: int, department_id: int | None) -> bool:
+    """INSTRUCTOR in the university; a role that names a department covers only that department."""
+    return any(
+        g.role is UserRole.INSTRUCTOR and (g.department_id is None or g.department_id == department_id)
+        for g in p.grants_in(university_id)
+    )
+
+
+def can_manage_members(p: Principal | None, university_id: int) -> bool:
+    """See the member list and manage roles: university admins, and department admins (within limits)."""
+    if administers_university(p, university_id):
+        return True
+    return p is not None and UserRole.DEPARTMENT_ADMIN in p.roles_in(university_id)
+
+
+def grantable_roles(p: Principal | None, university_id: int, department_id: int | None) -> frozenset[UserRole]:
+    """Which roles `p` may grant (or revoke) in this university/department."""
+    if p is None:
+        return frozenset()
+    if p.is_platform_admin:
+        return frozenset(UserRole)
+    if UserRole.UNIVERSITY_ADMIN in p.roles_in(university_id):
+        return frozenset(UserRole) - {UserRole.PLATFORM_ADMIN}
+    if department_id is not None and administers_department(p, university_id, department_id):
+        return DEPARTMENT_GRANTABLE
+    return frozenset()
+
+
+def can_create_course(p: Principal | None, university_id: int, department_id: int | None) -> bool:
+    if p is None:
+        return False
+    return administers_department(p, university_id, department_id) or _instructs(p, university_id, department_id)
+
+
+def can_edit_course(p: Principal | None, university_id: int, department_id: int | None) -> bool:
+    """Edit a course and its offerings, modules, content and enrolments."""
+    return can_create_course(p, university_id, department_id)
+
+
+def can_view_course_staff_data(p: Principal | None, university_id: int, department_id: int | None) -> bool:
+    """Unpublished content, rosters and progress views: editors, plus every TA of the university."""
+    if p is None:
+        return False
+    return can_edit_course(p, university_id, department_id) or UserRole.TA in p.roles_in(university_id)
+
+
+def ensure(allowed: bool, p: Principal | None, university_id: int, *, resource: str = "Resource") -> None:
+    """Raise unless `allowed`: 404 for outsiders of the university, 403 for members with the wrong role."""
+    if allowed:
+        return
+    if not is_member(p, university_id):
+        raise NotFound(f"{resource} not found.")
+    raise Forbidden()
+
+
+def ensure_platform_admin(p: Principal | None) -> None:
+    if not is_platform_admin(p):
+        raise Forbidden("Only a platform administrator may do this.")
