@@ -54,6 +54,7 @@ def settings(database_url: str) -> Settings:
         database_url=database_url,
         secret_key=SecretStr("test-secret-key-that-is-long-enough-0123456789"),
         encryption_keys=[SecretStr(TEST_ENCRYPTION_KEY)],
+        bcrypt_rounds=4,
     )
 
 
