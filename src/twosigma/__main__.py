@@ -1,0 +1,3 @@
+from twosigma.cli import app
+
+app(prog_name="twosigma")
