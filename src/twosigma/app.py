@@ -10,8 +10,11 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from twosigma import __version__
 from twosigma.config import Settings, get_settings
+from twosigma.courses.offerings_router import router as offerings_router
+from twosigma.courses.router import router as courses_router
 from twosigma.db.bootstrap import resolve_database
 from twosigma.db.engine import Database
+from twosigma.enrollments.router import router as enrollments_router
 from twosigma.health.router import router as health_router
 from twosigma.kit.handlers import install_error_handlers
 from twosigma.kit.middleware import RequestIdMiddleware
@@ -23,6 +26,9 @@ API_PREFIX = "/api/v1"
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
     router.include_router(health_router)
+    router.include_router(courses_router)
+    router.include_router(offerings_router)
+    router.include_router(enrollments_router)
     return router
 
 

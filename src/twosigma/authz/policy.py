@@ -100,3 +100,37 @@ def ensure(allowed: bool, p: Principal | None, university_id: int, *, resource: 
 def ensure_platform_admin(p: Principal | None) -> None:
     if not is_platform_admin(p):
         raise Forbidden("Only a platform administrator may do this.")
+
+
+# --- Catalog and enrolment -------------------------------------------------------------------------------------
+
+
+def can_view_course(p: Principal | None, university_id: int, is_published: bool) -> bool:
+    """Published courses are the catalog; unpublished ones are seen only by the university's staff."""
+    return is_published or is_staff(p, university_id)
+
+
+def unpublished_catalog_scope(p: Principal | None) -> frozenset[int] | None:
+    """Universities whose unpublished courses `p` sees in the catalog; None means every university."""
+    if p is None:
+        return frozenset()
+    if p.is_platform_admin:
+        return None
+    return frozenset(u for u in p.university_ids() if is_staff(p, u))
+
+
+def can_see_hidden_offerings(p: Principal | None, university_id: int, department_id: int | None) -> bool:
+    """UNLISTED/INVITE_ONLY offerings in listings, and invite codes: the course's staff (TAs included)."""
+    return can_view_course_staff_data(p, university_id, department_id)
+
+
+def can_view_enrollment(p: Principal | None, owner_id: int, university_id: int) -> bool:
+    """Your own enrolment, or any enrolment of a university you are staff of. Everyone else gets 404."""
+    return p is not None and (p.id == owner_id or is_staff(p, university_id))
+
+
+def ensure_visible(allowed: bool, *, resource: str = "Resource") -> None:
+    """Raise 404 unless `allowed`: for things whose very existence must not leak (unpublished courses)."""
+    if not allowed:
+        raise NotFound(f"{resource} not found.")
+

@@ -1,0 +1,129 @@
+"""Every query of the enrollments domain."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
+
+from twosigma.courses.models import Course, CourseOffering, CoursePrerequisite
+from twosigma.enrollments.models import CourseEnrollment
+from twosigma.enums import EnrollmentStatus, UserRole
+from twosigma.tenancy.models import UserUniversityRole
+from twosigma.users.models import User
+
+
+async def active_count(session: AsyncSession, offering_id: int) -> int:
+    stmt = select(func.count()).where(
+        CourseEnrollment.course_offering_id == offering_id, CourseEnrollment.status == EnrollmentStatus.ACTIVE
+    )
+    return int(await session.scalar(stmt) or 0)
+
+
+async def oldest_waitlisted(session: AsyncSession, offering_id: int, limit: int | None) -> Sequence[CourseEnrollment]:
+    stmt = (
+        select(CourseEnrollment)
+        .where(
+            CourseEnrollment.course_offering_id == offering_id,
+            CourseEnrollment.status == EnrollmentStatus.WAITLISTED,
+        )
+        .order_by(CourseEnrollment.enrolled_at, CourseEnrollment.id)
+        .with_for_update()
+    )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return (await session.scalars(stmt)).all()
+
+
+async def find_enrollment(session: AsyncSession, user_id: int, offering_id: int) -> CourseEnrollment | None:
+    stmt = (
+        select(CourseEnrollment)
+        .where(CourseEnrollment.user_id == user_id, CourseEnrollment.course_offering_id == offering_id)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.scalars(stmt)).one_or_none()
+
+
+async def get_enrollment_with_course(session: AsyncSession, enrollment_id: int) -> CourseEnrollment | None:
+    stmt = (
+        select(CourseEnrollment)
+        .options(joinedload(CourseEnrollment.course_offering).joinedload(CourseOffering.course))
+        .where(CourseEnrollment.id == enrollment_id)
+    )
+    return (await session.scalars(stmt)).one_or_none()
+
+
+async def lock_enrollment(session: AsyncSession, enrollment_id: int) -> CourseEnrollment | None:
+    stmt = (
+        select(CourseEnrollment)
+        .where(CourseEnrollment.id == enrollment_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await session.scalars(stmt)).one_or_none()
+
+
+async def missing_prerequisites(session: AsyncSession, user_id: int, course_id: int) -> Sequence[Course]:
+    """Prerequisite courses of `course_id` in none of whose offerings the user has a COMPLETED enrolment."""
+    completed = (
+        select(CourseOffering.course_id)
+        .join(CourseEnrollment, CourseEnrollment.course_offering_id == CourseOffering.id)
+        .where(CourseEnrollment.user_id == user_id, CourseEnrollment.status == EnrollmentStatus.COMPLETED)
+    )
+    stmt = (
+        select(Course)
+        .join(CoursePrerequisite, CoursePrerequisite.prerequisite_course_id == Course.id)
+        .where(CoursePrerequisite.course_id == course_id, Course.id.not_in(completed))
+        .order_by(Course.code, Course.id)
+    )
+    return (await session.scalars(stmt)).all()
+
+
+async def ensure_student_role(session: AsyncSession, user_id: int, university_id: int) -> None:
+    """Grant STUDENT in the university unless the user already holds some role there (race-safe)."""
+    has_role = await session.scalar(
+        select(func.count())
+        .select_from(UserUniversityRole)
+        .where(UserUniversityRole.user_id == user_id, UserUniversityRole.university_id == university_id)
+    )
+    if has_role:
+        return
+    stmt = (
+        insert(UserUniversityRole)
+        .values(user_id=user_id, university_id=university_id, role=UserRole.STUDENT)
+        .on_conflict_do_nothing(index_elements=["user_id", "university_id", "role"])
+    )
+    await session.execute(stmt)
+
+
+async def find_user(session: AsyncSession, *, user_id: int | None, email: str | None) -> User | None:
+    if user_id is not None:
+        return await session.get(User, user_id)
+    if email is None:
+        return None
+    return (await session.scalars(select(User).where(User.email == email.lower()))).one_or_none()
+
+
+def roster_query(offering_id: int, status: EnrollmentStatus | None) -> Select[CourseEnrollment]:
+    stmt = (
+        select(CourseEnrollment)
+        .options(joinedload(CourseEnrollment.user))
+        .where(CourseEnrollment.course_offering_id == offering_id)
+    )
+    if status is not None:
+        stmt = stmt.where(CourseEnrollment.status == status)
+    return stmt.order_by(CourseEnrollment.enrolled_at, CourseEnrollment.id)
+
+
+def my_enrollments_query(user_id: int, status: EnrollmentStatus | None) -> Select[CourseEnrollment]:
+    stmt = (
+        select(CourseEnrollment)
+        .options(joinedload(CourseEnrollment.course_offering).joinedload(CourseOffering.course))
+        .where(CourseEnrollment.user_id == user_id)
+    )
+    if status is not None:
+        stmt = stmt.where(CourseEnrollment.status == status)
+    return stmt.order_by(CourseEnrollment.enrolled_at.desc(), CourseEnrollment.id.desc())

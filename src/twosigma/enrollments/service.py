@@ -1,0 +1,264 @@
+"""Enrolment rules: self-enrolment, staff enrolment, the state machine and the waitlist.
+
+Contract: every change to which enrolments of an offering are ACTIVE happens while holding the offering's row lock
+(`courses.repository.lock_offering`, SELECT … FOR UPDATE), and the seat count is taken after the lock. That is what
+keeps concurrent enrolments from exceeding capacity. After any change that may free a seat, `promote_waitlisted`
+runs in the same transaction, so the waitlist is only ever non-empty while the offering is full.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from twosigma.authz.policy import can_edit_course, is_staff
+from twosigma.authz.principal import Principal
+from twosigma.courses import repository as courses_repo
+from twosigma.courses.models import Course, CourseOffering
+from twosigma.enrollments import repository as repo
+from twosigma.enrollments.models import CourseEnrollment
+from twosigma.enrollments.schemas import StaffEnrollRequest
+from twosigma.enrollments.state import Actor, check_transition, frees_seat
+from twosigma.enums import EnrollmentStatus as S
+from twosigma.enums import Visibility
+from twosigma.kit.errors import Conflict, Forbidden, NotFound
+from twosigma.kit.pagination import PageParams, PageResult, paginate
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class AlreadyEnrolled(Conflict):
+    code = "already_enrolled"
+
+
+class EnrollmentClosed(Conflict):
+    code = "enrollment_closed"
+
+
+class PrerequisitesNotMet(Conflict):
+    code = "prerequisites_not_met"
+
+
+class InviteCodeInvalid(Forbidden):
+    code = "invite_code_invalid"
+
+
+# --- Seats ---------------------------------------------------------------------------------------------------------
+
+
+async def _locked_offering(session: AsyncSession, offering_id: int) -> CourseOffering:
+    offering = await courses_repo.lock_offering(session, offering_id)
+    if offering is None:
+        raise NotFound("Offering not found.")
+    return offering
+
+
+async def seat_status(session: AsyncSession, offering: CourseOffering) -> S:
+    """ACTIVE if a seat is free, else WAITLISTED. The caller holds the offering's lock."""
+    if offering.capacity is None:
+        return S.ACTIVE
+    return S.ACTIVE if await repo.active_count(session, offering.id) < offering.capacity else S.WAITLISTED
+
+
+async def promote_waitlisted(session: AsyncSession, offering: CourseOffering) -> Sequence[CourseEnrollment]:
+    """Fill free seats with the oldest WAITLISTED enrolments (enrolled_at, id). The caller holds the lock."""
+    await session.flush()
+    limit: int | None = None
+    if offering.capacity is not None:
+        limit = offering.capacity - await repo.active_count(session, offering.id)
+        if limit <= 0:
+            return []
+    promoted = await repo.oldest_waitlisted(session, offering.id, limit)
+    for enrollment in promoted:
+        enrollment.status = S.ACTIVE
+    await session.flush()
+    return promoted
+
+
+def window_open(offering: CourseOffering, at: datetime) -> bool:
+    if offering.enrollment_start is not None and at < offering.enrollment_start:
+        return False
+    return not (offering.enrollment_end is not None and at >= offering.enrollment_end)
+
+
+def _ensure_window_open(offering: CourseOffering) -> None:
+    if not window_open(offering, _now()):
+        raise EnrollmentClosed(
+            "Enrolment in this offering is closed.",
+            details={
+                "enrollment_start": offering.enrollment_start.isoformat() if offering.enrollment_start else None,
+                "enrollment_end": offering.enrollment_end.isoformat() if offering.enrollment_end else None,
+            },
+        )
+
+
+def _invite_code_matches(offering: CourseOffering, given: str | None) -> bool:
+    if not offering.invite_code or not given:
+        return False
+    return hmac.compare_digest(offering.invite_code.encode(), given.encode())
+
+
+async def _ensure_prerequisites(session: AsyncSession, user_id: int, course_id: int) -> None:
+    missing = await repo.missing_prerequisites(session, user_id, course_id)
+    if missing:
+        raise PrerequisitesNotMet(
+            "Complete the prerequisite courses first.",
+            details={"missing": [{"id": c.id, "code": c.code, "title": c.title} for c in missing]},
+        )
+
+
+async def _insert(session: AsyncSession, user_id: int, offering_id: int, status: S) -> CourseEnrollment:
+    enrollment = CourseEnrollment(user_id=user_id, course_offering_id=offering_id, status=status)
+    try:
+        async with session.begin_nested():
+            session.add(enrollment)
+            await session.flush()
+    except IntegrityError as exc:
+        raise AlreadyEnrolled("Already enrolled in this offering.") from exc
+    return enrollment
+
+
+# --- Self-enrolment ------------------------------------------------------------------------------------------------
+
+
+async def enroll_self(
+    session: AsyncSession, principal: Principal, offering_id: int, invite_code: str | None
+) -> CourseEnrollment:
+    offering = await _locked_offering(session, offering_id)
+    course = await session.get(Course, offering.course_id)
+    assert course is not None
+    if not course.is_published:
+        if is_staff(principal, course.university_id):
+            raise Conflict("The course is not published.", code="course_not_published")
+        raise NotFound("Offering not found.")
+    existing = await repo.find_enrollment(session, principal.id, offering.id)
+    if existing is not None and existing.status is not S.DROPPED:
+        raise AlreadyEnrolled("Already enrolled in this offering.", details={"status": existing.status.value})
+    # A dropped student was admitted once; re-enrolling does not ask for the (possibly rotated) invite code.
+    if existing is None and offering.visibility is Visibility.INVITE_ONLY:
+        if not _invite_code_matches(offering, invite_code):
+            raise InviteCodeInvalid("This offering needs a valid invite code.")
+    _ensure_window_open(offering)
+    await _ensure_prerequisites(session, principal.id, course.id)
+    status = await seat_status(session, offering)
+    if existing is not None:
+        existing.status = status
+        existing.enrolled_at = _now()  # back of the queue if waitlisted
+        existing.completed_at = None
+        enrollment = existing
+        await session.flush()
+    else:
+        enrollment = await _insert(session, principal.id, offering.id, status)
+    await repo.ensure_student_role(session, principal.id, offering.university_id)
+    return enrollment
+
+
+# --- Staff enrolment -----------------------------------------------------------------------------------------------
+
+
+async def enroll_by_staff(session: AsyncSession, offering_id: int, body: StaffEnrollRequest) -> CourseEnrollment:
+    """Bypasses visibility, invite code, window and prerequisites; respects capacity (ACTIVE → WAITLISTED when full)."""
+    offering = await _locked_offering(session, offering_id)
+    user = await repo.find_user(session, user_id=body.user_id, email=body.email)
+    if user is None:
+        raise NotFound("User not found.", code="user_not_found")
+    status = S(body.status)
+    if status is S.ACTIVE:
+        status = await seat_status(session, offering)
+    existing = await repo.find_enrollment(session, user.id, offering.id)
+    if existing is not None and existing.status is not S.DROPPED:
+        raise AlreadyEnrolled("The user is already enrolled in this offering.", details={"status": existing.status})
+    if existing is not None:
+        existing.status = status
+        existing.enrolled_at = _now()
+        existing.completed_at = None
+        enrollment = existing
+        await session.flush()
+    else:
+        enrollment = await _insert(session, user.id, offering.id, status)
+    await repo.ensure_student_role(session, user.id, offering.university_id)
+    return enrollment
+
+
+# --- Transitions ---------------------------------------------------------------------------------------------------
+
+
+async def change_status(
+    session: AsyncSession, principal: Principal, enrollment: CourseEnrollment, target: S
+) -> CourseEnrollment:
+    course = enrollment.course_offering.course
+    offering = await _locked_offering(session, enrollment.course_offering_id)
+    locked = await repo.lock_enrollment(session, enrollment.id)
+    if locked is None:
+        raise NotFound("Enrollment not found.")
+    actor = Actor.NONE
+    if locked.user_id == principal.id:
+        actor |= Actor.SELF
+    if can_edit_course(principal, course.university_id, course.department_id):
+        actor |= Actor.STAFF
+    current = locked.status
+    check_transition(current, target, actor)
+    if target is S.ACTIVE:
+        if current is S.DROPPED and Actor.STAFF not in actor:
+            _ensure_window_open(offering)
+        locked.status = await seat_status(session, offering)
+        if current is S.DROPPED:
+            locked.enrolled_at = _now()
+            locked.completed_at = None
+    else:
+        locked.status = target
+        if target is S.COMPLETED:
+            locked.completed_at = _now()
+    await session.flush()
+    if frees_seat(current, locked.status):
+        await promote_waitlisted(session, offering)
+    return locked
+
+
+async def complete_enrollment(session: AsyncSession, enrollment_id: int) -> CourseEnrollment | None:
+    """ACTIVE → COMPLETED by the platform (course progress reached 100). Idempotent; None if no such enrolment.
+
+    Any other status is left alone (a DROPPED student finishing content does not complete the course).
+    """
+    enrollment = await repo.get_enrollment_with_course(session, enrollment_id)
+    if enrollment is None:
+        return None
+    offering = await _locked_offering(session, enrollment.course_offering_id)
+    locked = await repo.lock_enrollment(session, enrollment_id)
+    if locked is None or locked.status is not S.ACTIVE:
+        return locked
+    check_transition(S.ACTIVE, S.COMPLETED, Actor.SYSTEM)
+    locked.status = S.COMPLETED
+    locked.completed_at = _now()
+    await session.flush()
+    await promote_waitlisted(session, offering)
+    return locked
+
+
+async def delete_enrollment(session: AsyncSession, enrollment: CourseEnrollment) -> None:
+    offering = await _locked_offering(session, enrollment.course_offering_id)
+    await session.delete(enrollment)
+    await session.flush()
+    await promote_waitlisted(session, offering)
+
+
+# --- Lists ---------------------------------------------------------------------------------------------------------
+
+
+async def roster(
+    session: AsyncSession, offering_id: int, status: S | None, params: PageParams
+) -> PageResult[CourseEnrollment]:
+    """Each entry carries its user (joined in the same query): two queries whatever the roster's size."""
+    return await paginate(session, repo.roster_query(offering_id, status), params)
+
+
+async def my_enrollments(
+    session: AsyncSession, user_id: int, status: S | None, params: PageParams
+) -> PageResult[CourseEnrollment]:
+    return await paginate(session, repo.my_enrollments_query(user_id, status), params)
