@@ -1,0 +1,219 @@
+"""The known setting keys: type, default, secrecy, environment variables, and how a value is validated."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+Scalar = str | int | float
+
+KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")
+# Keys in these namespaces must be known: a typo such as `llm.temprature` is refused instead of silently ignored.
+RESERVED_NAMESPACES = ("llm.", "tutor.")
+
+
+class SettingType(StrEnum):
+    STRING = "string"
+    URL = "url"
+    INT = "int"
+    FLOAT = "float"
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    key: str
+    type: SettingType
+    description: str
+    default: Scalar | None = None
+    secret: bool = False
+    choices: tuple[str, ...] | None = None
+    minimum: float | None = None  # inclusive
+    exclusive_minimum: float | None = None
+    maximum: float | None = None  # inclusive
+    fallback_env: tuple[str, ...] = ()
+
+    @property
+    def env_var(self) -> str:
+        return "TWOSIGMA_" + self.key.upper().replace(".", "_").replace("-", "_")
+
+    @property
+    def env_vars(self) -> tuple[str, ...]:
+        """Read in this order when no value is stored."""
+        return (self.env_var, *self.fallback_env)
+
+    def parse(self, value: object) -> Scalar:
+        """The typed value, or ValueError with a message fit for the client. Strings are accepted for numbers
+        (environment variables and the command line only have strings)."""
+        if self.type in (SettingType.INT, SettingType.FLOAT):
+            number = self._parse_number(value)
+            self._check_bounds(number)
+            return number
+        if not isinstance(value, str):
+            raise ValueError(f"{self.key} must be a string.")
+        text = value.strip()
+        if not text:
+            raise ValueError(f"{self.key} must not be empty.")
+        if self.choices is not None and text not in self.choices:
+            raise ValueError(f"{self.key} must be one of: {', '.join(self.choices)}.")
+        if self.type is SettingType.URL and not re.match(r"^https?://[^\s/]+", text):
+            raise ValueError(f"{self.key} must be an http(s) URL.")
+        return text
+
+    def _parse_number(self, value: object) -> int | float:
+        kind = "an integer" if self.type is SettingType.INT else "a number"
+        if isinstance(value, bool):
+            raise ValueError(f"{self.key} must be {kind}.")
+        if isinstance(value, str):
+            try:
+                value = int(value.strip()) if self.type is SettingType.INT else float(value.strip())
+            except ValueError:
+                raise ValueError(f"{self.key} must be {kind}.") from None
+        if self.type is SettingType.INT:
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            if not isinstance(value, int):
+                raise ValueError(f"{self.key} must be {kind}.")
+            return value
+        if not isinstance(value, int | float) or not math.isfinite(value):
+            raise ValueError(f"{self.key} must be {kind}.")
+        return float(value)
+
+    def _check_bounds(self, number: float) -> None:
+        if self.minimum is not None and number < self.minimum:
+            raise ValueError(f"{self.key} must be at least {self.minimum:g}.")
+        if self.exclusive_minimum is not None and number <= self.exclusive_minimum:
+            raise ValueError(f"{self.key} must be greater than {self.exclusive_minimum:g}.")
+        if self.maximum is not None and number > self.maximum:
+            raise ValueError(f"{self.key} must be at most {self.maximum:g}.")
+
+
+PROVIDERS = ("anthropic", "bedrock", "openai")
+
+KNOWN_SETTINGS: dict[str, SettingSpec] = {
+    spec.key: spec
+    for spec in (
+        SettingSpec(
+            "llm.provider",
+            SettingType.STRING,
+            "Which LLM provider the tutor uses. Unset: the tutor answers 503 llm_not_configured.",
+            choices=PROVIDERS,
+        ),
+        SettingSpec(
+            "llm.anthropic_api_key",
+            SettingType.STRING,
+            "API key for the Anthropic Messages API.",
+            secret=True,
+            fallback_env=("ANTHROPIC_API_KEY",),
+        ),
+        SettingSpec(
+            "llm.anthropic_base_url",
+            SettingType.URL,
+            "Base URL of the Anthropic API (a proxy or gateway). Unset: the SDK's default.",
+            fallback_env=("ANTHROPIC_BASE_URL",),
+        ),
+        SettingSpec(
+            "llm.bedrock_region",
+            SettingType.STRING,
+            "AWS region of Bedrock Runtime, e.g. us-east-1.",
+            fallback_env=("AWS_REGION", "AWS_DEFAULT_REGION"),
+        ),
+        SettingSpec(
+            "llm.bedrock_access_key_id",
+            SettingType.STRING,
+            "AWS access key id. Unset (with the secret): the AWS default credential chain (instance role...).",
+            fallback_env=("AWS_ACCESS_KEY_ID",),
+        ),
+        SettingSpec(
+            "llm.bedrock_secret_access_key",
+            SettingType.STRING,
+            "AWS secret access key.",
+            secret=True,
+            fallback_env=("AWS_SECRET_ACCESS_KEY",),
+        ),
+        SettingSpec(
+            "llm.bedrock_base_url",
+            SettingType.URL,
+            "Bedrock Runtime endpoint override (a VPC endpoint). Unset: https://bedrock-runtime.REGION.amazonaws.com.",
+        ),
+        SettingSpec(
+            "llm.openai_api_key",
+            SettingType.STRING,
+            "API key for the OpenAI (or OpenAI-compatible) API.",
+            secret=True,
+            fallback_env=("OPENAI_API_KEY",),
+        ),
+        SettingSpec(
+            "llm.openai_base_url",
+            SettingType.URL,
+            "Base URL of an OpenAI-compatible API, ending in /v1. Unset: api.openai.com.",
+            fallback_env=("OPENAI_BASE_URL",),
+        ),
+        SettingSpec(
+            "llm.default_model",
+            SettingType.STRING,
+            "Model used when a prompt's config names none. Unset: a per-provider default (see docs).",
+        ),
+        SettingSpec(
+            "llm.temperature",
+            SettingType.FLOAT,
+            "Sampling temperature when a prompt's config names none.",
+            default=0.7,
+            minimum=0,
+            maximum=2,
+        ),
+        SettingSpec(
+            "llm.max_tokens",
+            SettingType.INT,
+            "Most tokens of one answer when a prompt's config names none.",
+            default=1024,
+            minimum=1,
+            maximum=1_000_000,
+        ),
+        SettingSpec(
+            "llm.timeout_seconds",
+            SettingType.FLOAT,
+            "Timeout of one provider call (connect, and each read between streamed events).",
+            default=60.0,
+            exclusive_minimum=0,
+            maximum=3600,
+        ),
+        SettingSpec(
+            "tutor.default_prompt_name",
+            SettingType.STRING,
+            "Prompt used by content items that name none.",
+            default="General Protocol",
+        ),
+        SettingSpec(
+            "tutor.history_token_budget",
+            SettingType.INT,
+            "Token budget for the conversation history sent with each message (oldest dropped first).",
+            default=8000,
+            minimum=1,
+        ),
+        SettingSpec(
+            "tutor.messages_per_minute",
+            SettingType.INT,
+            "Chat messages one user may send per minute; 0 means no limit.",
+            default=20,
+            minimum=0,
+        ),
+        SettingSpec(
+            "tutor.tokens_per_day",
+            SettingType.INT,
+            "LLM tokens (input + output) one user may use per UTC day; 0 means no limit.",
+            default=200_000,
+            minimum=0,
+        ),
+    )
+}
+
+
+def spec_for(key: str) -> SettingSpec | None:
+    return KNOWN_SETTINGS.get(key)
+
+
+def is_secret(key: str) -> bool:
+    spec = KNOWN_SETTINGS.get(key)
+    return spec is not None and spec.secret
