@@ -49,8 +49,9 @@ async def get_offering(principal: CurrentPrincipal, offering: VisibleOffering) -
 async def update_offering(
     session: DbSession, principal: CurrentPrincipal, offering: EditableOffering, body: OfferingUpdate
 ) -> OfferingRead:
+    course = offering.course  # taken before the service re-reads the row under lock
     updated = await service.update_offering(session, offering.id, body)
-    return service.present(principal, updated, offering.course)
+    return service.present(principal, updated, course)
 
 
 @router.delete("/offerings/{offering_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_WRITE)
