@@ -10,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from twosigma import __version__
 from twosigma.config import Settings, get_settings
+from twosigma.content.router import router as content_router
 from twosigma.courses.offerings_router import router as offerings_router
 from twosigma.courses.router import router as courses_router
 from twosigma.db.bootstrap import resolve_database
@@ -31,6 +32,7 @@ def api_router() -> APIRouter:
     router.include_router(courses_router)
     router.include_router(offerings_router)
     router.include_router(enrollments_router)
+    router.include_router(content_router)
     return router
 
 

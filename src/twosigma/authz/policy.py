@@ -134,3 +134,18 @@ def ensure_visible(allowed: bool, *, resource: str = "Resource") -> None:
     if not allowed:
         raise NotFound(f"{resource} not found.")
 
+
+# --- Course content and progress -------------------------------------------------------------------------------
+
+
+def sees_unpublished_content(p: Principal | None, university_id: int) -> bool:
+    """Unpublished modules (and everything under them): the university's staff, TAs included."""
+    return is_staff(p, university_id)
+
+
+def can_read_course_content(p: Principal | None, university_id: int, *, course_published: bool, enrolled: bool) -> bool:
+    """Staff of the course's university; or an ACTIVE/COMPLETED enrolment in an offering of a published course.
+
+    Students additionally see published modules only; that filter is applied where the tree is read.
+    """
+    return sees_unpublished_content(p, university_id) or (course_published and enrolled)

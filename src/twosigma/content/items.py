@@ -1,0 +1,102 @@
+"""Content item rules: create, edit, delete and move items, keeping each module's items contiguous 0..n-1."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from twosigma.content import repository as repo
+from twosigma.content.models import ContentItem, Module
+from twosigma.content.schemas import MAX_DATA_JSON_BYTES, ContentItemCreate, ContentItemMove, ContentItemUpdate
+from twosigma.content.service import out_of_range
+from twosigma.kit.errors import Invalid, PayloadTooLarge
+from twosigma.kit.pagination import PageParams, PageResult, paginate
+from twosigma.taxonomy.service import get_active_content_type
+
+
+def check_data_json_size(data: dict[str, Any]) -> None:
+    """Measured as compact UTF-8 JSON, the way it is stored and served."""
+    size = len(json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    if size > MAX_DATA_JSON_BYTES:
+        raise PayloadTooLarge(
+            f"data_json is {size} bytes; the limit is {MAX_DATA_JSON_BYTES} bytes (256 KiB).",
+            details={"max_bytes": MAX_DATA_JSON_BYTES, "bytes": size},
+        )
+
+
+async def list_items(session: AsyncSession, module: Module, params: PageParams) -> PageResult[ContentItem]:
+    return await paginate(session, repo.module_items_query(module.id), params)
+
+
+async def create_item(session: AsyncSession, module: Module, body: ContentItemCreate) -> ContentItem:
+    check_data_json_size(body.data_json)
+    await get_active_content_type(session, body.content_type_id)
+    await repo.lock_course_content(session, module.course_id)
+    count = await repo.item_count(session, module.id)
+    index = count if body.sequence_index is None else body.sequence_index
+    if index > count:
+        raise out_of_range(index, count)
+    await repo.shift_items(session, module.id, index, +1, skip_id=0)
+    item = ContentItem(
+        module_id=module.id,
+        course_id=module.course_id,  # always the module's course
+        content_type_id=body.content_type_id,
+        title=body.title,
+        description=body.description,
+        data_json=body.data_json,
+        learning_objectives=body.learning_objectives,
+        sequence_index=index,
+        estimated_duration_seconds=body.estimated_duration_seconds,
+        prompt_name=body.prompt_name,
+        prompt_label=body.prompt_label,
+    )
+    session.add(item)
+    await session.flush()
+    return item
+
+
+async def update_item(session: AsyncSession, item: ContentItem, body: ContentItemUpdate) -> ContentItem:
+    changes = body.model_dump(exclude_unset=True)
+    if "data_json" in changes:
+        check_data_json_size(changes["data_json"])
+    if "content_type_id" in changes and changes["content_type_id"] != item.content_type_id:
+        # Keeping an existing (now inactive) type is fine; choosing one is not.
+        await get_active_content_type(session, changes["content_type_id"])
+    for name, value in changes.items():
+        setattr(item, name, value)
+    await session.flush()
+    return item
+
+
+async def delete_item(session: AsyncSession, item: ContentItem) -> None:
+    await repo.lock_course_content(session, item.course_id)
+    await session.refresh(item)  # re-read under the lock
+    module_id, index = item.module_id, item.sequence_index
+    await session.delete(item)
+    await session.flush()
+    await repo.shift_items(session, module_id, index + 1, -1, skip_id=item.id)
+
+
+async def move_item(session: AsyncSession, item: ContentItem, body: ContentItemMove) -> ContentItem:
+    target = await repo.get_module(session, body.module_id)
+    if target is None or target.course_id != item.course_id:
+        raise Invalid(
+            "Content items can only move to a module of the same course.",
+            code="invalid_module",
+            details=[{"loc": ["body", "module_id"], "msg": "not a module of this course", "type": "invalid"}],
+        )
+    await repo.lock_course_content(session, item.course_id)
+    await session.refresh(item)  # re-read under the lock
+    same_module = target.id == item.module_id
+    count = await repo.item_count(session, target.id)
+    maximum = count - 1 if same_module else count
+    if body.sequence_index > maximum:
+        raise out_of_range(body.sequence_index, maximum)
+    await repo.shift_items(session, item.module_id, item.sequence_index + 1, -1, skip_id=item.id)
+    await repo.shift_items(session, target.id, body.sequence_index, +1, skip_id=item.id)
+    item.module_id = target.id
+    item.sequence_index = body.sequence_index
+    await session.flush()
+    return item
