@@ -14,12 +14,14 @@ from twosigma.config import get_settings
 from twosigma.db import migrate
 from twosigma.db.bootstrap import DatabaseTarget, resolve_database
 from twosigma.db.engine import make_engine
+from twosigma.system_settings.cli import settings_app
 
 T = TypeVar("T")
 
 app = typer.Typer(help="twosigma: backend for AI-tutored learning.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(settings_app, name="settings")
 
 console = Console()
 
