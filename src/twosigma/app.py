@@ -20,6 +20,7 @@ from twosigma.health.router import router as health_router
 from twosigma.kit.handlers import install_error_handlers
 from twosigma.kit.middleware import RequestIdMiddleware
 from twosigma.kit.ratelimit import RateLimiter
+from twosigma.progress.router import router as progress_router
 from twosigma.system_settings.router import router as system_settings_router
 
 API_PREFIX = "/api/v1"
@@ -33,6 +34,7 @@ def api_router() -> APIRouter:
     router.include_router(offerings_router)
     router.include_router(enrollments_router)
     router.include_router(content_router)
+    router.include_router(progress_router)
     return router
 
 

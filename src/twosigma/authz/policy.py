@@ -8,7 +8,7 @@ gets 403.
 from __future__ import annotations
 
 from twosigma.authz.principal import Principal
-from twosigma.enums import UserRole
+from twosigma.enums import EnrollmentStatus, UserRole
 from twosigma.kit.errors import Forbidden, NotFound
 
 STAFF_ROLES = frozenset({UserRole.UNIVERSITY_ADMIN, UserRole.DEPARTMENT_ADMIN, UserRole.INSTRUCTOR, UserRole.TA})
@@ -149,3 +149,41 @@ def can_read_course_content(p: Principal | None, university_id: int, *, course_p
     Students additionally see published modules only; that filter is applied where the tree is read.
     """
     return sees_unpublished_content(p, university_id) or (course_published and enrolled)
+
+
+# Prompts: platform-wide configuration, not tenant data.
+
+
+def can_read_prompts(p: Principal | None) -> bool:
+    """Staff of any university (the tutor's prompts shape their courses) and platform admins."""
+    return p is not None and (p.is_platform_admin or any(is_staff(p, u) for u in p.university_ids()))
+
+
+def can_write_prompts(p: Principal | None) -> bool:
+    return is_platform_admin(p)
+
+
+def can_move_protected_prompt_labels(p: Principal | None) -> bool:
+    """`production` decides what every student sees: only platform admins move or remove it."""
+    return is_platform_admin(p)
+
+
+def ensure_enrolled_as(
+    p: Principal | None, university_id: int, status: EnrollmentStatus | None, allowed: frozenset[EnrollmentStatus]
+) -> None:
+    """Routes about the caller's own progress in an offering: pass if their enrolment is in `allowed`.
+
+    Neither enrolled nor staff → 404 (the offering's progress is none of their business); staff who are not enrolled,
+    and enrolments in another status (waitlisted, dropped…) → 403.
+    """
+    if status is not None and status in allowed:
+        return
+    if status is None and not is_staff(p, university_id):
+        raise NotFound("You are not enrolled in this offering.", code="not_enrolled")
+    if status is None:
+        raise Forbidden("You are not enrolled in this offering.", code="not_enrolled")
+    raise Forbidden(
+        f"Your enrolment is {status.value}; this needs one of {', '.join(sorted(s.value for s in allowed))}.",
+        code="enrollment_not_active",
+        details={"status": status.value},
+    )

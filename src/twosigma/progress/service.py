@@ -1,0 +1,134 @@
+"""Progress rules: the upsert, the roll-up to every ancestor, course completion, the streak, and the reads."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from twosigma.authz.principal import Principal
+from twosigma.content import repository as content_repo
+from twosigma.courses.models import CourseOffering
+from twosigma.enrollments.service import complete_enrollment
+from twosigma.kit.errors import NotFound
+from twosigma.kit.pagination import PageParams
+from twosigma.progress import repository as repo
+from twosigma.progress.dependencies import Participation
+from twosigma.progress.schemas import (
+    ContentProgressRead,
+    ModuleProgressRead,
+    MyProgress,
+    OfferingProgress,
+    ProgressUpdate,
+    ProgressWriteResult,
+    StudentProgressRow,
+)
+from twosigma.progress.tree import build_progress_tree
+from twosigma.users.streaks import local_today, next_streak
+
+
+async def record_progress(
+    session: AsyncSession,
+    principal: Principal,
+    part: Participation,
+    content_item_id: int,
+    body: ProgressUpdate,
+    now: datetime,
+) -> ProgressWriteResult:
+    offering = part.offering
+    path = await repo.locate_item(session, content_item_id, offering.course_id)
+    if path is None or not path.published:
+        raise NotFound("Content item not found.")
+    await repo.lock_user_offering(session, principal.id, offering.id)
+    item = await repo.upsert_item_progress(
+        session,
+        user_id=principal.id,
+        offering_id=offering.id,
+        item_id=content_item_id,
+        percent=body.progress_percent,
+        attempt=body.attempt,
+        now=now,
+    )
+    rolled = {
+        m: (p, c)
+        for m, p, c in await repo.roll_up(
+            session, user_id=principal.id, offering_id=offering.id, module_id=path.module_id, now=now
+        )
+    }
+    course_percent = rolled[path.ancestors[-1]][0]
+    status = part.enrollment.status
+    if course_percent == 100:
+        completed = await complete_enrollment(session, part.enrollment.id)
+        if completed is not None:
+            status = completed.status
+    user = await repo.lock_user(session, principal.id)
+    streak, last = next_streak(user.current_streak_days, user.last_activity_date, local_today(user.time_zone, now))
+    user.current_streak_days, user.last_activity_date = streak, last
+    await session.flush()
+    return ProgressWriteResult(
+        item=ContentProgressRead(
+            content_item_id=item.content_item_id,
+            progress_percent=item.progress_percent,
+            attempts_count=item.attempts_count,
+            first_started_at=item.first_started_at,
+            last_interacted_at=item.last_interacted_at,
+            completed_at=item.completed_at,
+        ),
+        modules=[
+            ModuleProgressRead(module_id=m, progress_percent=rolled[m][0], completed_at=rolled[m][1])
+            for m in path.ancestors
+        ],
+        course_progress_percent=course_percent,
+        enrollment_status=status,
+        current_streak_days=streak,
+        last_activity_date=last,
+    )
+
+
+async def my_progress(session: AsyncSession, principal: Principal, part: Participation) -> MyProgress:
+    """Four queries after the checks, whatever the size: modules, items, item rows, module rows."""
+    course_id = part.offering.course_id
+    modules = await content_repo.course_modules(session, course_id)
+    items = await content_repo.course_item_summaries(session, course_id)
+    progress = {r.content_item_id: r for r in await repo.item_progress(session, principal.id, part.offering.id)}
+    completions = await repo.module_completions(session, principal.id, part.offering.id)
+    root = build_progress_tree(modules, items, progress, completions)
+    if root is None:
+        raise NotFound("The course has no module tree.", code="root_missing")
+    return MyProgress(
+        offering_id=part.offering.id,
+        course_id=course_id,
+        enrollment_status=part.enrollment.status,
+        progress_percent=root.progress_percent,
+        root=root,
+    )
+
+
+async def offering_progress(session: AsyncSession, offering: CourseOffering, params: PageParams) -> OfferingProgress:
+    """Three queries whatever the roster's size: totals and mean, one page, the item count."""
+    total, mean = await repo.offering_progress_totals(session, offering.id, offering.course_id)
+    rows = await repo.offering_progress_page(
+        session, offering.id, offering.course_id, limit=params.limit, offset=params.offset
+    )
+    return OfferingProgress(
+        items=[
+            StudentProgressRow(
+                enrollment_id=r[0],
+                user_id=r[1],
+                full_name=r[2],
+                email=r[3],
+                enrollment_status=r[4],
+                progress_percent=r[5],
+                completed_items=r[6],
+                last_activity_at=r[7],
+            )
+            for r in rows
+        ],
+        page=params.page,
+        limit=params.limit,
+        total=total,
+        pages=-(-total // params.limit) if total else 0,
+        offering_id=offering.id,
+        content_items_count=await repo.visible_item_count(session, offering.course_id),
+        mean_progress_percent=round(mean, 2),
+    )
