@@ -23,7 +23,7 @@ from twosigma.config import Environment, Settings
 from twosigma.db import migrate
 from twosigma.db.engine import Database, make_engine
 
-pytest_plugins = ["tests.fixtures.factories"]
+pytest_plugins = ["tests.fixtures.factories", "tests.fakes.fixtures"]
 
 TEST_ENCRYPTION_KEY = Fernet.generate_key().decode()
 

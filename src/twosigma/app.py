@@ -20,6 +20,7 @@ from twosigma.health.router import router as health_router
 from twosigma.kit.handlers import install_error_handlers
 from twosigma.kit.middleware import RequestIdMiddleware
 from twosigma.kit.ratelimit import RateLimiter
+from twosigma.llm.router import router as llm_router
 from twosigma.progress.router import router as progress_router
 from twosigma.system_settings.router import router as system_settings_router
 
@@ -30,6 +31,7 @@ def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
     router.include_router(health_router)
     router.include_router(system_settings_router)
+    router.include_router(llm_router)
     router.include_router(courses_router)
     router.include_router(offerings_router)
     router.include_router(enrollments_router)
