@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from twosigma import __version__
+from twosigma.api_keys.router import router as api_keys_router
 from twosigma.config import Settings, get_settings
 from twosigma.content.router import router as content_router
 from twosigma.courses.offerings_router import router as offerings_router
@@ -22,6 +23,9 @@ from twosigma.kit.middleware import RequestIdMiddleware
 from twosigma.kit.ratelimit import RateLimiter
 from twosigma.llm.router import router as llm_router
 from twosigma.progress.router import router as progress_router
+from twosigma.prompts.cache import PromptCache, PromptCacheListener, default_cache
+from twosigma.prompts.public_router import router as public_prompts_router
+from twosigma.prompts.router import router as prompts_router
 from twosigma.system_settings.router import router as system_settings_router
 
 API_PREFIX = "/api/v1"
@@ -37,6 +41,8 @@ def api_router() -> APIRouter:
     router.include_router(enrollments_router)
     router.include_router(content_router)
     router.include_router(progress_router)
+    router.include_router(prompts_router)
+    router.include_router(api_keys_router)
     return router
 
 
@@ -53,9 +59,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         target = await resolve_database(settings)
         db = Database.from_url(target.url, settings)
         app.state.db = db
+        # Only a server that owns its database listens; tests start a listener themselves when they need one.
+        listener = PromptCacheListener.for_engine(db.engine, app.state.prompt_cache)
+        await listener.start()
         try:
             yield
         finally:
+            await listener.stop()
             await db.dispose()
             target.release()
 
@@ -67,11 +77,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.rate_limiter = RateLimiter(settings.redis_url)
+    # A server shares the process-wide prompt cache; an app built on a test's database gets its own.
+    app.state.prompt_cache = default_cache if database is None else PromptCache()
     if database is not None:
         app.state.db = database
     install_error_handlers(app)
     app.include_router(health_router, include_in_schema=False)
     app.include_router(api_router())
+    app.include_router(public_prompts_router)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -1,0 +1,37 @@
+"""HTTP Basic authentication with an API key (public key as user name, secret key as password)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from twosigma.api_keys import service
+from twosigma.api_keys.models import ApiKey
+from twosigma.db.session import DbSession
+from twosigma.kit.deps import AppSettings
+
+
+def _credentials(request: Request) -> tuple[str, str]:
+    header = request.headers.get("authorization", "")
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        raise service.unauthorized("HTTP Basic authentication with an API key is required.")
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise service.unauthorized("Malformed Basic credentials.") from exc
+    public_key, sep, secret_key = decoded.partition(":")
+    if not sep or not public_key or not secret_key:
+        raise service.unauthorized("Malformed Basic credentials.")
+    return public_key, secret_key
+
+
+async def get_api_key(request: Request, session: DbSession, settings: AppSettings) -> ApiKey:
+    public_key, secret_key = _credentials(request)
+    return await service.authenticate(session, settings, public_key, secret_key)
+
+
+PublicApiKey = Annotated[ApiKey, Depends(get_api_key)]

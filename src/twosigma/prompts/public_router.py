@@ -1,0 +1,98 @@
+"""/api/public/v2/prompts: Langfuse's public prompt API, wire-compatible with the official SDKs.
+
+HTTP Basic auth with an API key. Bodies and responses are camelCase, as Langfuse's are; errors use this app's
+error shape (the SDK only looks at status codes).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response
+from fastapi import status as http
+
+from twosigma.db.session import DbSession
+from twosigma.kit.pagination import PageParams
+from twosigma.kit.schemas import error_responses
+from twosigma.prompts import queries, service
+from twosigma.prompts.composition import ResolvedPrompt
+from twosigma.prompts.dependencies import ApiKeyActor, PromptCacheDep
+from twosigma.prompts.repository import ListFilters
+from twosigma.prompts.schemas import LabelsUpdate, PromptCreate, PromptMetaList, PromptRead
+
+router = APIRouter(prefix="/api/public/v2/prompts", tags=["prompts (Langfuse-compatible)"])
+
+NamePath = Annotated[str, Path(description="Prompt name; folders as '/', URL-encoded or not.")]
+VersionQuery = Annotated[int | None, Query(ge=1, le=2_147_483_647)]
+
+
+@router.get("", response_model=PromptMetaList, responses=error_responses(401, 422))
+async def list_prompts(
+    session: DbSession,
+    actor: ApiKeyActor,
+    name: str | None = None,
+    label: str | None = None,
+    tag: str | None = None,
+    version: VersionQuery = None,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    from_updated_at: Annotated[datetime | None, Query(alias="fromUpdatedAt")] = None,
+    to_updated_at: Annotated[datetime | None, Query(alias="toUpdatedAt")] = None,
+) -> dict[str, Any]:
+    filters = ListFilters(name, label, tag, version, from_updated_at, to_updated_at)
+    result = await queries.list_prompts(session, filters, PageParams(page=page, limit=limit))
+    meta = {"page": page, "limit": limit, "total_items": result.total, "total_pages": result.pages}
+    return {"data": list(result.items), "meta": meta}
+
+
+@router.post(
+    "",
+    response_model=PromptRead,
+    status_code=http.HTTP_201_CREATED,
+    responses=error_responses(400, 401, 403, 409, 422),
+)
+async def create_prompt(
+    session: DbSession, actor: ApiKeyActor, cache: PromptCacheDep, body: PromptCreate
+) -> ResolvedPrompt:
+    return await service.create_prompt(session, actor, body, cache=cache)
+
+
+@router.patch(
+    "/{name:path}/versions/{version}", response_model=PromptRead, responses=error_responses(400, 401, 404, 409, 422)
+)
+async def update_prompt_version(
+    session: DbSession,
+    actor: ApiKeyActor,
+    cache: PromptCacheDep,
+    name: NamePath,
+    version: Annotated[int, Path(ge=1, le=2_147_483_647)],
+    body: LabelsUpdate,
+) -> ResolvedPrompt:
+    return await service.set_labels(session, actor, name, version, body.new_labels, cache=cache)
+
+
+@router.get("/{name:path}", response_model=PromptRead, responses=error_responses(400, 401, 404, 422))
+async def get_prompt(
+    session: DbSession,
+    actor: ApiKeyActor,
+    cache: PromptCacheDep,
+    name: NamePath,
+    version: VersionQuery = None,
+    label: str | None = None,
+    resolve: bool = True,
+) -> ResolvedPrompt:
+    return await queries.get_prompt(session, name, version=version, label=label, resolve=resolve, cache=cache)
+
+
+@router.delete("/{name:path}", status_code=http.HTTP_204_NO_CONTENT, responses=error_responses(400, 401, 404, 409, 422))
+async def delete_prompt(
+    session: DbSession,
+    actor: ApiKeyActor,
+    cache: PromptCacheDep,
+    name: NamePath,
+    version: VersionQuery = None,
+    label: str | None = None,
+) -> Response:
+    await service.delete_prompt(session, actor, name, version=version, label=label, cache=cache)
+    return Response(status_code=http.HTTP_204_NO_CONTENT)
