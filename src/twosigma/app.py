@@ -27,6 +27,7 @@ from twosigma.prompts.cache import PromptCache, PromptCacheListener, default_cac
 from twosigma.prompts.public_router import router as public_prompts_router
 from twosigma.prompts.router import router as prompts_router
 from twosigma.system_settings.router import router as system_settings_router
+from twosigma.taxonomy.router import router as taxonomy_router
 
 API_PREFIX = "/api/v1"
 
@@ -39,6 +40,7 @@ def api_router() -> APIRouter:
     router.include_router(courses_router)
     router.include_router(offerings_router)
     router.include_router(enrollments_router)
+    router.include_router(taxonomy_router)
     router.include_router(content_router)
     router.include_router(progress_router)
     router.include_router(prompts_router)
