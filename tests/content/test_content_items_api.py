@@ -83,6 +83,18 @@ class TestCreateContentItem:
         assert r.status_code == 422
         assert r.json()["error"]["code"] == "content_type_inactive"
 
+    async def test_an_unknown_content_type_is_404_with_its_own_code(
+        self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings
+    ) -> None:
+        room = await make_classroom(db)
+        module = await make_module(db, parent=await root_of(db, room.course))
+        r = await client.post(
+            f"/api/v1/modules/{module.id}/content-items",
+            json={"content_type_id": 987_654_321, "title": "Ghost"},
+            headers=auth_headers(settings, room.campus.instructor),
+        )
+        assert (r.status_code, r.json()["error"]["code"]) == (404, "content_type_not_found")
+
     async def test_data_json_over_256_kib_is_413(
         self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings
     ) -> None:
