@@ -10,10 +10,12 @@ from typing import Annotated, TypeVar
 import typer
 from rich.console import Console
 
+from twosigma.api_keys.cli import api_keys_app
 from twosigma.config import get_settings
 from twosigma.db import migrate
 from twosigma.db.bootstrap import DatabaseTarget, resolve_database
 from twosigma.db.engine import make_engine
+from twosigma.prompts.cli import prompts_app
 from twosigma.system_settings.cli import settings_app
 
 T = TypeVar("T")
@@ -22,6 +24,8 @@ app = typer.Typer(help="twosigma: backend for AI-tutored learning.", no_args_is_
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(settings_app, name="settings")
+app.add_typer(prompts_app, name="prompts")
+app.add_typer(api_keys_app, name="api-keys")
 
 console = Console()
 

@@ -71,7 +71,7 @@ async def _changed(session: AsyncSession, name: str, cache: PromptCache | None) 
         cache.clear()
 
 
-async def _give_labels(session: AsyncSession, target: Prompt, labels: Iterable[str], actor: Actor) -> None:
+async def give_labels(session: AsyncSession, target: Prompt, labels: Iterable[str], actor: Actor) -> None:
     """Give `labels` to `target`, taking each from whichever other version of the name holds it."""
     wanted = [label for label in dict.fromkeys(labels) if label not in target.labels]
     if not wanted:
@@ -154,7 +154,7 @@ async def create_prompt(
     await repo.add_dependencies(session, row.id, refs)
     if latest is not None and sorted(set(tags)) != sorted(set(latest.tags)):
         await repo.set_tags(session, data.name, tags)
-    await _give_labels(session, row, [*data.labels, LATEST], actor)
+    await give_labels(session, row, [*data.labels, LATEST], actor)
     await _check_dependents_still_resolve(session, data.name)
     await _changed(session, data.name, cache)
     await session.refresh(row)
@@ -177,7 +177,7 @@ async def set_labels(
     row = await repo.by_version(session, name, version)
     if row is None:
         raise NotFound(f"Prompt not found: '{name}' with version {version}", code="prompt_not_found")
-    await _give_labels(session, row, new_labels, actor)
+    await give_labels(session, row, new_labels, actor)
     await _check_dependents_still_resolve(session, name)
     await _changed(session, name, cache)
     await session.refresh(row)
