@@ -28,6 +28,7 @@ from twosigma.prompts.public_router import router as public_prompts_router
 from twosigma.prompts.router import router as prompts_router
 from twosigma.system_settings.router import router as system_settings_router
 from twosigma.taxonomy.router import router as taxonomy_router
+from twosigma.tenancy.router import router as tenancy_router
 
 API_PREFIX = "/api/v1"
 
@@ -40,6 +41,7 @@ def api_router() -> APIRouter:
     router.include_router(courses_router)
     router.include_router(offerings_router)
     router.include_router(enrollments_router)
+    router.include_router(tenancy_router)
     router.include_router(taxonomy_router)
     router.include_router(content_router)
     router.include_router(progress_router)

@@ -7,7 +7,9 @@ gets 403.
 
 from __future__ import annotations
 
-from twosigma.authz.principal import Principal
+from collections.abc import Iterable
+
+from twosigma.authz.principal import Grant, Principal
 from twosigma.enums import EnrollmentStatus, UserRole
 from twosigma.kit.errors import Forbidden, NotFound
 
@@ -133,6 +135,48 @@ def ensure_visible(allowed: bool, *, resource: str = "Resource") -> None:
     """Raise 404 unless `allowed`: for things whose very existence must not leak (unpublished courses)."""
     if not allowed:
         raise NotFound(f"{resource} not found.")
+
+
+# Tenancy: universities and membership administration.
+
+
+def can_view_university(p: Principal | None, university_id: int, is_active: bool) -> bool:
+    """Active universities are a public catalog; an inactive one is visible to its administrators only."""
+    return is_active or administers_university(p, university_id)
+
+
+def can_set_university_status(p: Principal | None) -> bool:
+    """Activating or deactivating a tenant is the platform's decision, not the tenant's."""
+    return is_platform_admin(p)
+
+
+def can_manage_user(p: Principal | None, user_grants: Iterable[Grant]) -> bool:
+    """Activate/deactivate an account: platform admins anyone; a university admin only users whose every grant
+    lies in universities they administer (and never a platform admin)."""
+    if p is None:
+        return False
+    if p.is_platform_admin:
+        return True
+    grants = tuple(user_grants)
+    if not grants or any(g.role is UserRole.PLATFORM_ADMIN for g in grants):
+        return False
+    return all(UserRole.UNIVERSITY_ADMIN in p.roles_in(g.university_id) for g in grants)
+
+
+def ensure_user_manageable(p: Principal | None, user_grants: Iterable[Grant]) -> None:
+    """Like `ensure` for a user account: 404 unless the caller shares a university with the user, else 403."""
+    grants = tuple(user_grants)
+    if can_manage_user(p, grants):
+        return
+    if p is None or not (p.university_ids() & {g.university_id for g in grants}):
+        raise NotFound("User not found.")
+    raise Forbidden()
+
+
+def ensure_allowed(allowed: bool, message: str | None = None) -> None:
+    """For resources anyone may read (an active university, its departments): a refusal is a plain 403."""
+    if not allowed:
+        raise Forbidden(message)
 
 
 # --- Course content and progress -------------------------------------------------------------------------------

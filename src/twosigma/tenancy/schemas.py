@@ -1,0 +1,200 @@
+"""Request and response shapes for countries, universities, departments, role grants and members."""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from functools import lru_cache
+from typing import Annotated, Self
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, EmailStr, Field, model_validator
+
+from twosigma.enums import UserRole
+from twosigma.kit.schemas import ReadSchema, Schema
+
+_COUNTRY_CODE = re.compile(r"^[A-Z]{2}$")
+
+
+@lru_cache(maxsize=1)
+def _iana_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _check_time_zone(value: str) -> str:
+    if value not in _iana_zones():
+        raise ValueError("must be an IANA time zone such as 'Europe/Paris' or 'UTC'")
+    return value
+
+
+def _check_website(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
+        raise ValueError("must be an http(s) URL such as 'https://www.example.edu'")
+    return value
+
+
+def _check_country_code(value: str) -> str:
+    if not _COUNTRY_CODE.match(value):
+        raise ValueError("must be an ISO 3166-1 alpha-2 code: two uppercase letters such as 'FR'")
+    return value
+
+
+CountryCode = Annotated[str, AfterValidator(_check_country_code)]
+TimeZone = Annotated[str, Field(max_length=50), AfterValidator(_check_time_zone)]
+WebsiteUrl = Annotated[str, Field(max_length=255), AfterValidator(_check_website)]
+Id = Annotated[int, Field(ge=1, le=2_147_483_647)]
+
+
+def _no_nulls(model: Schema, *fields: str) -> None:
+    """PATCH bodies: a field may be omitted, but a NOT NULL column may not be set to null."""
+    for name in fields:
+        if name in model.model_fields_set and getattr(model, name) is None:
+            raise ValueError(f"{name} may not be null")
+
+
+# Countries
+
+
+class CountryCreate(Schema):
+    code: CountryCode
+    name: str = Field(min_length=1, max_length=100)
+
+
+class CountryUpdate(Schema):
+    code: CountryCode | None = None
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+
+    @model_validator(mode="after")
+    def _not_null(self) -> Self:
+        _no_nulls(self, "code", "name")
+        return self
+
+
+class CountryRead(ReadSchema):
+    id: int
+    code: str
+    name: str
+
+
+# Universities
+
+
+class UniversityCreate(Schema):
+    name: str = Field(min_length=1, max_length=255)
+    short_code: str = Field(min_length=1, max_length=20)
+    country_id: Id
+    time_zone: TimeZone = "UTC"
+    website_url: WebsiteUrl | None = None
+    is_active: bool = True
+
+
+class UniversityUpdate(Schema):
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    short_code: str | None = Field(default=None, min_length=1, max_length=20)
+    country_id: Id | None = None
+    time_zone: TimeZone | None = None
+    website_url: WebsiteUrl | None = None
+    is_active: bool | None = None
+
+    @model_validator(mode="after")
+    def _not_null(self) -> Self:
+        _no_nulls(self, "name", "short_code", "country_id", "time_zone", "is_active")
+        return self
+
+
+class UniversityRead(ReadSchema):
+    id: int
+    name: str
+    short_code: str
+    country_id: int
+    country: CountryRead
+    time_zone: str
+    website_url: str | None
+    is_active: bool
+
+
+# Departments
+
+
+class DepartmentCreate(Schema):
+    name: str = Field(min_length=1, max_length=255)
+    code: str | None = Field(default=None, min_length=1, max_length=20)
+
+
+class DepartmentUpdate(Schema):
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    code: str | None = Field(default=None, min_length=1, max_length=20)
+
+    @model_validator(mode="after")
+    def _not_null(self) -> Self:
+        _no_nulls(self, "name")
+        return self
+
+
+class DepartmentRead(ReadSchema):
+    id: int
+    university_id: int
+    name: str
+    code: str | None
+
+
+# Role grants
+
+
+class RoleGrantCreate(Schema):
+    """Grant `role` to a user named by exactly one of `user_id` or `email`."""
+
+    user_id: Id | None = None
+    email: EmailStr | None = Field(default=None, max_length=255)
+    role: UserRole
+    department_id: Id | None = None
+
+    @model_validator(mode="after")
+    def _one_user_reference(self) -> Self:
+        if (self.user_id is None) == (self.email is None):
+            raise ValueError("give exactly one of user_id or email")
+        if self.role is UserRole.DEPARTMENT_ADMIN and self.department_id is None:
+            raise ValueError("a DEPARTMENT_ADMIN grant needs a department_id")
+        if self.role in (UserRole.PLATFORM_ADMIN, UserRole.UNIVERSITY_ADMIN) and self.department_id is not None:
+            raise ValueError(f"a {self.role.value} grant covers the whole university; omit department_id")
+        return self
+
+
+class RoleGrantRead(ReadSchema):
+    id: int
+    user_id: int
+    university_id: int
+    role: UserRole
+    department_id: int | None
+    user_email: str
+    user_full_name: str
+
+
+# Members
+
+
+class MemberGrant(ReadSchema):
+    id: int
+    role: UserRole
+    department_id: int | None
+
+
+class MemberRead(ReadSchema):
+    id: int
+    email: str
+    full_name: str
+    is_active: bool
+    roles: list[UserRole]  # distinct role names in this university, sorted
+    grants: list[MemberGrant]  # the underlying grants (ids for revocation, departments)
+
+
+class UserStatusUpdate(Schema):
+    is_active: bool
+
+
+class UserStatusRead(ReadSchema):
+    id: int
+    email: str
+    full_name: str
+    is_active: bool

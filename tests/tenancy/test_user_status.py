@@ -1,0 +1,164 @@
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.fixtures.factories import auth_headers, grant_role, make_member, make_university, make_user
+from tests.fixtures.tenancy import make_campus, make_platform_admin
+from twosigma.auth.models import RefreshToken
+from twosigma.config import Settings
+from twosigma.enums import UserRole
+from twosigma.users.models import User
+
+
+def _url(user_id: int) -> str:
+    return f"/api/v1/users/{user_id}"
+
+
+async def _refresh_token(db: AsyncSession, user: User) -> RefreshToken:
+    token = RefreshToken(
+        jti=uuid.uuid4().hex,
+        user_id=user.id,
+        family_id=uuid.uuid4().hex,
+        expires_at=datetime.now(UTC) + timedelta(days=14),
+    )
+    db.add(token)
+    await db.flush()
+    return token
+
+
+class TestSetUserStatus:
+    async def test_university_admin_deactivates_a_member(
+        self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings
+    ) -> None:
+        campus = await make_campus(db)
+        response = await client.patch(
+            _url(campus.student.id), json={"is_active": False}, headers=auth_headers(settings, campus.admin)
+        )
+        assert response.status_code == 200
+        assert response.json() == {
+            "id": campus.student.id,
+            "email": campus.student.email,
+            "full_name": campus.student.full_name,
+            "is_active": False,
+        }
+
+    async def test_deactivation_locks_the_user_out_at_once(
+        self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings
+    ) -> None:
+        campus = await make_campus(db)
+        student_headers = auth_headers(settings, campus.student)
+        await client.patch(
+            _url(campus.student.id), json={"is_active": False}, headers=auth_headers(settings, campus.admin)
+        )
+        response = await client.get(f"/api/v1/universities/{campus.university.id}/roles", headers=student_headers)
+        assert response.status_code == 401
+
+    async def test_deactivation_revokes_refresh_tokens(
+        self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings
+    ) -> None:
+        campus = await make_campus(db)
+        token = await _refresh_token(db, campus.student)
+        await client.patch(
+            _url(campus.student.id), json={"is_active": False}, headers=auth_headers(settings, campus.admin)
+        )
+        revoked_at = await db.scalar(select(RefreshToken.revoked_at).where(RefreshToken.id == token.id))
+        assert revoked_at is not None
+
+    async def test_reactivation_restores_access(
+        self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings
+    ) -> None:
+        campus = await make_campus(db)
+        student = await make_member(db, campus.university, UserRole.STUDENT, is_active=False)
+        response = await client.patch(
+            _url(student.id), json={"is_active": True}, headers=auth_headers(settings, campus.admin)
+        )
+        assert response.json()["is_active"] is True
+
+    async def test_platform_admin_manages_anyone(
+        self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings
+    ) -> None:
+        admin = await make_platform_admin(db)
+        loner = await make_user(db)  # no role anywhere
+        response = await client.patch(_url(loner.id), json={"is_active": False}, headers=auth_headers(settings, admin))
+        assert response.status_code == 200
+
+    async def test_nobody_deactivates_themselves(
+        self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings
+    ) -> None:
+        admin = await make_platform_admin(db)
+        response = await client.patch(_url(admin.id), json={"is_active": False}, headers=auth_headers(settings, admin))
+        assert response.status_code == 409
+        assert response.json()["error"]["code"] == "cannot_deactivate_self"
+
+    async def test_university_admin_may_not_manage_a_member_of_another_university_too(
+        self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings
+    ) -> None:
+        campus = await make_campus(db)
+        await grant_role(db, campus.student, await make_university(db), UserRole.STUDENT)
+        response = await client.patch(
+            _url(campus.student.id), json={"is_active": False}, headers=auth_headers(settings, campus.admin)
+        )
+        assert response.status_code == 403
+
+    async def test_university_admin_may_not_manage_a_platform_admin(
+        self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings
+    ) -> None:
+        campus = await make_campus(db)
+        platform_admin = await make_member(db, campus.university, UserRole.PLATFORM_ADMIN)
+        response = await client.patch(
+            _url(platform_admin.id), json={"is_active": False}, headers=auth_headers(settings, campus.admin)
+        )
+        assert response.status_code == 403
+
+    async def test_user_of_another_university_is_404(
+        self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings
+    ) -> None:
+        campus, other = await make_campus(db), await make_campus(db)
+        response = await client.patch(
+            _url(other.student.id), json={"is_active": False}, headers=auth_headers(settings, campus.admin)
+        )
+        assert response.status_code == 404
+
+    async def test_user_without_any_role_is_404_for_a_university_admin(
+        self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings
+    ) -> None:
+        campus = await make_campus(db)
+        loner = await make_user(db)
+        response = await client.patch(
+            _url(loner.id), json={"is_active": False}, headers=auth_headers(settings, campus.admin)
+        )
+        assert response.status_code == 404
+
+    async def test_department_admin_is_403(
+        self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings
+    ) -> None:
+        campus = await make_campus(db)
+        response = await client.patch(
+            _url(campus.student.id), json={"is_active": False}, headers=auth_headers(settings, campus.department_admin)
+        )
+        assert response.status_code == 403
+
+    async def test_unknown_user_is_404(self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings) -> None:
+        admin = await make_platform_admin(db)
+        response = await client.patch(_url(99999999), json={"is_active": False}, headers=auth_headers(settings, admin))
+        assert response.status_code == 404
+
+    async def test_missing_or_unknown_fields_are_422(
+        self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings
+    ) -> None:
+        campus = await make_campus(db)
+        headers = auth_headers(settings, campus.admin)
+        assert (await client.patch(_url(campus.student.id), json={}, headers=headers)).status_code == 422
+        response = await client.patch(
+            _url(campus.student.id), json={"is_active": False, "email": "x@y.z"}, headers=headers
+        )
+        assert response.status_code == 422
+
+    async def test_without_a_token_is_401(self, client: httpx.AsyncClient, db: AsyncSession) -> None:
+        campus = await make_campus(db)
+        assert (await client.patch(_url(campus.student.id), json={"is_active": False})).status_code == 401
