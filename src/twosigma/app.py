@@ -10,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from twosigma import __version__
 from twosigma.api_keys.router import router as api_keys_router
+from twosigma.auth.router import router as auth_router
 from twosigma.config import Settings, get_settings
 from twosigma.content.router import router as content_router
 from twosigma.courses.offerings_router import router as offerings_router
@@ -29,6 +30,7 @@ from twosigma.prompts.router import router as prompts_router
 from twosigma.system_settings.router import router as system_settings_router
 from twosigma.taxonomy.router import router as taxonomy_router
 from twosigma.tenancy.router import router as tenancy_router
+from twosigma.users.router import router as users_router
 
 API_PREFIX = "/api/v1"
 
@@ -42,6 +44,8 @@ def api_router() -> APIRouter:
     router.include_router(offerings_router)
     router.include_router(enrollments_router)
     router.include_router(tenancy_router)
+    router.include_router(auth_router)
+    router.include_router(users_router)
     router.include_router(taxonomy_router)
     router.include_router(content_router)
     router.include_router(progress_router)

@@ -26,6 +26,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(settings_app, name="settings")
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(api_keys_app, name="api-keys")
+admin_app = typer.Typer(help="Platform administrators.", no_args_is_help=True)
+app.add_typer(admin_app, name="admin")
 
 console = Console()
 
@@ -125,3 +127,53 @@ def serve(
 async def _after_migrate(url: str) -> None:
     """Start-up work that needs the migrated schema (built-in data); each domain adds its own."""
     return None
+
+
+async def _create_admin(
+    url: str, email: str, password: str | None, full_name: str | None, university: str | None
+) -> str:
+    from twosigma.db.engine import make_sessionmaker
+    from twosigma.users.platform_admin import create_platform_admin
+
+    settings = get_settings()
+    await _upgrade(url)
+    engine = make_engine(url, settings)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            result = await create_platform_admin(
+                session, settings, email=email, password=password, full_name=full_name, university=university
+            )
+            await session.commit()
+    finally:
+        await engine.dispose()
+    who = "Created" if result.created_user else "Found existing user"
+    role = "granted PLATFORM_ADMIN" if result.granted else "already PLATFORM_ADMIN"
+    note = "" if result.user.is_active else " (the account is inactive)"
+    return (
+        f"{who} {result.user.email} (id {result.user.id}); {role} in "
+        f"{result.university.name} [{result.university.short_code}, id {result.university.id}]{note}."
+    )
+
+
+@admin_app.command("create")
+def admin_create(
+    email: Annotated[str, typer.Option(help="Email of the administrator (created if new, else promoted).")],
+    password: Annotated[
+        str | None, typer.Option(help="Password for a new account (policy applies); unused when promoting.")
+    ] = None,
+    full_name: Annotated[str | None, typer.Option(help="Full name for a new account.")] = None,
+    university: Annotated[
+        str | None,
+        typer.Option(help="Short code or id of the university holding the role (default: the platform tenant)."),
+    ] = None,
+) -> None:
+    """Create a PLATFORM_ADMIN, or promote an existing user (migrates the database to head first)."""
+    from twosigma.kit.errors import AppError
+    from twosigma.users.platform_admin import AdminCommandError
+
+    try:
+        message = run_with_database(lambda url: _create_admin(url, email, password, full_name, university))
+    except (AdminCommandError, AppError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(code=1) from exc
+    console.print(f"[green]{message}[/green]")

@@ -29,3 +29,18 @@ async def verify_password(password: str, password_hash: str | None) -> bool:
         await to_thread.run_sync(_verify, password, _DUMMY_HASH.decode("ascii"))
         return False
     return await to_thread.run_sync(_verify, password, password_hash)
+
+
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_BYTES = 72  # bcrypt ignores everything after 72 bytes; refuse rather than silently truncate
+
+
+def check_password_policy(password: str) -> str:
+    """Return `password` if it meets the policy, else raise ValueError saying what is missing."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.")
+    if len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
+        raise ValueError(f"The password must be at most {MAX_PASSWORD_BYTES} bytes long.")
+    if not any(ch.isalpha() for ch in password) or not any(ch.isdigit() for ch in password):
+        raise ValueError("The password must contain at least one letter and one digit.")
+    return password

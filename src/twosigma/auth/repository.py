@@ -1,0 +1,42 @@
+"""Every query on refresh tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from twosigma.auth.models import RefreshToken
+
+
+async def lock_by_jti(session: AsyncSession, jti: str) -> RefreshToken | None:
+    """The token row, locked until the transaction ends: concurrent refreshes of one token queue up here."""
+    result = await session.scalars(
+        select(RefreshToken).where(RefreshToken.jti == jti).with_for_update().execution_options(populate_existing=True)
+    )
+    return result.first()
+
+
+async def get_by_jti(session: AsyncSession, jti: str) -> RefreshToken | None:
+    return (await session.scalars(select(RefreshToken).where(RefreshToken.jti == jti))).first()
+
+
+async def revoke_family(session: AsyncSession, family_id: str, at: datetime) -> int:
+    result = await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=at),
+        execution_options={"synchronize_session": "fetch"},
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def revoke_all_of_user(session: AsyncSession, user_id: int, at: datetime) -> int:
+    result = await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=at),
+        execution_options={"synchronize_session": "fetch"},
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

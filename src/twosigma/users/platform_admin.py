@@ -1,0 +1,128 @@
+"""`twosigma admin create`: make (or promote) a PLATFORM_ADMIN.
+
+A role row needs a university. Unless the operator names one, the role is held by a dedicated tenant: country
+"ZZ" ("Platform", a user-assigned ISO code) and university "PLATFORM" ("Platform administration"), created on
+first use and reused afterwards. The few tenancy queries this needs live here, not in the tenancy repository,
+because nothing else should create tenants behind the API's back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from twosigma.auth.passwords import check_password_policy
+from twosigma.config import Settings
+from twosigma.enums import UserRole
+from twosigma.tenancy.models import Country, University, UserUniversityRole
+from twosigma.users import repository
+from twosigma.users.fields import Email
+from twosigma.users.models import User
+from twosigma.users.service import NewAccount, create_user
+
+PLATFORM_COUNTRY_CODE = "ZZ"
+PLATFORM_COUNTRY_NAME = "Platform"
+PLATFORM_UNIVERSITY_CODE = "PLATFORM"
+PLATFORM_UNIVERSITY_NAME = "Platform administration"
+DEFAULT_FULL_NAME = "Platform administrator"
+
+_email = TypeAdapter(Email)
+
+
+class AdminCommandError(Exception):
+    """A problem the operator must fix; the message says what."""
+
+
+@dataclass(frozen=True)
+class AdminResult:
+    user: User
+    university: University
+    created_user: bool
+    granted: bool
+
+
+def _clean_email(value: str) -> str:
+    try:
+        return _email.validate_python(value)
+    except ValidationError as exc:
+        raise AdminCommandError(f"Not a valid email address: {value!r}.") from exc
+
+
+async def _platform_university(session: AsyncSession) -> University:
+    country = (await session.scalars(select(Country).where(Country.code == PLATFORM_COUNTRY_CODE))).first()
+    if country is None:
+        country = Country(code=PLATFORM_COUNTRY_CODE, name=PLATFORM_COUNTRY_NAME)
+        session.add(country)
+        await session.flush()
+    university = (
+        await session.scalars(
+            select(University).where(
+                University.country_id == country.id, University.short_code == PLATFORM_UNIVERSITY_CODE
+            )
+        )
+    ).first()
+    if university is None:
+        university = University(
+            name=PLATFORM_UNIVERSITY_NAME, short_code=PLATFORM_UNIVERSITY_CODE, country_id=country.id
+        )
+        session.add(university)
+        await session.flush()
+    return university
+
+
+async def _named_university(session: AsyncSession, ref: str) -> University:
+    ref = ref.strip()
+    if ref.isdigit():
+        found = await session.get(University, int(ref))
+        if found is None:
+            raise AdminCommandError(f"No university has id {ref}.")
+        return found
+    matches = list(await session.scalars(select(University).where(func.lower(University.short_code) == ref.lower())))
+    if not matches:
+        raise AdminCommandError(f"No university has the short code {ref!r}.")
+    if len(matches) > 1:
+        ids = ", ".join(str(u.id) for u in matches)
+        raise AdminCommandError(f"Several universities have the short code {ref!r} (ids {ids}); pass the id instead.")
+    return matches[0]
+
+
+async def create_platform_admin(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    email: str,
+    password: str | None,
+    full_name: str | None = None,
+    university: str | None = None,
+) -> AdminResult:
+    """Create the user (password policy applies) or take the existing one, and grant PLATFORM_ADMIN.
+
+    An existing user keeps their password and name: promotion changes only their roles.
+    """
+    address = _clean_email(email)
+    target = await _named_university(session, university) if university else await _platform_university(session)
+    user = await repository.get_by_email(session, address)
+    created = user is None
+    if user is None:
+        if not password:
+            raise AdminCommandError("--password is required to create a new account.")
+        try:
+            check_password_policy(password)
+        except ValueError as exc:
+            raise AdminCommandError(str(exc)) from exc
+        name = (full_name or DEFAULT_FULL_NAME).strip()[:255] or DEFAULT_FULL_NAME
+        user = await create_user(session, settings, NewAccount(email=address, password=password, full_name=name))
+    existing = await session.scalar(
+        select(UserUniversityRole.id).where(
+            UserUniversityRole.user_id == user.id,
+            UserUniversityRole.university_id == target.id,
+            UserUniversityRole.role == UserRole.PLATFORM_ADMIN,
+        )
+    )
+    if existing is None:
+        session.add(UserUniversityRole(user_id=user.id, university_id=target.id, role=UserRole.PLATFORM_ADMIN))
+        await session.flush()
+    return AdminResult(user=user, university=target, created_user=created, granted=existing is None)

@@ -1,0 +1,59 @@
+"""Every query of the users domain."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import delete, exists, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from twosigma.taxonomy.models import Subject
+from twosigma.users.models import User, UserProfile, UserSubjectPreference
+
+
+async def get_by_email(session: AsyncSession, email: str) -> User | None:
+    """Emails are stored lowercased; `lower()` also finds rows written before that rule."""
+    result = await session.scalars(select(User).where(func.lower(User.email) == email.lower()).limit(1))
+    return result.first()
+
+
+async def email_exists(session: AsyncSession, email: str) -> bool:
+    return bool(await session.scalar(select(exists().where(func.lower(User.email) == email.lower()))))
+
+
+async def get_profile(session: AsyncSession, user_id: int) -> UserProfile | None:
+    result = await session.scalars(select(UserProfile).where(UserProfile.user_id == user_id))
+    return result.first()
+
+
+async def unknown_subject_ids(session: AsyncSession, subject_ids: Iterable[int]) -> list[int]:
+    wanted = set(subject_ids)
+    if not wanted:
+        return []
+    found = set(await session.scalars(select(Subject.id).where(Subject.id.in_(wanted))))
+    return sorted(wanted - found)
+
+
+async def subject_ids_of(session: AsyncSession, user_id: int) -> list[int]:
+    result = await session.scalars(
+        select(UserSubjectPreference.subject_id)
+        .where(UserSubjectPreference.user_id == user_id)
+        .order_by(UserSubjectPreference.subject_id)
+    )
+    return list(result)
+
+
+async def replace_subject_preferences(session: AsyncSession, user_id: int, subject_ids: Iterable[int]) -> None:
+    """Make the user's preference set exactly `subject_ids`; concurrent writers never collide on the unique pair."""
+    wanted = sorted(set(subject_ids))
+    stmt = delete(UserSubjectPreference).where(UserSubjectPreference.user_id == user_id)
+    if wanted:
+        stmt = stmt.where(UserSubjectPreference.subject_id.not_in(wanted))
+    await session.execute(stmt, execution_options={"synchronize_session": False})
+    if wanted:
+        await session.execute(
+            insert(UserSubjectPreference)
+            .values([{"user_id": user_id, "subject_id": s} for s in wanted])
+            .on_conflict_do_nothing(index_elements=["user_id", "subject_id"])
+        )

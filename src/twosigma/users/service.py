@@ -1,0 +1,143 @@
+"""Business rules of the users domain: accounts, the caller's own record, profile, preferences, streak."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from twosigma.auth.passwords import hash_password
+from twosigma.authz.principal import Principal
+from twosigma.config import Settings
+from twosigma.kit.errors import Conflict, Invalid
+from twosigma.users import repository
+from twosigma.users.models import User, UserProfile
+from twosigma.users.schemas import (
+    ProfileRead,
+    ProfileWrite,
+    RoleRead,
+    StreakRead,
+    SubjectPreferencesRead,
+    UserMe,
+    UserRead,
+    UserUpdate,
+)
+from twosigma.users.streaks import effective_streak, local_today
+
+
+class EmailTaken(Conflict):
+    code = "email_taken"
+    default_message = "An account with this email already exists."
+
+
+class UnknownSubjects(Invalid):
+    code = "unknown_subjects"
+
+    def __init__(self, subject_ids: list[int]) -> None:
+        listed = ", ".join(str(s) for s in subject_ids)
+        super().__init__(f"Unknown subject ids: {listed}.", details={"unknown_subject_ids": subject_ids})
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    email: str
+    password: str
+    full_name: str
+    locale: str | None = None
+    time_zone: str | None = None
+
+
+async def create_user(session: AsyncSession, settings: Settings, account: NewAccount) -> User:
+    """Insert a user; the email is already normalized (lowercased). Two concurrent calls → one 409 `email_taken`."""
+    if await repository.email_exists(session, account.email):
+        raise EmailTaken()
+    user = User(
+        email=account.email,
+        password_hash=await hash_password(account.password, settings.bcrypt_rounds),
+        full_name=account.full_name,
+    )
+    if account.locale is not None:
+        user.locale = account.locale
+    if account.time_zone is not None:
+        user.time_zone = account.time_zone
+    try:
+        # The savepoint keeps the request's transaction usable after a unique violation on ix_users_email.
+        async with session.begin_nested():
+            session.add(user)
+    except IntegrityError as exc:
+        raise EmailTaken() from exc
+    await session.refresh(user)
+    return user
+
+
+def me(principal: Principal) -> UserMe:
+    base = UserRead.model_validate(principal.user)
+    roles = [
+        RoleRead(university_id=g.university_id, role=g.role, department_id=g.department_id) for g in principal.grants
+    ]
+    return UserMe(**base.model_dump(), roles=roles)
+
+
+async def update_me(session: AsyncSession, principal: Principal, data: UserUpdate) -> UserMe:
+    user = principal.user
+    for name in data.model_fields_set:
+        setattr(user, name, getattr(data, name))
+    await session.flush()
+    await session.refresh(user)  # updated_at is computed by the database
+    return me(principal)
+
+
+async def get_profile(session: AsyncSession, user_id: int) -> ProfileRead:
+    """A user who skipped onboarding has an empty profile (every field null), not a 404."""
+    profile = await repository.get_profile(session, user_id)
+    return ProfileRead.model_validate(profile) if profile is not None else ProfileRead()
+
+
+async def put_profile(session: AsyncSession, user_id: int, data: ProfileWrite) -> ProfileRead:
+    values = data.model_dump()
+    stmt = (
+        insert(UserProfile)
+        .values(user_id=user_id, **values)
+        .on_conflict_do_update(index_elements=["user_id"], set_=values)
+        .returning(UserProfile)
+        .execution_options(populate_existing=True)
+    )
+    profile = (await session.scalars(stmt)).one()
+    return ProfileRead.model_validate(profile)
+
+
+async def ensure_subjects_exist(session: AsyncSession, subject_ids: Iterable[int]) -> None:
+    unknown = await repository.unknown_subject_ids(session, subject_ids)
+    if unknown:
+        raise UnknownSubjects(unknown)
+
+
+async def get_subject_preferences(session: AsyncSession, user_id: int) -> SubjectPreferencesRead:
+    return SubjectPreferencesRead(subject_ids=await repository.subject_ids_of(session, user_id))
+
+
+async def put_subject_preferences(
+    session: AsyncSession, user_id: int, subject_ids: Iterable[int]
+) -> SubjectPreferencesRead:
+    wanted = sorted(set(subject_ids))
+    await ensure_subjects_exist(session, wanted)
+    try:
+        async with session.begin_nested():
+            await repository.replace_subject_preferences(session, user_id, wanted)
+    except IntegrityError as exc:
+        # A subject deleted between the check and the insert.
+        raise Conflict("A subject changed while saving; try again.", code="subject_preferences_conflict") from exc
+    return SubjectPreferencesRead(subject_ids=wanted)
+
+
+def streak(user: User, now: datetime | None = None) -> StreakRead:
+    today = local_today(user.time_zone, now)
+    return StreakRead(
+        current_streak_days=effective_streak(user.current_streak_days, user.last_activity_date, today),
+        last_activity_date=user.last_activity_date,
+        time_zone=user.time_zone,
+    )
