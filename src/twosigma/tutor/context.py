@@ -1,0 +1,128 @@
+"""What the tutor knows: the content snapshot, the prompt variables, and the history window."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from twosigma.content.models import ContentItem
+from twosigma.courses.models import Course
+from twosigma.enums import MessageRole
+from twosigma.llm.types import LLMMessage
+from twosigma.tutor import repository as repo
+from twosigma.users.models import User, UserProfile
+
+# Rough token estimate: ~4 characters per token for English text (OpenAI's and Anthropic's rule of thumb), plus a
+# few tokens of per-message framing. Exact counts would need each provider's tokenizer; the budget only has to keep
+# requests within a bounded size.
+CHARS_PER_TOKEN = 4
+MESSAGE_OVERHEAD_TOKENS = 4
+# History is read newest-first in batches of this size until the budget is spent.
+HISTORY_BATCH = 50
+
+
+def estimate_tokens(text: str) -> int:
+    return math.ceil(len(text) / CHARS_PER_TOKEN) + MESSAGE_OVERHEAD_TOKENS
+
+
+async def snapshot(session: AsyncSession, item: ContentItem, course: Course) -> dict[str, Any]:
+    """The content context stored on a new chat session (copied, so later edits do not change it)."""
+    module_title, content_type = await repo.item_names(session, item)
+    return {
+        "content_item": {
+            "id": item.id,
+            "title": item.title,
+            "description": item.description,
+            "content_type": content_type,
+            "data_json": item.data_json,
+            "learning_objectives": list(item.learning_objectives),
+        },
+        "module": {"id": item.module_id, "title": module_title},
+        "course": {"id": course.id, "title": course.title, "code": course.code},
+    }
+
+
+def context_title(context: dict[str, Any]) -> str | None:
+    title = (context.get("content_item") or {}).get("title")
+    return title if isinstance(title, str) else None
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def prompt_variables(context: dict[str, Any], user: User, profile: UserProfile | None) -> dict[str, str]:
+    """Every variable the tutor prompts may use; absent values are empty strings."""
+    item = context.get("content_item") or {}
+    module = context.get("module") or {}
+    course = context.get("course") or {}
+    objectives = item.get("learning_objectives") or []
+    data = item.get("data_json")
+    return {
+        "content_title": _text(item.get("title")),
+        "content_description": _text(item.get("description")),
+        "content_type": _text(item.get("content_type")),
+        "content_data": json.dumps(data, ensure_ascii=False, indent=2) if data else "",
+        "learning_objectives": "\n".join(f"- {_text(o)}" for o in objectives),
+        "module_title": _text(module.get("title")),
+        "course_title": _text(course.get("title")),
+        "course_code": _text(course.get("code")),
+        "student_name": user.full_name,
+        "study_level": profile.study_level.value if profile and profile.study_level else "",
+        "learning_goal": profile.learning_goal.value if profile and profile.learning_goal else "",
+        "locale": user.locale,
+    }
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    id: int
+    role: MessageRole
+    content: str
+    incomplete: bool
+
+
+async def history_window(session: AsyncSession, session_id: int, upto: int, budget: int) -> list[HistoryRow]:
+    """The newest conversation messages (id <= `upto`) whose estimated tokens fit `budget`, oldest first.
+
+    Read newest-first in batches with a LIMIT, stopping as soon as the budget is spent, so the work does not grow
+    with the length of the conversation. The newest message (the one being answered) is always included. Replies
+    flagged incomplete are skipped: they are a failed attempt, not something the tutor said.
+    """
+    kept: list[HistoryRow] = []
+    spent = 0
+    below: int | None = None
+    while True:
+        rows = await repo.history_batch(session, session_id, upto, below, HISTORY_BATCH)
+        for row in rows:
+            message = HistoryRow(row.id, row.role, row.content, bool(row.incomplete))
+            if message.incomplete and message.role is MessageRole.ASSISTANT:
+                continue
+            cost = estimate_tokens(message.content)
+            if kept and spent + cost > budget:
+                return kept[::-1]
+            kept.append(message)
+            spent += cost
+        if len(rows) < HISTORY_BATCH:
+            return kept[::-1]
+        below = rows[-1].id
+
+
+def as_llm_messages(rows: Sequence[HistoryRow]) -> list[LLMMessage]:
+    """Provider-ready turns: start with the user, and merge consecutive turns of one role (a message sent after a
+    failed reply follows another user message)."""
+    turns: list[LLMMessage] = []
+    for row in rows:
+        role: Any = "user" if row.role is MessageRole.USER else "assistant"
+        if not turns and role == "assistant":
+            continue
+        if turns and turns[-1].role == role:
+            turns[-1] = LLMMessage(role, f"{turns[-1].content}\n\n{row.content}")
+        else:
+            turns.append(LLMMessage(role, row.content))
+    return turns

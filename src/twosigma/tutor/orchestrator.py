@@ -1,0 +1,272 @@
+"""One tutor turn: store the user's message, build the request, stream the model, store the reply — losing nothing.
+
+The order is the contract:
+1. `start_turn` ends the request's own (read-only) unit of work, checks the caller's limits, then stores the user
+   message in a short session of its own and COMMITS it before anything else can fail. In the same short session
+   it loads what the call needs (the student, the prompt, the history window) and closes it.
+2. `run_turn` (an async generator) streams from the provider holding no database connection, then opens a new
+   short session to store the assistant message with its meta.
+3. If the provider fails, or the client goes away (the generator is cancelled or closed), the text received so far
+   is stored with `meta.incomplete = true` and `meta.error`; the store is shielded from cancellation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import anyio
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from twosigma.enums import MessageRole
+from twosigma.kit.errors import AppError, Conflict, RateLimited
+from twosigma.kit.ratelimit import RateLimiter
+from twosigma.llm.errors import LLMError, LLMFailure, LLMRateLimited
+from twosigma.llm.factory import ProviderRegistry
+from twosigma.llm.types import Completed, LLMProvider, LLMRequest, TextDelta
+from twosigma.prompts.cache import PromptCache
+from twosigma.system_settings.effective import EffectiveSettings
+from twosigma.tutor import repository as repo
+from twosigma.tutor.context import as_llm_messages, history_window, prompt_variables
+from twosigma.tutor.models import ChatMessage, ChatSession
+from twosigma.tutor.schemas import MessageRead
+from twosigma.tutor.system_prompt import SystemPrompt, build_system_prompt
+from twosigma.users.streaks import local_today, next_streak
+
+logger = logging.getLogger(__name__)
+
+CLIENT_DISCONNECTED = "client_disconnected"
+
+
+@dataclass(frozen=True)
+class TurnDeps:
+    """What a turn needs from the app, gathered by the route's dependencies."""
+
+    sessionmaker: async_sessionmaker[AsyncSession]
+    effective: EffectiveSettings
+    providers: ProviderRegistry
+    prompt_cache: PromptCache
+    limiter: RateLimiter
+    now: datetime
+
+
+@dataclass
+class Turn:
+    chat_session_id: int
+    user_message: MessageRead
+    created_user_message: bool  # False for a retry
+    prompt: SystemPrompt
+    request: LLMRequest
+    provider: LLMProvider | None
+    provider_name: str | None
+    failure: LLMFailure | None  # known before the call (no provider configured)
+
+
+@dataclass(frozen=True)
+class UserStored:
+    message: MessageRead
+
+
+@dataclass(frozen=True)
+class Delta:
+    text: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    message: MessageRead
+    error: AppError | None
+
+
+TurnEvent = UserStored | Delta | Finished
+
+
+# --- Limits ----------------------------------------------------------------------------------------------------
+
+
+def _next_utc_midnight(now: datetime) -> datetime:
+    today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return today + timedelta(days=1)
+
+
+async def check_limits(session: AsyncSession, deps: TurnDeps, user_id: int) -> None:
+    """429 when the caller has used up today's tokens (UTC day) or this minute's messages."""
+    daily = deps.effective.tutor_tokens_per_day
+    if daily > 0:
+        tomorrow = _next_utc_midnight(deps.now)
+        used = await repo.tokens_since(session, user_id, tomorrow - timedelta(days=1))
+        if used >= daily:
+            raise RateLimited(
+                f"You have used today's tutor allowance of {daily} tokens; it renews at midnight UTC.",
+                code="tutor_token_limit",
+                retry_after=int((tomorrow - deps.now).total_seconds()) + 1,
+                details={"limit": daily, "used": used},
+            )
+    per_minute = deps.effective.tutor_messages_per_minute
+    if per_minute > 0:
+        await deps.limiter.hit(
+            f"{per_minute}/minute",
+            "tutor-messages",
+            str(user_id),
+            message=f"You may send at most {per_minute} tutor messages per minute; try again shortly.",
+        )
+
+
+# --- Before the call -------------------------------------------------------------------------------------------
+
+
+async def _store_user_message(session: AsyncSession, chat: ChatSession, content: str, now: datetime) -> MessageRead:
+    message = ChatMessage(session_id=chat.id, role=MessageRole.USER, content=content, meta={})
+    session.add(message)
+    await repo.touch_session(session, chat.id)
+    # A chat message is activity for the streak, by the same rule as a progress write.
+    user = await repo.lock_user(session, chat.user_id)
+    user.current_streak_days, user.last_activity_date = next_streak(
+        user.current_streak_days, user.last_activity_date, local_today(user.time_zone, now)
+    )
+    await session.flush()
+    await session.refresh(message)
+    return MessageRead.model_validate(message)
+
+
+async def start_turn(request_session: AsyncSession, deps: TurnDeps, chat: ChatSession, content: str | None) -> Turn:
+    """Check limits, store (and commit) the user message — or, for a retry (`content` None), find the last one —
+    and prepare the provider request. Raises only before anything is stored (limits, nothing to retry)."""
+    await check_limits(request_session, deps, chat.user_id)
+    # The request's session only read the caller and the chat: end it here so it holds no connection (or
+    # savepoint) while this turn writes in sessions of its own and waits on the provider.
+    await request_session.commit()
+
+    async with deps.sessionmaker() as session:
+        if content is not None:
+            user_message = await _store_user_message(session, chat, content, deps.now)
+            await session.commit()
+        else:
+            found = await repo.last_user_message(session, chat.id)
+            if found is None:
+                raise Conflict("This conversation has no message to answer again.", code="nothing_to_retry")
+            user_message = MessageRead.model_validate(found)
+        user, profile = await repo.student(session, chat.user_id)
+        variables = prompt_variables(chat.content_context, user, profile)
+        prompt = await build_system_prompt(session, chat, deps.effective, deps.prompt_cache, variables)
+        rows = await history_window(session, chat.id, user_message.id, deps.effective.tutor_history_token_budget)
+
+    provider: LLMProvider | None = None
+    failure: LLMFailure | None = None
+    try:
+        provider = deps.providers.provider(deps.effective)
+    except LLMFailure as exc:
+        failure = exc
+    request = LLMRequest(
+        messages=[*prompt.messages, *as_llm_messages(rows)],
+        system=prompt.system or None,
+        model=prompt.model,
+        temperature=prompt.temperature,
+        max_tokens=prompt.max_tokens,
+    )
+    return Turn(
+        chat_session_id=chat.id,
+        user_message=user_message,
+        created_user_message=content is not None,
+        prompt=prompt,
+        request=request,
+        provider=provider,
+        provider_name=provider.name if provider else deps.effective.llm_provider,
+        failure=failure,
+    )
+
+
+# --- The call and the reply ------------------------------------------------------------------------------------
+
+
+def _ms(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
+async def _store_reply(
+    sessionmaker: async_sessionmaker[AsyncSession], chat_session_id: int, text: str, meta: dict[str, Any]
+) -> MessageRead:
+    async with sessionmaker() as session:
+        message = ChatMessage(session_id=chat_session_id, role=MessageRole.ASSISTANT, content=text, meta=meta)
+        session.add(message)
+        await repo.touch_session(session, chat_session_id)
+        await session.flush()
+        await session.refresh(message)
+        stored = MessageRead.model_validate(message)
+        await session.commit()
+        return stored
+
+
+def _error_meta(error: AppError) -> dict[str, Any]:
+    info: dict[str, Any] = {"code": error.error_code, "message": error.message}
+    if isinstance(error, LLMRateLimited):
+        info["retry_after"] = error.retry_after
+    return info
+
+
+async def run_turn(turn: Turn, sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncGenerator[TurnEvent]:
+    """UserStored (new messages only), Delta*, then Finished with the stored reply (and the error, if any)."""
+    if turn.created_user_message:
+        yield UserStored(turn.user_message)
+    started = time.perf_counter()
+    first: float | None = None
+    parts: list[str] = []
+    completed: Completed | None = None
+    error: AppError | None = None
+
+    def meta() -> dict[str, Any]:
+        request_model = turn.request.model or (turn.provider.default_model if turn.provider else None)
+        data: dict[str, Any] = {
+            "provider": turn.provider_name,
+            "model": completed.model if completed else request_model,
+            "prompt": turn.prompt.reference(),
+            "input_tokens": completed.usage.input_tokens if completed else None,
+            "output_tokens": completed.usage.output_tokens if completed else None,
+            "time_to_first_token_ms": _ms(first - started) if first is not None else None,
+            "latency_ms": _ms(time.perf_counter() - started),
+            "stop_reason": completed.stop_reason if completed else None,
+        }
+        if error is not None:
+            data["incomplete"] = True
+            data["error"] = _error_meta(error)
+        return data
+
+    try:
+        if turn.failure is not None:
+            raise turn.failure
+        assert turn.provider is not None
+        stream = turn.provider.stream(turn.request)
+        try:
+            async for event in stream:
+                if isinstance(event, TextDelta):
+                    if first is None:
+                        first = time.perf_counter()
+                    parts.append(event.text)
+                    yield Delta(event.text)
+                else:
+                    completed = event
+        finally:
+            # Close the provider's stream (and its HTTP response) at once, also when we are cancelled or closed.
+            close = getattr(stream, "aclose", None)
+            if close is not None:
+                with anyio.CancelScope(shield=True):
+                    await close()
+    except LLMFailure as exc:
+        error = exc
+    except (asyncio.CancelledError, GeneratorExit):
+        # The client went away: keep what was received. Shielded, or the cancellation would cancel the store too.
+        error = AppError("The client disconnected before the answer was complete.", code=CLIENT_DISCONNECTED)
+        with anyio.CancelScope(shield=True):
+            await _store_reply(sessionmaker, turn.chat_session_id, "".join(parts), meta())
+        raise
+    except Exception as exc:
+        logger.exception("tutor turn failed unexpectedly")
+        error = LLMError("The tutor failed to answer.")
+        error.__cause__ = exc
+    message = await _store_reply(sessionmaker, turn.chat_session_id, "".join(parts), meta())
+    yield Finished(message, error)

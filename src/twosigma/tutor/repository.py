@@ -1,0 +1,182 @@
+"""Every query of the tutor domain."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Integer, Select, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from twosigma.content.models import ContentItem, Module
+from twosigma.enums import MessageRole
+from twosigma.taxonomy.models import ContentType
+from twosigma.tutor.models import ChatMessage, ChatNote, ChatSession
+from twosigma.users.models import User, UserProfile
+
+CONVERSATION_ROLES = (MessageRole.USER, MessageRole.ASSISTANT)
+
+
+# --- Sessions ------------------------------------------------------------------------------------------------------
+
+
+async def own_session(session: AsyncSession, session_id: int, user_id: int) -> ChatSession | None:
+    """The chat session if it belongs to `user_id` (anyone else's is indistinguishable from a missing one)."""
+    stmt = select(ChatSession).where(ChatSession.id == session_id, ChatSession.user_id == user_id)
+    return (await session.scalars(stmt.execution_options(populate_existing=True))).one_or_none()
+
+
+def own_sessions_query(user_id: int, content_item_id: int | None) -> Select[ChatSession]:
+    stmt = select(ChatSession).where(ChatSession.user_id == user_id)
+    if content_item_id is not None:
+        stmt = stmt.where(ChatSession.content_item_id == content_item_id)
+    return stmt.order_by(ChatSession.updated_at.desc(), ChatSession.id.desc())
+
+
+async def shared_session(session: AsyncSession, token: str) -> ChatSession | None:
+    stmt = select(ChatSession).where(ChatSession.share_token == token, ChatSession.share_enabled.is_(True))
+    return (await session.scalars(stmt)).one_or_none()
+
+
+async def touch_session(session: AsyncSession, session_id: int) -> None:
+    await session.execute(update(ChatSession).where(ChatSession.id == session_id).values(updated_at=func.now()))
+
+
+async def item_names(session: AsyncSession, item: ContentItem) -> tuple[str, str]:
+    """The item's module title and content type name (for the context snapshot), in one query."""
+    stmt = (
+        select(Module.title, ContentType.name)
+        .select_from(ContentItem)
+        .join(Module, Module.id == ContentItem.module_id)
+        .join(ContentType, ContentType.id == ContentItem.content_type_id)
+        .where(ContentItem.id == item.id)
+    )
+    row = (await session.execute(stmt)).one()
+    return row[0], row[1]
+
+
+async def item_prompt(session: AsyncSession, item_id: int) -> tuple[str | None, str] | None:
+    """The item's current (prompt_name, prompt_label), or None when the item is gone."""
+    stmt = select(ContentItem.prompt_name, ContentItem.prompt_label).where(ContentItem.id == item_id)
+    row = (await session.execute(stmt)).one_or_none()
+    return (row[0], row[1]) if row is not None else None
+
+
+# --- Messages ------------------------------------------------------------------------------------------------------
+
+
+async def message_page(session: AsyncSession, session_id: int, before: int | None, limit: int) -> Sequence[ChatMessage]:
+    """Up to `limit` + 1 messages older than `before`, newest first (the extra row says whether more exist)."""
+    stmt = select(ChatMessage).where(ChatMessage.session_id == session_id)
+    if before is not None:
+        stmt = stmt.where(ChatMessage.id < before)
+    return (await session.scalars(stmt.order_by(ChatMessage.id.desc()).limit(limit + 1))).all()
+
+
+async def shared_page(session: AsyncSession, session_id: int, after: int | None, limit: int) -> Sequence[Any]:
+    """USER and ASSISTANT messages after `after`, oldest first, `limit` + 1 rows; columns only (no meta)."""
+    stmt = select(ChatMessage.id, ChatMessage.role, ChatMessage.content, ChatMessage.created_at).where(
+        ChatMessage.session_id == session_id, ChatMessage.role.in_(CONVERSATION_ROLES)
+    )
+    if after is not None:
+        stmt = stmt.where(ChatMessage.id > after)
+    return (await session.execute(stmt.order_by(ChatMessage.id).limit(limit + 1))).all()
+
+
+async def history_batch(
+    session: AsyncSession, session_id: int, upto: int, below: int | None, size: int
+) -> Sequence[Any]:
+    """Conversation messages with id <= `upto` (and < `below`), newest first, at most `size` rows."""
+    stmt = select(
+        ChatMessage.id,
+        ChatMessage.role,
+        ChatMessage.content,
+        ChatMessage.meta["incomplete"].as_boolean().label("incomplete"),
+    ).where(
+        ChatMessage.session_id == session_id,
+        ChatMessage.role.in_(CONVERSATION_ROLES),
+        ChatMessage.id <= upto,
+    )
+    if below is not None:
+        stmt = stmt.where(ChatMessage.id < below)
+    return (await session.execute(stmt.order_by(ChatMessage.id.desc()).limit(size))).all()
+
+
+async def last_user_message(session: AsyncSession, session_id: int) -> ChatMessage | None:
+    stmt = (
+        select(ChatMessage)
+        .where(ChatMessage.session_id == session_id, ChatMessage.role == MessageRole.USER)
+        .order_by(ChatMessage.id.desc())
+        .limit(1)
+    )
+    return (await session.scalars(stmt)).one_or_none()
+
+
+async def own_message(session: AsyncSession, message_id: int, user_id: int) -> ChatMessage | None:
+    stmt = (
+        select(ChatMessage)
+        .join(ChatSession, ChatSession.id == ChatMessage.session_id)
+        .where(ChatMessage.id == message_id, ChatSession.user_id == user_id)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.scalars(stmt)).one_or_none()
+
+
+async def message_in_session(session: AsyncSession, message_id: int, session_id: int) -> bool:
+    stmt = select(ChatMessage.id).where(ChatMessage.id == message_id, ChatMessage.session_id == session_id)
+    return (await session.scalar(stmt)) is not None
+
+
+async def tokens_since(session: AsyncSession, user_id: int, since: datetime) -> int:
+    """Input + output tokens of the user's assistant messages created since `since`."""
+    tokens = func.coalesce(ChatMessage.meta["input_tokens"].astext.cast(Integer), 0) + func.coalesce(
+        ChatMessage.meta["output_tokens"].astext.cast(Integer), 0
+    )
+    stmt = (
+        select(func.coalesce(func.sum(tokens), 0))
+        .select_from(ChatMessage)
+        .join(ChatSession, ChatSession.id == ChatMessage.session_id)
+        .where(
+            ChatSession.user_id == user_id,
+            ChatMessage.role == MessageRole.ASSISTANT,
+            ChatMessage.created_at >= since,
+        )
+    )
+    return int(await session.scalar(stmt) or 0)
+
+
+# --- The student ---------------------------------------------------------------------------------------------------
+
+
+async def lock_user(session: AsyncSession, user_id: int) -> User:
+    stmt = select(User).where(User.id == user_id).with_for_update().execution_options(populate_existing=True)
+    return (await session.scalars(stmt)).one()
+
+
+async def student(session: AsyncSession, user_id: int) -> tuple[User, UserProfile | None]:
+    stmt = (
+        select(User, UserProfile)
+        .outerjoin(UserProfile, UserProfile.user_id == User.id)
+        .where(User.id == user_id)
+        .execution_options(populate_existing=True)
+    )
+    row = (await session.execute(stmt)).one()
+    return row[0], row[1]
+
+
+# --- Notes ---------------------------------------------------------------------------------------------------------
+
+
+def notes_query(session_id: int) -> Select[ChatNote]:
+    return select(ChatNote).where(ChatNote.session_id == session_id).order_by(ChatNote.id)
+
+
+async def own_note(session: AsyncSession, note_id: int, user_id: int) -> ChatNote | None:
+    stmt = (
+        select(ChatNote)
+        .join(ChatSession, ChatSession.id == ChatNote.session_id)
+        .where(ChatNote.id == note_id, ChatSession.user_id == user_id)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.scalars(stmt)).one_or_none()

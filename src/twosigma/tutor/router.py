@@ -1,0 +1,147 @@
+"""HTTP routes of the AI tutor: /chat/… for the signed-in owner, /shared/chats/{token} for anyone with the link."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response, status
+
+from twosigma.authz.dependencies import CurrentPrincipal
+from twosigma.db.session import DbSession
+from twosigma.kit.clock import Now
+from twosigma.kit.deps import AppSettings
+from twosigma.kit.pagination import MAX_LIMIT, Page, Pagination
+from twosigma.kit.schemas import error_responses
+from twosigma.tutor import orchestrator, service, streaming
+from twosigma.tutor.dependencies import OwnChatSession, OwnMessage, OwnNote, Turns, WantsStream
+from twosigma.tutor.models import ChatMessage, ChatNote, ChatSession
+from twosigma.tutor.schemas import (
+    ChatSessionCreate,
+    ChatSessionRead,
+    FeedbackCreate,
+    MessageCreate,
+    MessagePage,
+    MessageRead,
+    NoteCreate,
+    NoteRead,
+    NoteUpdate,
+    SharedChatRead,
+    ShareRead,
+    TurnRead,
+)
+
+router = APIRouter(tags=["tutor"])
+
+_READ = error_responses(401, 404, 422)
+_TURN = error_responses(401, 404, 409, 422, 429, 502, 503)
+Cursor = Annotated[int | None, Query(ge=1, le=2_147_483_647)]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+
+_TURN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **_TURN,
+    200: {
+        "description": "JSON `{user_message, assistant_message}`; with `Accept: text/event-stream`, Server-Sent "
+        "Events `message.created`, `delta`, `message.completed` or `error`.",
+        "content": {"text/event-stream": {}},
+    },
+}
+
+
+@router.post("/chat/sessions", response_model=ChatSessionRead, status_code=201, responses=_READ)
+async def create_session(session: DbSession, principal: CurrentPrincipal, body: ChatSessionCreate) -> ChatSession:
+    return await service.create_session(session, principal, body)
+
+
+@router.get("/chat/sessions", response_model=Page[ChatSessionRead], responses=_READ)
+async def list_sessions(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    params: Pagination,
+    content_item_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
+) -> dict[str, Any]:
+    return (await service.list_sessions(session, principal, content_item_id, params)).as_dict()
+
+
+@router.get("/chat/sessions/{session_id}", response_model=ChatSessionRead, responses=_READ)
+async def get_session(chat: OwnChatSession) -> ChatSession:
+    return chat
+
+
+@router.delete("/chat/sessions/{session_id}", status_code=204, responses=_READ)
+async def delete_session(session: DbSession, chat: OwnChatSession) -> Response:
+    await service.delete_session(session, chat)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/chat/sessions/{session_id}/messages", response_model=MessagePage, responses=_READ)
+async def list_messages(
+    session: DbSession, chat: OwnChatSession, before: Cursor = None, limit: Limit = 50
+) -> MessagePage:
+    """Newest first; pass `next_before` as `before` for the older page."""
+    return await service.list_messages(session, chat, before, limit)
+
+
+@router.post("/chat/sessions/{session_id}/messages", response_model=TurnRead, responses=_TURN_RESPONSES)
+async def send_message(
+    session: DbSession, chat: OwnChatSession, body: MessageCreate, deps: Turns, stream: WantsStream
+) -> Any:
+    turn = await orchestrator.start_turn(session, deps, chat, body.content)
+    if stream:
+        return streaming.event_stream_response(turn, deps.sessionmaker)
+    return await streaming.collect(turn, deps.sessionmaker)
+
+
+@router.post("/chat/sessions/{session_id}/retry", response_model=TurnRead, responses=_TURN_RESPONSES)
+async def retry(session: DbSession, chat: OwnChatSession, deps: Turns, stream: WantsStream) -> Any:
+    """Answer the last user message again (no new user message; earlier replies are kept)."""
+    turn = await orchestrator.start_turn(session, deps, chat, None)
+    if stream:
+        return streaming.event_stream_response(turn, deps.sessionmaker)
+    return await streaming.collect(turn, deps.sessionmaker)
+
+
+@router.post("/chat/sessions/{session_id}/share", response_model=ShareRead, responses=_READ)
+async def share(session: DbSession, settings: AppSettings, chat: OwnChatSession) -> ShareRead:
+    return await service.share_session(session, settings, chat)
+
+
+@router.delete("/chat/sessions/{session_id}/share", status_code=204, responses=_READ)
+async def unshare(session: DbSession, chat: OwnChatSession) -> Response:
+    await service.unshare_session(session, chat)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/chat/sessions/{session_id}/notes", response_model=Page[NoteRead], responses=_READ)
+async def list_notes(session: DbSession, chat: OwnChatSession, params: Pagination) -> dict[str, Any]:
+    return (await service.list_notes(session, chat, params)).as_dict()
+
+
+@router.post("/chat/sessions/{session_id}/notes", response_model=NoteRead, status_code=201, responses=_READ)
+async def create_note(session: DbSession, chat: OwnChatSession, body: NoteCreate) -> ChatNote:
+    return await service.create_note(session, chat, body)
+
+
+@router.patch("/chat/notes/{note_id}", response_model=NoteRead, responses=_READ)
+async def update_note(session: DbSession, note: OwnNote, body: NoteUpdate) -> ChatNote:
+    return await service.update_note(session, note, body)
+
+
+@router.delete("/chat/notes/{note_id}", status_code=204, responses=_READ)
+async def delete_note(session: DbSession, note: OwnNote) -> Response:
+    await service.delete_note(session, note)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/chat/messages/{message_id}/feedback", response_model=MessageRead, responses=_READ)
+async def give_feedback(session: DbSession, message: OwnMessage, body: FeedbackCreate, now: Now) -> ChatMessage:
+    return await service.give_feedback(session, message, body, now)
+
+
+@router.get(
+    "/shared/chats/{token}", response_model=SharedChatRead, responses=error_responses(404, 422), tags=["tutor: shared"]
+)
+async def shared_chat(
+    session: DbSession, token: Annotated[str, Path(max_length=255)], after: Cursor = None, limit: Limit = MAX_LIMIT
+) -> SharedChatRead:
+    """No login: the context's title and the USER/ASSISTANT messages, oldest first (`next_after` pages on)."""
+    return await service.shared_chat(session, token, after, limit)

@@ -1,0 +1,169 @@
+"""Chat sessions, message history, sharing, notes and feedback. Sending a message lives in `orchestrator.py`."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from twosigma.authz.principal import Principal
+from twosigma.config import Settings
+from twosigma.content.dependencies import get_readable_item
+from twosigma.enums import MessageRole
+from twosigma.kit.errors import Forbidden, Invalid, NotFound
+from twosigma.kit.pagination import PageParams, PageResult, paginate
+from twosigma.tutor import repository as repo
+from twosigma.tutor.context import context_title, snapshot
+from twosigma.tutor.models import ChatMessage, ChatNote, ChatSession
+from twosigma.tutor.schemas import (
+    ChatSessionCreate,
+    FeedbackCreate,
+    MessagePage,
+    MessageRead,
+    NoteCreate,
+    NoteUpdate,
+    SharedChatRead,
+    SharedMessageRead,
+    ShareRead,
+)
+
+SHARED_PATH = "/api/v1/shared/chats/"
+
+
+# --- Sessions ------------------------------------------------------------------------------------------------------
+
+
+async def create_session(session: AsyncSession, principal: Principal, body: ChatSessionCreate) -> ChatSession:
+    context = {}
+    if body.content_item_id is not None:
+        try:
+            access = await get_readable_item(session, principal, body.content_item_id)
+        except Forbidden:
+            # A chat is the caller's own business: an item they may not read simply is not there for them.
+            raise NotFound("Content item not found.") from None
+        context = await snapshot(session, access.item, access.course)
+    chat = ChatSession(user_id=principal.id, content_item_id=body.content_item_id, content_context=context)
+    session.add(chat)
+    await session.flush()
+    await session.refresh(chat)
+    return chat
+
+
+async def list_sessions(
+    session: AsyncSession, principal: Principal, content_item_id: int | None, params: PageParams
+) -> PageResult[ChatSession]:
+    return await paginate(session, repo.own_sessions_query(principal.id, content_item_id), params)
+
+
+async def delete_session(session: AsyncSession, chat: ChatSession) -> None:
+    await session.delete(chat)
+    await session.flush()
+
+
+async def list_messages(session: AsyncSession, chat: ChatSession, before: int | None, limit: int) -> MessagePage:
+    rows = list(await repo.message_page(session, chat.id, before, limit))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return MessagePage(
+        items=[MessageRead.model_validate(m) for m in rows],
+        limit=limit,
+        next_before=rows[-1].id if more and rows else None,
+    )
+
+
+# --- Sharing -------------------------------------------------------------------------------------------------------
+
+
+def _share_read(settings: Settings, token: str) -> ShareRead:
+    return ShareRead(share_token=token, share_url=settings.public_base_url.rstrip("/") + SHARED_PATH + token)
+
+
+async def share_session(session: AsyncSession, settings: Settings, chat: ChatSession) -> ShareRead:
+    """Idempotent while shared (the same link); after a revoke, a new token."""
+    if not chat.share_enabled or chat.share_token is None:
+        chat.share_token = secrets.token_urlsafe(32)
+        chat.share_enabled = True
+        await session.flush()
+    return _share_read(settings, chat.share_token)
+
+
+async def unshare_session(session: AsyncSession, chat: ChatSession) -> None:
+    # The token is dropped, not just disabled: it stops working at once and is never reused.
+    chat.share_enabled = False
+    chat.share_token = None
+    await session.flush()
+
+
+async def shared_chat(session: AsyncSession, token: str, after: int | None, limit: int) -> SharedChatRead:
+    chat = await repo.shared_session(session, token)
+    if chat is None:
+        raise NotFound("This shared conversation does not exist or is no longer shared.", code="shared_chat_not_found")
+    rows = list(await repo.shared_page(session, chat.id, after, limit))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return SharedChatRead(
+        title=context_title(chat.content_context),
+        messages=[SharedMessageRead(role=r.role, content=r.content, created_at=r.created_at) for r in rows],
+        limit=limit,
+        next_after=rows[-1].id if more and rows else None,
+    )
+
+
+# --- Notes ---------------------------------------------------------------------------------------------------------
+
+
+async def _check_message(session: AsyncSession, chat_session_id: int, message_id: int | None) -> None:
+    if message_id is not None and not await repo.message_in_session(session, message_id, chat_session_id):
+        raise Invalid(
+            "message_id must be a message of this conversation.",
+            code="message_not_in_session",
+            details=[{"loc": ["body", "message_id"], "msg": "not a message of this conversation"}],
+        )
+
+
+async def list_notes(session: AsyncSession, chat: ChatSession, params: PageParams) -> PageResult[ChatNote]:
+    return await paginate(session, repo.notes_query(chat.id), params)
+
+
+async def create_note(session: AsyncSession, chat: ChatSession, body: NoteCreate) -> ChatNote:
+    await _check_message(session, chat.id, body.message_id)
+    note = ChatNote(
+        session_id=chat.id, message_id=body.message_id, content=body.content, selected_text=body.selected_text
+    )
+    session.add(note)
+    await session.flush()
+    await session.refresh(note)
+    return note
+
+
+async def update_note(session: AsyncSession, note: ChatNote, body: NoteUpdate) -> ChatNote:
+    changes = body.model_dump(exclude_unset=True)
+    if "content" in changes and changes["content"] is None:
+        raise Invalid("content may not be null.", details=[{"loc": ["body", "content"], "msg": "may not be null"}])
+    if changes.get("message_id") is not None:
+        await _check_message(session, note.session_id, changes["message_id"])
+    for key, value in changes.items():
+        setattr(note, key, value)
+    await session.flush()
+    return note
+
+
+async def delete_note(session: AsyncSession, note: ChatNote) -> None:
+    await session.delete(note)
+    await session.flush()
+
+
+# --- Feedback ------------------------------------------------------------------------------------------------------
+
+
+async def give_feedback(
+    session: AsyncSession, message: ChatMessage, body: FeedbackCreate, now: datetime
+) -> ChatMessage:
+    """Stored in the message's meta (`meta.feedback`); rating again overwrites."""
+    if message.role is not MessageRole.ASSISTANT:
+        raise Invalid("Feedback can only be given on the tutor's messages.", code="not_an_assistant_message")
+    feedback = {"rating": body.rating, "comment": body.comment, "at": now.astimezone(UTC).isoformat()}
+    message.meta = {**message.meta, "feedback": feedback}  # a new dict, so the JSONB change is detected
+    await session.flush()
+    return message

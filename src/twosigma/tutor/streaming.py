@@ -1,0 +1,95 @@
+"""A turn's events as Server-Sent Events, or collected into one JSON answer."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi.sse import EventSourceResponse, format_sse_event
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.types import Send
+
+from twosigma.kit.errors import AppError
+from twosigma.llm.errors import LLMFailure
+from twosigma.tutor.orchestrator import Delta, Finished, Turn, UserStored, run_turn
+from twosigma.tutor.schemas import MessageRead, TurnRead
+
+MESSAGE_CREATED = "message.created"
+DELTA = "delta"
+MESSAGE_COMPLETED = "message.completed"
+ERROR = "error"
+
+
+class TurnEventStream(EventSourceResponse):
+    """An SSE response that always closes its generator when the response ends.
+
+    Under ASGI 2.4 servers a disconnect surfaces as an error from `send`, which leaves the body iterator suspended;
+    closing it here runs the turn's disconnect handling (store the partial reply) at once rather than at garbage
+    collection. Under older servers Starlette cancels the stream instead, which the turn handles the same way.
+    """
+
+    async def stream_response(self, send: Send) -> None:
+        try:
+            await super().stream_response(send)
+        finally:
+            close = getattr(self.body_iterator, "aclose", None)
+            if close is not None:
+                await close()
+
+
+def _event(name: str, data: Any) -> bytes:
+    payload = data.model_dump_json() if isinstance(data, MessageRead) else json.dumps(data, ensure_ascii=False)
+    return format_sse_event(event=name, data_str=payload)
+
+
+def error_payload(error: AppError, assistant: MessageRead | None) -> dict[str, Any]:
+    data: dict[str, Any] = {"code": error.error_code, "message": error.message}
+    if "Retry-After" in error.headers:
+        data["retry_after"] = int(error.headers["Retry-After"])
+    if assistant is not None:
+        data["assistant_message"] = assistant.model_dump(mode="json")
+    return data
+
+
+async def sse_stream(turn: Turn, sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[bytes]:
+    async with contextlib.aclosing(run_turn(turn, sessionmaker)) as events:
+        async for event in events:
+            if isinstance(event, UserStored):
+                yield _event(MESSAGE_CREATED, event.message)
+            elif isinstance(event, Delta):
+                yield _event(DELTA, {"text": event.text})
+            elif isinstance(event, Finished):
+                stored = event.message
+                if event.error is None:
+                    yield _event(MESSAGE_COMPLETED, stored)
+                else:
+                    yield _event(ERROR, error_payload(event.error, stored))
+
+
+def event_stream_response(turn: Turn, sessionmaker: async_sessionmaker[AsyncSession]) -> TurnEventStream:
+    return TurnEventStream(
+        sse_stream(turn, sessionmaker), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )
+
+
+async def collect(turn: Turn, sessionmaker: async_sessionmaker[AsyncSession]) -> TurnRead:
+    """The JSON answer. A failed call raises its mapped error (502/503) — after the user message and the partial
+    reply have been stored; `details` names both."""
+    finished: Finished | None = None
+    async with contextlib.aclosing(run_turn(turn, sessionmaker)) as events:
+        async for event in events:
+            if isinstance(event, Finished):
+                finished = event
+    assert finished is not None  # run_turn always ends with Finished unless it raises
+    if finished.error is not None:
+        error = finished.error
+        if not isinstance(error, LLMFailure):  # pragma: no cover - only a disconnect, which raises instead
+            raise error
+        error.details = {
+            "user_message_id": turn.user_message.id,
+            "assistant_message_id": finished.message.id,
+        }
+        raise error
+    return TurnRead(user_message=turn.user_message, assistant_message=finished.message)
