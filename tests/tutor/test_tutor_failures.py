@@ -1,0 +1,270 @@
+"""Every way a turn can fail keeps the user's message and the partial reply (flagged incomplete); retry."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import ClientDisconnect
+
+from tests.fakes import FakeAnthropic, FakeOpenAI, Mode
+from tests.fixtures.factories import access_token, auth_headers
+from tests.fixtures.tutor import API, SSE, Lesson, make_chat, make_lesson, parse_sse
+from twosigma.config import Settings
+from twosigma.enums import MessageRole
+from twosigma.tutor.models import ChatMessage
+
+Headers = dict[str, str]
+
+
+@pytest.fixture
+async def lesson(db: AsyncSession) -> Lesson:
+    return await make_lesson(db)
+
+
+@pytest.fixture
+def headers(settings: Settings, lesson: Lesson) -> Headers:
+    return auth_headers(settings, lesson.student)
+
+
+@pytest.fixture
+async def chat_id(db: AsyncSession, lesson: Lesson) -> int:
+    return (await make_chat(db, lesson.student, content_item_id=lesson.item.id)).id
+
+
+async def stored(db: AsyncSession, chat_id: int) -> list[ChatMessage]:
+    stmt = select(ChatMessage).where(ChatMessage.session_id == chat_id).order_by(ChatMessage.id)
+    return list((await db.scalars(stmt.execution_options(populate_existing=True))).all())
+
+
+def send_url(chat_id: int) -> str:
+    return f"{API}/chat/sessions/{chat_id}/messages"
+
+
+# (fake script, expected error code, expected partial text)
+FAILURES: dict[str, tuple[dict[str, Any], str, str]] = {
+    "server_error": ({"mode": Mode.ERROR, "status": 500}, "llm_error", ""),
+    "rate_limited": ({"mode": Mode.RATE_LIMITED, "retry_after": "7"}, "llm_rate_limited", ""),
+    "cut_after_two_deltas": ({"mode": Mode.CUT, "cut_after": 2}, "llm_error", "Hello from"),
+    "malformed_event": ({"mode": Mode.MALFORMED}, "llm_error", "Hello"),
+    "in_stream_error": ({"mode": Mode.STREAM_ERROR, "cut_after": 3}, "llm_error", "Hello from the"),
+}
+STATUS = {"llm_error": 502, "llm_rate_limited": 503}
+
+
+class TestProviderFailures:
+    @pytest.mark.parametrize("case", list(FAILURES))
+    async def test_the_stream_ends_with_an_error_and_the_partial_reply_is_stored_incomplete(
+        self,
+        client: httpx.AsyncClient,
+        db: AsyncSession,
+        headers: Headers,
+        chat_id: int,
+        anthropic: FakeAnthropic,
+        case: str,
+    ) -> None:
+        script, code, partial = FAILURES[case]
+        anthropic.script(**script)
+        response = await client.post(send_url(chat_id), json={"content": "Explain, please"}, headers=headers | SSE)
+        assert response.status_code == 200
+        events = parse_sse(response.text)
+        assert events[0][0] == "message.created"
+        assert events[-1][0] == "error"
+        error = events[-1][1]
+        assert error["code"] == code
+        assert "".join(d["text"] for name, d in events if name == "delta") == partial
+        user, reply = await stored(db, chat_id)
+        assert (user.role, user.content) == (MessageRole.USER, "Explain, please")
+        assert (reply.role, reply.content) == (MessageRole.ASSISTANT, partial)
+        assert reply.meta["incomplete"] is True
+        assert reply.meta["error"]["code"] == code
+        assert error["assistant_message"]["id"] == reply.id
+        if code == "llm_rate_limited":
+            assert error["retry_after"] == 7
+
+    @pytest.mark.parametrize("case", ["server_error", "rate_limited", "cut_after_two_deltas"])
+    async def test_json_mode_answers_the_mapped_error_after_storing_both_messages(
+        self,
+        client: httpx.AsyncClient,
+        db: AsyncSession,
+        headers: Headers,
+        chat_id: int,
+        openai: FakeOpenAI,
+        case: str,
+    ) -> None:
+        script, code, partial = FAILURES[case]
+        openai.script(**script)
+        response = await client.post(send_url(chat_id), json={"content": "Explain"}, headers=headers)
+        assert response.status_code == STATUS[code]
+        body = response.json()["error"]
+        assert body["code"] == code
+        if code == "llm_rate_limited":
+            assert response.headers["Retry-After"] == "7"
+        user, reply = await stored(db, chat_id)
+        assert body["details"] == {"user_message_id": user.id, "assistant_message_id": reply.id}
+        assert user.content == "Explain"
+        assert reply.content == partial
+        assert reply.meta["incomplete"] is True
+
+    async def test_a_provider_slower_than_the_timeout_is_a_502_with_the_partial_kept(
+        self,
+        client: httpx.AsyncClient,
+        db: AsyncSession,
+        headers: Headers,
+        chat_id: int,
+        anthropic: FakeAnthropic,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        monkeypatch.setenv("TWOSIGMA_LLM_TIMEOUT_SECONDS", "0.3")
+        anthropic.script(mode=Mode.SLOW, delay=1.0)
+        response = await client.post(send_url(chat_id), json={"content": "Hurry"}, headers=headers)
+        assert response.status_code == 502
+        assert response.json()["error"]["code"] == "llm_error"
+        user, reply = await stored(db, chat_id)
+        assert user.content == "Hurry"
+        assert reply.meta["incomplete"] is True
+        assert "time" in reply.meta["error"]["message"]
+
+    async def test_no_configured_provider_is_503_with_the_message_kept(
+        self, client: httpx.AsyncClient, db: AsyncSession, headers: Headers, chat_id: int
+    ) -> None:
+        response = await client.post(send_url(chat_id), json={"content": "Anyone there?"}, headers=headers)
+        assert response.status_code == 503
+        assert response.json()["error"]["code"] == "llm_not_configured"
+        user, reply = await stored(db, chat_id)
+        assert user.content == "Anyone there?"
+        assert reply.content == ""
+        assert reply.meta["error"]["code"] == "llm_not_configured"
+
+    async def test_no_configured_provider_streams_an_error_event(
+        self, client: httpx.AsyncClient, headers: Headers, chat_id: int
+    ) -> None:
+        response = await client.post(send_url(chat_id), json={"content": "Anyone?"}, headers=headers | SSE)
+        assert [name for name, _ in parse_sse(response.text)] == ["message.created", "error"]
+        assert parse_sse(response.text)[-1][1]["code"] == "llm_not_configured"
+
+
+class TestRetry:
+    async def test_retry_answers_the_last_user_message_without_storing_it_again(
+        self, client: httpx.AsyncClient, db: AsyncSession, headers: Headers, chat_id: int, anthropic: FakeAnthropic
+    ) -> None:
+        anthropic.script(mode=Mode.CUT, cut_after=1)
+        await client.post(send_url(chat_id), json={"content": "Question"}, headers=headers)
+        anthropic.reset()
+        response = await client.post(f"{API}/chat/sessions/{chat_id}/retry", headers=headers)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        rows = await stored(db, chat_id)
+        assert [(r.role, r.content) for r in rows] == [
+            (MessageRole.USER, "Question"),
+            (MessageRole.ASSISTANT, "Hello"),
+            (MessageRole.ASSISTANT, "Hello from the fake tutor."),
+        ]
+        assert body["user_message"]["id"] == rows[0].id
+        assert body["assistant_message"]["id"] == rows[2].id
+        # The incomplete reply is not shown to the model as something it said.
+        assert anthropic.last_request.json()["messages"] == [{"role": "user", "content": "Question"}]
+
+    async def test_retry_streams_without_a_message_created_event(
+        self, client: httpx.AsyncClient, headers: Headers, chat_id: int, anthropic: FakeAnthropic
+    ) -> None:
+        anthropic.script(mode=Mode.ERROR)
+        await client.post(send_url(chat_id), json={"content": "Question"}, headers=headers)
+        anthropic.reset()
+        response = await client.post(f"{API}/chat/sessions/{chat_id}/retry", headers=headers | SSE)
+        names = [name for name, _ in parse_sse(response.text)]
+        assert names[0] == "delta"
+        assert names[-1] == "message.completed"
+
+    async def test_retry_of_an_empty_conversation_is_409(
+        self, client: httpx.AsyncClient, headers: Headers, chat_id: int, anthropic: FakeAnthropic
+    ) -> None:
+        response = await client.post(f"{API}/chat/sessions/{chat_id}/retry", headers=headers)
+        assert response.status_code == 409
+        assert response.json()["error"]["code"] == "nothing_to_retry"
+
+
+async def _stream_then_disconnect(
+    app: FastAPI, path: str, token: str, body: dict[str, Any], *, after_deltas: int, spec_version: str
+) -> list[bytes]:
+    """Drive the ASGI app like a server whose client goes away after `after_deltas` delta events."""
+    chunks: list[bytes] = []
+    gone = asyncio.Event()
+    request_sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal request_sent
+        if not request_sent:
+            request_sent = True
+            return {"type": "http.request", "body": json.dumps(body).encode(), "more_body": False}
+        await gone.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if gone.is_set() and spec_version == "2.4":
+            raise OSError("the client went away")
+        if message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+            if b"".join(chunks).count(b"event: delta") >= after_deltas:
+                gone.set()
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": spec_version},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"test"),
+            (b"content-type", b"application/json"),
+            (b"accept", b"text/event-stream"),
+            (b"authorization", f"Bearer {token}".encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("test", 80),
+        "state": {},
+    }
+    # Under ASGI 2.4 the failed send surfaces as ClientDisconnect, as a server would see it.
+    with contextlib.suppress(ClientDisconnect, OSError):
+        await app(scope, receive, send)
+    return chunks
+
+
+class TestClientDisconnect:
+    @pytest.mark.parametrize("spec_version", ["2.3", "2.4"])
+    async def test_the_text_received_before_the_client_left_is_stored_incomplete(
+        self,
+        app: FastAPI,
+        db: AsyncSession,
+        settings: Settings,
+        lesson: Lesson,
+        chat_id: int,
+        anthropic: FakeAnthropic,
+        spec_version: str,
+    ) -> None:
+        anthropic.script(mode=Mode.SLOW, delay=0.2)
+        await _stream_then_disconnect(
+            app,
+            send_url(chat_id),
+            access_token(settings, lesson.student),
+            {"content": "Long answer please"},
+            after_deltas=2,
+            spec_version=spec_version,
+        )
+        user, reply = await stored(db, chat_id)
+        assert user.content == "Long answer please"
+        assert reply.content.startswith("Hello from")
+        assert reply.content != "Hello from the fake tutor."
+        assert reply.meta["incomplete"] is True
+        assert reply.meta["error"]["code"] == "client_disconnected"
