@@ -23,9 +23,11 @@ class TestCreateApiKey:
         response = await client.post(KEYS, json={"name": "ci"}, headers=await platform_admin(db, settings))
         assert response.status_code == 201, response.text
         body = response.json()
-        assert body["public_key"].startswith("pk-lf-") and body["secret_key"].startswith("sk-lf-")
+        assert body["public_key"].startswith("pk-lf-")
+        assert body["secret_key"].startswith("sk-lf-")
         stored = await db.scalar(select(ApiKey).where(ApiKey.id == body["id"]))
-        assert stored is not None and body["secret_key"] not in stored.secret_hash
+        assert stored is not None
+        assert body["secret_key"] not in stored.secret_hash
         assert len(stored.secret_hash) == 64
 
     async def test_the_new_key_authenticates(
@@ -62,7 +64,7 @@ class TestListAndRevoke:
         response = await client.get(KEYS, headers=headers)
         assert response.status_code == 200
         page = response.json()
-        assert page["total"] >= 1 and "listed" in [k["name"] for k in page["items"]]
+        assert "listed" in [k["name"] for k in page["items"]]
         assert all("secret_key" not in k and "secret_hash" not in k for k in page["items"])
 
     async def test_listing_needs_a_platform_admin(
@@ -104,7 +106,7 @@ class TestBasicAuth:
         assert response.headers["www-authenticate"].startswith("Basic")
 
     async def test_wrong_secret_is_401(self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings) -> None:
-        key_id, basic = await make_api_key(db, settings)
+        key_id, _ = await make_api_key(db, settings)
         key = await db.get(ApiKey, key_id)
         assert key is not None
         assert (await client.get(PUBLIC, headers=basic_auth(key.public_key, "sk-lf-wrong"))).status_code == 401
