@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from twosigma import __version__
+from twosigma.analytics.router import router as analytics_router
 from twosigma.api_keys.router import router as api_keys_router
 from twosigma.auth.router import router as auth_router
 from twosigma.config import Settings, get_settings
@@ -18,6 +19,7 @@ from twosigma.courses.router import router as courses_router
 from twosigma.db.bootstrap import resolve_database
 from twosigma.db.engine import Database
 from twosigma.enrollments.router import router as enrollments_router
+from twosigma.feature_requests.router import router as feature_requests_router
 from twosigma.health.router import router as health_router
 from twosigma.kit.handlers import install_error_handlers
 from twosigma.kit.middleware import RequestIdMiddleware
@@ -51,6 +53,8 @@ def api_router() -> APIRouter:
     router.include_router(progress_router)
     router.include_router(prompts_router)
     router.include_router(api_keys_router)
+    router.include_router(analytics_router)
+    router.include_router(feature_requests_router)
     return router
 
 

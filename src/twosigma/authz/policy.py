@@ -231,3 +231,30 @@ def ensure_enrolled_as(
         code="enrollment_not_active",
         details={"status": status.value},
     )
+
+
+# --- Feature requests and analytics (platform administration) --------------------------------------------------
+
+
+def can_triage_feature_requests(p: Principal | None) -> bool:
+    """Feature requests are feedback about the platform, not tenant data: platform admins see all and set status."""
+    return is_platform_admin(p)
+
+
+def can_view_feature_request(p: Principal | None, owner_id: int) -> bool:
+    """Your own requests, or any request for a platform admin. Everyone else gets 404."""
+    return p is not None and (p.id == owner_id or p.is_platform_admin)
+
+
+def administered_universities(p: Principal | None) -> frozenset[int]:
+    """Universities where `p` holds UNIVERSITY_ADMIN (platform admin not implied)."""
+    if p is None:
+        return frozenset()
+    return frozenset(g.university_id for g in p.grants if g.role is UserRole.UNIVERSITY_ADMIN)
+
+
+def can_view_analytics(p: Principal | None, university_id: int | None) -> bool:
+    """Platform-wide figures: platform admins. One university's: its UNIVERSITY_ADMINs and platform admins."""
+    if university_id is None:
+        return is_platform_admin(p)
+    return administers_university(p, university_id)
