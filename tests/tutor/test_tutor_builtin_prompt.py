@@ -1,0 +1,53 @@
+"""The built-in "General Protocol" prompt: installed once, labelled production, and written to tutor."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.fixtures.prompts import make_prompt
+from twosigma.prompts.models import Prompt
+from twosigma.prompts.queries import get_resolved_prompt
+from twosigma.prompts.templates import content_variable_names
+from twosigma.tutor.builtin_prompts import GENERAL_PROTOCOL, install_builtin_prompts
+
+VARIABLES = {
+    "content_title",
+    "content_description",
+    "content_data",
+    "learning_objectives",
+    "module_title",
+    "course_title",
+    "course_code",
+    "student_name",
+    "study_level",
+    "learning_goal",
+    "locale",
+}
+
+
+async def versions(db: AsyncSession) -> int:
+    return int(await db.scalar(select(func.count()).where(Prompt.name == GENERAL_PROTOCOL)) or 0)
+
+
+class TestInstallBuiltinPrompts:
+    async def test_it_installs_version_one_labelled_production_with_every_tutor_variable(
+        self, db: AsyncSession
+    ) -> None:
+        assert await install_builtin_prompts(db) is True
+        prompt = await get_resolved_prompt(db, GENERAL_PROTOCOL)
+        assert prompt.version == 1
+        assert "production" in prompt.labels
+        assert isinstance(prompt.prompt, str)
+        assert set(content_variable_names(prompt.prompt)) == VARIABLES
+        assert "Socratic" in prompt.prompt
+
+    async def test_installing_again_changes_nothing(self, db: AsyncSession) -> None:
+        await install_builtin_prompts(db)
+        assert await install_builtin_prompts(db) is False
+        assert await versions(db) == 1
+
+    async def test_an_existing_prompt_of_that_name_is_left_alone(self, db: AsyncSession) -> None:
+        await make_prompt(db, GENERAL_PROTOCOL, "our own tutor text", labels=["production"])
+        assert await install_builtin_prompts(db) is False
+        assert (await get_resolved_prompt(db, GENERAL_PROTOCOL)).prompt == "our own tutor text"
