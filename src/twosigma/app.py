@@ -32,6 +32,7 @@ from twosigma.prompts.router import router as prompts_router
 from twosigma.system_settings.router import router as system_settings_router
 from twosigma.taxonomy.router import router as taxonomy_router
 from twosigma.tenancy.router import router as tenancy_router
+from twosigma.tutor.router import router as tutor_router
 from twosigma.users.router import router as users_router
 
 API_PREFIX = "/api/v1"
@@ -55,6 +56,7 @@ def api_router() -> APIRouter:
     router.include_router(api_keys_router)
     router.include_router(analytics_router)
     router.include_router(feature_requests_router)
+    router.include_router(tutor_router)
     return router
 
 
