@@ -126,7 +126,16 @@ def serve(
 
 async def _after_migrate(url: str) -> None:
     """Start-up work that needs the migrated schema (built-in data); each domain adds its own."""
-    return None
+    from twosigma.db.engine import make_sessionmaker
+    from twosigma.tutor.builtin_prompts import install_builtin_prompts
+
+    engine = make_engine(url, get_settings())
+    try:
+        async with make_sessionmaker(engine)() as session:
+            await install_builtin_prompts(session)
+            await session.commit()
+    finally:
+        await engine.dispose()
 
 
 async def _create_admin(
