@@ -15,6 +15,7 @@ from twosigma.config import get_settings
 from twosigma.db import migrate
 from twosigma.db.bootstrap import DatabaseTarget, resolve_database
 from twosigma.db.engine import make_engine
+from twosigma.demo.cli import demo_app
 from twosigma.prompts.cli import prompts_app
 from twosigma.system_settings.cli import settings_app
 
@@ -26,6 +27,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(settings_app, name="settings")
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(api_keys_app, name="api-keys")
+app.add_typer(demo_app, name="demo")
 admin_app = typer.Typer(help="Platform administrators.", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
 

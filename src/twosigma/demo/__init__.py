@@ -1,0 +1,1 @@
+"""`twosigma demo seed`: a realistic, deterministic demo data set written with COPY."""
