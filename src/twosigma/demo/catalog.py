@@ -236,8 +236,9 @@ async def seed_catalog(w: World) -> None:
             c.next_ids["content_items"],
         )
         forced = ui == 0 and rank < 2  # the demo student's courses
-        published = forced or rng.random() < 0.88
-        coming_soon = published and not forced and rng.random() < 0.05
+        showcase = ui == 0 and rank in (2, 3)  # so that even the small size has every visibility and a waitlist
+        published = forced or showcase or rng.random() < 0.88
+        coming_soon = published and not (forced or showcase) and rng.random() < 0.05
         level = LEVELS[rank % len(LEVELS)]
         writer.courses.add(
             course.id,
@@ -267,7 +268,10 @@ async def seed_catalog(w: World) -> None:
             course.past = writer.offering(course, past_start, Visibility.PUBLIC, None)
             visibility = Visibility.PUBLIC
             capacity = None
-            if not forced:
+            if showcase:
+                visibility = Visibility.INVITE_ONLY if rank == 2 else Visibility.UNLISTED
+                capacity = 3 if rank == 2 else None
+            elif not forced:
                 visibility = rng.choices(list(Visibility), [70, 15, 15])[0]
                 if rng.random() < 0.25:
                     capacity = max(2, int(students_per_course * rng.uniform(0.3, 0.8)))

@@ -90,7 +90,7 @@ async def _seed_prompts(conn: AsyncConnection, w: World) -> None:
         for body in bodies:
             await create_prompt(session, actor, PromptCreate.model_validate(body))
             w.copier.reporter.advance()
-        await session.flush()
+        await session.commit()  # releases the session's SAVEPOINT; the seed's transaction commits (or not) later
     finally:
         await session.close()
     await w.copier.end_phase()
