@@ -24,6 +24,7 @@ from twosigma.health.router import router as health_router
 from twosigma.kit.handlers import install_error_handlers
 from twosigma.kit.middleware import RequestIdMiddleware
 from twosigma.kit.ratelimit import RateLimiter
+from twosigma.llm.factory import ProviderRegistry
 from twosigma.llm.router import router as llm_router
 from twosigma.progress.router import router as progress_router
 from twosigma.prompts.cache import PromptCache, PromptCacheListener, default_cache
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             yield
         finally:
             await listener.stop()
+            await app.state.llm_providers.aclose()
             await db.dispose()
             target.release()
 
@@ -91,6 +93,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.rate_limiter = RateLimiter(settings.redis_url)
+    app.state.llm_providers = ProviderRegistry()
     # A server shares the process-wide prompt cache; an app built on a test's database gets its own.
     app.state.prompt_cache = default_cache if database is None else PromptCache()
     if database is not None:

@@ -10,11 +10,8 @@ from twosigma.llm.factory import ProviderRegistry
 
 
 def get_provider_registry(request: Request) -> ProviderRegistry:
-    """The process's registry, made on first use (so every app, test apps included, gets one)."""
-    state = request.app.state
-    registry: ProviderRegistry | None = getattr(state, "llm_providers", None)
-    if registry is None:
-        registry = state.llm_providers = ProviderRegistry()
+    """The app's registry (made in create_app, closed in the lifespan)."""
+    registry: ProviderRegistry = request.app.state.llm_providers
     return registry
 
 
