@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -250,3 +250,43 @@ class TestCommand:
     def test_an_unknown_size_is_refused(self, scratch_url: str) -> None:
         result = CliRunner().invoke(cli_app, ["demo", "seed", "--size", "huge"])
         assert result.exit_code == 2
+
+
+class TestReferentialIntegrity:
+    # The seed may skip FK triggers (superuser); these joins prove every reference it wrote points at a row.
+    ORPHANS: ClassVar[list[tuple[str, str, str]]] = [
+        ("departments", "university_id", "universities"),
+        ("user_university_roles", "user_id", "users"),
+        ("user_profiles", "user_id", "users"),
+        ("courses", "university_id", "universities"),
+        ("courses", "primary_subject_id", "subjects"),
+        ("course_offerings", "course_id", "courses"),
+        ("modules", "course_id", "courses"),
+        ("modules", "parent_module_id", "modules"),
+        ("content_items", "module_id", "modules"),
+        ("content_items", "content_type_id", "content_types"),
+        ("course_enrollments", "course_offering_id", "course_offerings"),
+        ("course_enrollments", "user_id", "users"),
+        ("user_content_progress", "content_item_id", "content_items"),
+        ("user_content_progress", "course_offering_id", "course_offerings"),
+        ("user_module_progress", "module_id", "modules"),
+        ("chat_sessions", "content_item_id", "content_items"),
+        ("chat_messages", "session_id", "chat_sessions"),
+        ("chat_notes", "message_id", "chat_messages"),
+        ("feature_requests", "user_id", "users"),
+    ]
+
+    async def test_every_reference_points_at_an_existing_row(self, seeded: Seeded) -> None:
+        for table, column, target in self.ORPHANS:
+            sql = (
+                f"SELECT count(*) FROM {table} AS t LEFT JOIN {target} AS r ON r.id = t.{column} "
+                f"WHERE t.{column} IS NOT NULL AND r.id IS NULL"
+            )
+            assert await scalar(seeded, sql) == 0, f"{table}.{column}"
+
+    async def test_content_items_belong_to_their_modules_course(self, seeded: Seeded) -> None:
+        sql = (
+            "SELECT count(*) FROM content_items AS i JOIN modules AS m ON m.id = i.module_id "
+            "WHERE i.course_id <> m.course_id"
+        )
+        assert await scalar(seeded, sql) == 0
