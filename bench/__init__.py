@@ -1,0 +1,1 @@
+"""Benchmarks of the twosigma server against raw baselines. See docs/performance.md."""

@@ -1,0 +1,253 @@
+"""The practical limit: a minimal Starlette + asyncpg + orjson app running the same SQL as each app scenario.
+
+No ORM, no validation, no dependency injection: the JWT is decoded, the rows are fetched with the same statements
+(prepared, through an asyncpg pool) and the answer is built from tuples and serialized by orjson. Run by uvicorn
+as `bench.raw_app:app` with BENCH_DATABASE_URL (a libpq URL) and BENCH_SECRET_KEY in the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import jwt
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+SECRET = os.environ.get("BENCH_SECRET_KEY", "")
+
+USER = (
+    "SELECT id, email, full_name, locale, time_zone, is_active, current_streak_days, last_activity_date, created_at,"
+    " updated_at FROM users WHERE id = $1"
+)
+GRANTS = "SELECT university_id, role, department_id FROM user_university_roles WHERE user_id = $1 ORDER BY id"
+COURSE = "SELECT id, university_id, is_published FROM courses WHERE id = $1"
+ENROLLED = (
+    "SELECT EXISTS (SELECT 1 FROM course_enrollments e JOIN course_offerings o ON o.id = e.course_offering_id"
+    " WHERE e.user_id = $1 AND o.course_id = $2 AND e.status IN ('ACTIVE', 'COMPLETED'))"
+)
+MODULES = (
+    "SELECT id, parent_module_id, title, description, module_type, sequence_index, depth, is_published FROM modules"
+    " WHERE course_id = $1 ORDER BY depth, parent_module_id, sequence_index, id"
+)
+ITEMS = (
+    "SELECT ci.id, ci.module_id, ci.title, ct.name, ci.content_type_id, ci.sequence_index,"
+    " ci.estimated_duration_seconds FROM content_items ci JOIN content_types ct ON ct.id = ci.content_type_id"
+    " WHERE ci.course_id = $1 ORDER BY ci.module_id, ci.sequence_index, ci.id"
+)
+OFFERING = (
+    "SELECT o.id, o.course_id, c.university_id FROM course_offerings o JOIN courses c ON c.id = o.course_id"
+    " WHERE o.id = $1"
+)
+ENROLMENT = "SELECT id, status FROM course_enrollments WHERE user_id = $1 AND course_offering_id = $2"
+LOCATE = """
+WITH RECURSIVE path AS (
+  SELECT m.id, m.parent_module_id, m.is_published, 0 AS level FROM modules m
+  JOIN content_items ci ON ci.module_id = m.id WHERE ci.id = $1 AND ci.course_id = $2
+  UNION ALL
+  SELECT p.id, p.parent_module_id, p.is_published, path.level + 1
+  FROM modules p JOIN path ON p.id = path.parent_module_id
+) SELECT array_agg(id ORDER BY level), bool_and(is_published) FROM path
+"""
+LOCK = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
+UPSERT = """
+INSERT INTO user_content_progress (user_id, course_offering_id, content_item_id, progress_percent, attempts_count,
+  first_started_at, last_interacted_at, completed_at)
+VALUES ($1, $2, $3, $4::int, $5, $6::timestamptz, $6::timestamptz, CASE WHEN $4::int = 100 THEN $6::timestamptz END)
+ON CONFLICT (user_id, course_offering_id, content_item_id) DO UPDATE SET
+  progress_percent = greatest(user_content_progress.progress_percent, excluded.progress_percent),
+  attempts_count = user_content_progress.attempts_count + excluded.attempts_count,
+  last_interacted_at = excluded.last_interacted_at,
+  completed_at = coalesce(user_content_progress.completed_at, excluded.completed_at)
+RETURNING content_item_id, progress_percent, attempts_count, first_started_at, last_interacted_at, completed_at
+"""
+ROLL_UP = """
+WITH RECURSIVE anc AS (
+  SELECT id, parent_module_id FROM modules WHERE id = $3
+  UNION ALL SELECT m.id, m.parent_module_id FROM modules m JOIN anc ON m.id = anc.parent_module_id
+), sub AS (
+  SELECT id AS ancestor_id, id AS module_id FROM anc
+  UNION ALL SELECT sub.ancestor_id, m.id FROM modules m JOIN sub ON m.parent_module_id = sub.module_id
+  WHERE m.is_published
+), stats AS (
+  SELECT sub.ancestor_id, count(ci.id) AS n, coalesce(sum(p.progress_percent), 0) AS total
+  FROM sub JOIN content_items ci ON ci.module_id = sub.module_id
+  LEFT JOIN user_content_progress p ON p.content_item_id = ci.id AND p.user_id = $1 AND p.course_offering_id = $2
+  GROUP BY sub.ancestor_id
+)
+INSERT INTO user_module_progress (user_id, course_offering_id, module_id, progress_percent, started_at, completed_at)
+SELECT $1::int, $2::int, anc.id, CASE WHEN stats.n > 0 THEN stats.total / stats.n ELSE 0 END, $4::timestamptz,
+  CASE WHEN (CASE WHEN stats.n > 0 THEN stats.total / stats.n ELSE 0 END) = 100 THEN $4::timestamptz END
+FROM anc LEFT JOIN stats ON stats.ancestor_id = anc.id
+ON CONFLICT (user_id, course_offering_id, module_id) DO UPDATE SET progress_percent = excluded.progress_percent,
+  completed_at = coalesce(user_module_progress.completed_at, excluded.completed_at)
+RETURNING module_id, progress_percent, completed_at
+"""
+LOCK_USER = "SELECT current_streak_days, last_activity_date, time_zone FROM users WHERE id = $1 FOR UPDATE"
+TOUCH_USER = "UPDATE users SET current_streak_days = $2, last_activity_date = $3 WHERE id = $1"
+
+pool: asyncpg.Pool | None = None
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(data), status_code=status, media_type="application/json")
+
+
+def _user_id(request: Request) -> int | None:
+    header = request.headers.get("authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    try:
+        claims = jwt.decode(header[7:], SECRET, algorithms=["HS256"])
+    except jwt.PyJWTError:
+        return None
+    return int(claims["sub"]) if claims.get("type") == "access" else None
+
+
+async def _principal(conn: asyncpg.Connection, request: Request) -> tuple[Any, list[Any]] | None:
+    user_id = _user_id(request)
+    if user_id is None:
+        return None
+    user = await conn.fetchrow(USER, user_id)
+    if user is None or not user["is_active"]:
+        return None
+    return user, await conn.fetch(GRANTS, user_id)
+
+
+async def health(request: Request) -> Response:
+    return _json({"status": "ok"})
+
+
+async def me(request: Request) -> Response:
+    assert pool is not None
+    async with pool.acquire() as conn:
+        found = await _principal(conn, request)
+    if found is None:
+        return _json({"error": {"code": "not_authenticated"}}, 401)
+    user, grants = found
+    out = dict(user)
+    out["roles"] = [{"university_id": g[0], "role": g[1], "department_id": g[2]} for g in grants]
+    return _json(out)
+
+
+def _tree(modules: list[Any], items: list[Any]) -> dict[str, Any] | None:
+    children: dict[int | None, list[Any]] = defaultdict(list)
+    for row in modules:
+        children[row[1]].append(row)
+    by_module: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for r in items:
+        by_module[r[1]].append(
+            {
+                "id": r[0],
+                "title": r[2],
+                "content_type": r[3],
+                "content_type_id": r[4],
+                "sequence_index": r[5],
+                "estimated_duration_seconds": r[6],
+            }
+        )
+
+    def node(row: Any) -> dict[str, Any]:
+        return {
+            "id": row[0],
+            "parent_module_id": row[1],
+            "title": row[2],
+            "description": row[3],
+            "module_type": row[4],
+            "sequence_index": row[5],
+            "depth": row[6],
+            "is_published": row[7],
+            "content_items": by_module.get(row[0], []),
+            "children": [],
+        }
+
+    roots = children.get(None)
+    if not roots:
+        return None
+    root = node(roots[0])
+    stack = [root]
+    while stack:
+        parent = stack.pop()
+        for row in children.get(parent["id"], []):
+            if row[7]:
+                child = node(row)
+                parent["children"].append(child)
+                stack.append(child)
+    return root
+
+
+async def tree(request: Request) -> Response:
+    assert pool is not None
+    course_id = int(request.path_params["course_id"])
+    async with pool.acquire() as conn:
+        found = await _principal(conn, request)
+        if found is None:
+            return _json({"error": {"code": "not_authenticated"}}, 401)
+        user, _ = found
+        course = await conn.fetchrow(COURSE, course_id)
+        if course is None or not await conn.fetchval(ENROLLED, user["id"], course_id):
+            return _json({"error": {"code": "not_found"}}, 404)
+        modules = await conn.fetch(MODULES, course_id)
+        items = await conn.fetch(ITEMS, course_id)
+    return _json({"course_id": course_id, "root": _tree(modules, items)})
+
+
+async def progress(request: Request) -> Response:
+    assert pool is not None
+    offering_id = int(request.path_params["offering_id"])
+    item_id = int(request.path_params["item_id"])
+    body = orjson.loads(await request.body())
+    percent, attempt = int(body["progress_percent"]), bool(body.get("attempt", False))
+    now = datetime.now(UTC)
+    async with pool.acquire() as conn, conn.transaction():
+        found = await _principal(conn, request)
+        if found is None:
+            return _json({"error": {"code": "not_authenticated"}}, 401)
+        user, _ = found
+        offering = await conn.fetchrow(OFFERING, offering_id)
+        enrolment = await conn.fetchrow(ENROLMENT, user["id"], offering_id)
+        if offering is None or enrolment is None or enrolment["status"] != "ACTIVE":
+            return _json({"error": {"code": "not_found"}}, 404)
+        ids, published = await conn.fetchrow(LOCATE, item_id, offering["course_id"])
+        if not ids or not published:
+            return _json({"error": {"code": "not_found"}}, 404)
+        await conn.execute(LOCK, f"progress:{user['id']}:{offering_id}")
+        item = await conn.fetchrow(UPSERT, user["id"], offering_id, item_id, percent, int(attempt), now)
+        rolled = {r[0]: (r[1], r[2]) for r in await conn.fetch(ROLL_UP, user["id"], offering_id, ids[0], now)}
+        locked = await conn.fetchrow(LOCK_USER, user["id"])
+        await conn.execute(TOUCH_USER, user["id"], max(1, locked[0]), now.date())
+    return _json(
+        {
+            "item": dict(item),
+            "modules": [{"module_id": m, "progress_percent": rolled[m][0], "completed_at": rolled[m][1]} for m in ids],
+            "course_progress_percent": rolled[ids[-1]][0],
+            "enrollment_status": enrolment["status"],
+        }
+    )
+
+
+@asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    global pool
+    pool = await asyncpg.create_pool(os.environ["BENCH_DATABASE_URL"], min_size=4, max_size=20)
+    yield
+    await pool.close()
+
+
+app = Starlette(
+    routes=[
+        Route("/health", health),
+        Route("/api/v1/users/me", me),
+        Route("/api/v1/courses/{course_id:int}/tree", tree),
+        Route("/api/v1/offerings/{offering_id:int}/progress/content-items/{item_id:int}", progress, methods=["PUT"]),
+    ],
+    lifespan=lifespan,
+)
