@@ -21,7 +21,10 @@ from tests.fixtures.database import (
 from twosigma.app import create_app
 from twosigma.config import Environment, Settings
 from twosigma.db import migrate
-from twosigma.db.engine import Database, make_engine
+from twosigma.db.engine import Database, make_engine, make_sessionmaker
+from twosigma.kit.ratelimit import RateLimiter
+from twosigma.llm.factory import ProviderRegistry
+from twosigma.prompts.cache import PromptCache
 
 pytest_plugins = ["tests.fixtures.factories", "tests.fakes.fixtures"]
 
@@ -92,8 +95,38 @@ async def db(test_sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterat
         yield session
 
 
+@pytest.fixture(scope="session")
+def shared_app(settings: Settings, db_engine: AsyncEngine) -> FastAPI:
+    # Building an app costs about a second (FastAPI analyses every route), so tests share one; `app` gives each
+    # test fresh per-app state on top of it.
+    return create_app(settings=settings, database=Database(engine=db_engine, sessionmaker=make_sessionmaker(db_engine)))
+
+
 @pytest.fixture
-def app(settings: Settings, db_engine: AsyncEngine, test_sessionmaker: async_sessionmaker[AsyncSession]) -> FastAPI:
+async def app(
+    shared_app: FastAPI,
+    settings: Settings,
+    db_engine: AsyncEngine,
+    test_sessionmaker: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[FastAPI]:
+    """The app, bound to this test's transaction, with fresh rate limits, caches, clients and overrides."""
+    shared_app.state.db = Database(engine=db_engine, sessionmaker=test_sessionmaker)
+    shared_app.state.rate_limiter = RateLimiter(settings.redis_url)
+    shared_app.state.prompt_cache = PromptCache()
+    shared_app.state.llm_providers = ProviderRegistry()
+    shared_app.dependency_overrides.clear()
+    try:
+        yield shared_app
+    finally:
+        shared_app.dependency_overrides.clear()
+        await shared_app.state.llm_providers.aclose()
+
+
+@pytest.fixture
+def fresh_app(
+    settings: Settings, db_engine: AsyncEngine, test_sessionmaker: async_sessionmaker[AsyncSession]
+) -> FastAPI:
+    """An app of the test's own, for tests that add routes or middleware to it."""
     return create_app(settings=settings, database=Database(engine=db_engine, sessionmaker=test_sessionmaker))
 
 

@@ -16,7 +16,9 @@ class Payload(BaseModel):
 
 
 @pytest.fixture
-def error_app(app: FastAPI) -> FastAPI:
+def error_app(fresh_app: FastAPI) -> FastAPI:
+    app = fresh_app
+
     @app.get("/_test/not-found")
     async def raise_not_found() -> None:
         raise NotFound("Widget not found.")

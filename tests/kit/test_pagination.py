@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -11,7 +13,9 @@ from twosigma.kit.pagination import Page, PageParams, Pagination, paginate
 
 
 @pytest.fixture
-def paged_app(app: FastAPI) -> FastAPI:
+def paged_app(fresh_app: FastAPI) -> FastAPI:
+    app = fresh_app
+
     @app.get("/_test/numbers", response_model=Page[int])
     async def numbers(session: DbSession, params: Pagination) -> dict[str, object]:
         values = union_all(*[select(literal(i).label("n")) for i in range(1, 46)]).subquery()
@@ -19,6 +23,12 @@ def paged_app(app: FastAPI) -> FastAPI:
         return result.as_dict()
 
     return app
+
+
+@pytest.fixture
+async def client(paged_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=paged_app), base_url="http://test") as ac:
+        yield ac
 
 
 class TestPagination:
