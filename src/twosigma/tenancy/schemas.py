@@ -3,28 +3,16 @@
 from __future__ import annotations
 
 import re
-import zoneinfo
-from functools import lru_cache
 from typing import Annotated, Self
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, EmailStr, Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from twosigma.enums import UserRole
+from twosigma.kit.fields import Email, TimeZone
 from twosigma.kit.schemas import ReadSchema, Schema
 
 _COUNTRY_CODE = re.compile(r"^[A-Z]{2}$")
-
-
-@lru_cache(maxsize=1)
-def _iana_zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
-
-
-def _check_time_zone(value: str) -> str:
-    if value not in _iana_zones():
-        raise ValueError("must be an IANA time zone such as 'Europe/Paris' or 'UTC'")
-    return value
 
 
 def _check_website(value: str) -> str:
@@ -41,7 +29,6 @@ def _check_country_code(value: str) -> str:
 
 
 CountryCode = Annotated[str, AfterValidator(_check_country_code)]
-TimeZone = Annotated[str, Field(max_length=50), AfterValidator(_check_time_zone)]
 WebsiteUrl = Annotated[str, Field(max_length=255), AfterValidator(_check_website)]
 Id = Annotated[int, Field(ge=1, le=2_147_483_647)]
 
@@ -146,7 +133,7 @@ class RoleGrantCreate(Schema):
     """Grant `role` to a user named by exactly one of `user_id` or `email`."""
 
     user_id: Id | None = None
-    email: EmailStr | None = Field(default=None, max_length=255)
+    email: Email | None = None
     role: UserRole
     department_id: Id | None = None
 
