@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import Depends
 
 
-def get_now() -> datetime:
+async def get_now() -> datetime:
     return datetime.now(UTC)
 
 

@@ -1,4 +1,8 @@
-"""Typed dependencies on app-wide state."""
+"""Typed dependencies on app-wide state.
+
+Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency in the thread pool, a thread
+hop per request that the bench measured on every authenticated route.
+"""
 
 from __future__ import annotations
 
@@ -10,17 +14,17 @@ from twosigma.config import Settings
 from twosigma.kit.ratelimit import RateLimiter
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_rate_limiter(request: Request) -> RateLimiter:
+async def get_rate_limiter(request: Request) -> RateLimiter:
     limiter: RateLimiter = request.app.state.rate_limiter
     return limiter
 
 
-def client_address(request: Request) -> str:
+async def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 

@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from twosigma.llm.factory import ProviderRegistry
 
 
-def get_provider_registry(request: Request) -> ProviderRegistry:
+async def get_provider_registry(request: Request) -> ProviderRegistry:
     """The app's registry (made in create_app, closed in the lifespan)."""
     registry: ProviderRegistry = request.app.state.llm_providers
     return registry

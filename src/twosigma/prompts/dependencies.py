@@ -21,7 +21,7 @@ from twosigma.prompts.service import Actor
 API_CREATED_BY = "API"  # what Langfuse stores as `createdBy` for API-created versions
 
 
-def get_prompt_cache(request: Request) -> PromptCache:
+async def get_prompt_cache(request: Request) -> PromptCache:
     cache = getattr(request.app.state, "prompt_cache", None)
     return cache if isinstance(cache, PromptCache) else default_cache
 

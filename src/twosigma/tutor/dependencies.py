@@ -46,7 +46,7 @@ async def get_own_message(session: DbSession, principal: CurrentPrincipal, messa
     return message
 
 
-def get_turn_deps(
+async def get_turn_deps(
     request: Request, effective: Effective, providers: Providers, cache: PromptCacheDep, limiter: Limiter, now: Now
 ) -> TurnDeps:
     return TurnDeps(
@@ -59,7 +59,7 @@ def get_turn_deps(
     )
 
 
-def wants_event_stream(request: Request) -> bool:
+async def wants_event_stream(request: Request) -> bool:
     return "text/event-stream" in request.headers.get("accept", "").lower()
 
 
