@@ -10,7 +10,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Integer, Row, Select, and_, exists, func, literal, select, update
+from sqlalchemy import (
+    Boolean,
+    Integer,
+    Row,
+    Select,
+    String,
+    and_,
+    exists,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload
 
@@ -187,6 +201,47 @@ async def course_item_summaries(session: AsyncSession, course_id: int) -> Sequen
         .order_by(ContentItem.module_id, ContentItem.sequence_index, ContentItem.id)
     )
     return (await session.execute(stmt)).all()
+
+
+async def course_tree_rows(
+    session: AsyncSession, course_id: int
+) -> tuple[Sequence[Sequence[object]], Sequence[Sequence[object]]]:
+    """The course's module rows and item summary rows (shapes of `ModuleRow` and `ItemSummaryRow`) in ONE round trip:
+    a UNION ALL of both lists, told apart by a leading kind column (0 = module, 1 = item)."""
+    modules = select(
+        literal(0).label("kind"),
+        Module.id,
+        Module.parent_module_id,
+        Module.title,
+        Module.description,
+        Module.module_type.cast(String).label("module_type"),
+        Module.sequence_index,
+        Module.depth,
+        Module.is_published,
+        null().cast(Integer).label("content_type_id"),
+        null().cast(Integer).label("duration"),
+    ).where(Module.course_id == course_id)
+    items = (
+        select(
+            literal(1),
+            ContentItem.id,
+            ContentItem.module_id,
+            ContentItem.title,
+            null().cast(String),
+            ContentType.name,
+            ContentItem.sequence_index,
+            null().cast(Integer),
+            null().cast(Boolean),
+            ContentItem.content_type_id,
+            ContentItem.estimated_duration_seconds,
+        )
+        .join(ContentType, ContentType.id == ContentItem.content_type_id)
+        .where(ContentItem.course_id == course_id)
+    )
+    rows = (await session.execute(union_all(modules, items))).all()
+    module_rows = [(r[1], r[2], r[3], r[4], ModuleType(r[5]), r[6], r[7], r[8]) for r in rows if r[0] == 0]
+    item_rows = [(r[1], r[2], r[3], r[5], r[9], r[6], r[10]) for r in rows if r[0] == 1]
+    return module_rows, item_rows
 
 
 def module_items_query(module_id: int) -> Select[ContentItem]:

@@ -27,6 +27,7 @@ from twosigma.content.schemas import (
     ModuleRead,
     ModuleUpdate,
 )
+from twosigma.content.tree import json_response
 from twosigma.courses.dependencies import EditableCourse
 from twosigma.db.session import DbSession
 from twosigma.kit.pagination import Page, Pagination
@@ -40,8 +41,8 @@ _ITEM_WRITE = error_responses(401, 403, 404, 409, 413, 422)
 
 
 @router.get("/courses/{course_id}/tree", response_model=CourseTree, responses=_READ)
-async def get_course_tree(session: DbSession, access: ReadableCourseContent) -> CourseTree:
-    return await service.course_tree(session, access)
+async def get_course_tree(session: DbSession, access: ReadableCourseContent) -> Response:
+    return json_response(await service.course_tree(session, access))
 
 
 @router.post("/courses/{course_id}/modules", response_model=ModuleRead, status_code=201, responses=_WRITE)
