@@ -12,7 +12,7 @@ from twosigma import __version__
 from twosigma.analytics.router import router as analytics_router
 from twosigma.api_keys.router import router as api_keys_router
 from twosigma.auth.router import router as auth_router
-from twosigma.config import Settings, get_settings
+from twosigma.config import Environment, Settings, get_settings
 from twosigma.content.router import router as content_router
 from twosigma.courses.offerings_router import router as offerings_router
 from twosigma.courses.router import router as courses_router
@@ -22,8 +22,12 @@ from twosigma.enrollments.router import router as enrollments_router
 from twosigma.feature_requests.router import router as feature_requests_router
 from twosigma.health.router import router as health_router
 from twosigma.kit.handlers import install_error_handlers
+from twosigma.kit.logging import configure_logging
+from twosigma.kit.metrics import router as metrics_router
 from twosigma.kit.middleware import RequestIdMiddleware
+from twosigma.kit.observability import AccessLogMiddleware
 from twosigma.kit.ratelimit import RateLimiter
+from twosigma.kit.security import BodyGuardMiddleware, SecurityHeadersMiddleware
 from twosigma.llm.factory import ProviderRegistry
 from twosigma.llm.router import router as llm_router
 from twosigma.progress.router import router as progress_router
@@ -64,6 +68,9 @@ def api_router() -> APIRouter:
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     """Build the app. Tests pass a `database` bound to their transaction; servers let the lifespan connect."""
     settings = settings or get_settings()
+    if database is None:
+        # A server configures logging; the tests' apps leave it to pytest (idempotent for `twosigma serve`).
+        configure_logging(settings.log_level, json_lines=settings.log_json)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -102,6 +109,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(health_router, include_in_schema=False)
     app.include_router(api_router())
     app.include_router(public_prompts_router)
+    app.include_router(metrics_router)
+    # add_middleware wraps: the last added runs first. Outermost to innermost: request id, access log and
+    # metrics, security headers, CORS (so even a 413 is readable cross-origin), then the body guard.
+    app.add_middleware(
+        BodyGuardMiddleware, max_body_bytes=settings.max_body_bytes, max_json_depth=settings.max_json_depth
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -109,6 +122,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             allow_credentials=True,
             allow_methods=["*"],
             allow_headers=["*"],
+            expose_headers=["X-Request-ID", "Retry-After"],
         )
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.environment is Environment.PRODUCTION)
+    app.add_middleware(AccessLogMiddleware)
     app.add_middleware(RequestIdMiddleware)
     return app

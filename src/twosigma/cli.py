@@ -16,6 +16,7 @@ from twosigma.db import migrate
 from twosigma.db.bootstrap import DatabaseTarget, resolve_database
 from twosigma.db.engine import make_engine
 from twosigma.demo.cli import demo_app
+from twosigma.kit.logging import configure_logging
 from twosigma.prompts.cli import prompts_app
 from twosigma.system_settings.cli import settings_app
 
@@ -105,6 +106,7 @@ def serve(
     import uvicorn
 
     settings = get_settings()
+    configure_logging(settings.log_level, json_lines=settings.log_json)
     target: DatabaseTarget = asyncio.run(resolve_database(settings))
     try:
         asyncio.run(_upgrade(target.url))
@@ -121,6 +123,12 @@ def serve(
             workers=workers if not reload else None,
             reload=reload,
             proxy_headers=True,
+            # Logging is ours (JSON lines, one access line per request from the app itself).
+            log_config=None,
+            access_log=False,
+            # On SIGTERM, in-flight requests (tutor streams) get this long to finish; after it they are
+            # cancelled, and a cancelled turn stores its partial reply (meta.incomplete) before the worker exits.
+            timeout_graceful_shutdown=int(settings.shutdown_timeout_seconds) or None,
         )
     finally:
         target.release()

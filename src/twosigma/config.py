@@ -60,6 +60,20 @@ class Settings(BaseSettings):
     db_statement_timeout_ms: int = Field(default=30_000, ge=0)
     public_base_url: str = "http://localhost:8000"
     log_level: str = "INFO"
+    log_json: bool = Field(default=True, description="One JSON object per log line (false: plain text).")
+    max_body_bytes: int = Field(
+        default=1_048_576,
+        ge=300_000,
+        description="Largest request body accepted (413 beyond); must exceed data_json's 256 KiB.",
+    )
+    max_json_depth: int = Field(default=64, ge=8, le=1000, description="Deepest JSON nesting accepted (422 beyond).")
+    metrics_enabled: bool = Field(default=True, description="Serve GET /metrics (Prometheus text format).")
+    metrics_token: SecretStr | None = Field(
+        default=None, description="When set, GET /metrics needs `Authorization: Bearer <token>`."
+    )
+    shutdown_timeout_seconds: float = Field(
+        default=20.0, ge=0, description="How long `twosigma serve` lets in-flight requests (tutor streams) finish."
+    )
 
     @field_validator("encryption_keys", mode="before")
     @classmethod

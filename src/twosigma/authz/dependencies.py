@@ -14,6 +14,7 @@ from twosigma.authz.repository import load_principal
 from twosigma.db.session import DbSession
 from twosigma.kit.deps import AppSettings
 from twosigma.kit.errors import Unauthorized
+from twosigma.kit.middleware import request_state_var
 
 # tokenUrl makes Swagger UI's Authorize button work with the OAuth2 password form.
 bearer_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -31,6 +32,9 @@ async def get_optional_principal(
     if not principal.user.is_active:
         # Checked on every request, so deactivation takes effect at once.
         raise Unauthorized("This account is inactive.", code="account_inactive")
+    state = request_state_var.get()
+    if state is not None:
+        state["user_id"] = principal.id  # for the access log line
     return principal
 
 

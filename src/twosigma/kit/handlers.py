@@ -81,6 +81,11 @@ async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
     return error_response(500, "internal_error", "Internal server error.")
 
 
+async def unhandled_response(request: Request, exc: Exception) -> JSONResponse:
+    """The 500 (or 503 for a dropped database connection) for an exception no handler took; logs it once."""
+    return await _unhandled(request, exc)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 import uuid
 from contextvars import ContextVar
+from typing import Any
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+# The request's ASGI `state` dict: code deep in a request (the auth dependency) notes facts for the access log.
+request_state_var: ContextVar[dict[str, Any] | None] = ContextVar("request_state", default=None)
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -30,8 +33,10 @@ class RequestIdMiddleware:
                 incoming = value.decode("latin-1")
                 break
         request_id = incoming if incoming and _SAFE_ID.match(incoming) else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
         token = request_id_var.set(request_id)
+        state_token = request_state_var.set(state)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -42,3 +47,4 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             request_id_var.reset(token)
+            request_state_var.reset(state_token)

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from twosigma.enums import MessageRole
 from twosigma.kit.errors import AppError, Conflict, RateLimited
+from twosigma.kit.metrics import observe_llm_reply
 from twosigma.kit.ratelimit import RateLimiter
 from twosigma.llm.errors import LLMError, LLMFailure, LLMRateLimited
 from twosigma.llm.factory import ProviderRegistry
@@ -191,6 +192,7 @@ def _ms(seconds: float) -> int:
 async def _store_reply(
     sessionmaker: async_sessionmaker[AsyncSession], chat_session_id: int, text: str, meta: dict[str, Any]
 ) -> MessageRead:
+    observe_llm_reply(meta)
     async with sessionmaker() as session:
         message = ChatMessage(session_id=chat_session_id, role=MessageRole.ASSISTANT, content=text, meta=meta)
         session.add(message)

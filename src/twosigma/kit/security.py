@@ -1,0 +1,213 @@
+"""Request guards and response headers (pure ASGI middleware).
+
+- `BodyGuardMiddleware`: a request body larger than `max_body_bytes` is 413 `payload_too_large`, checked on the
+  declared Content-Length before anything is read and again on the bytes actually received (chunked bodies); a JSON
+  body nested deeper than `max_json_depth` is 422 `json_too_deep`, refused before any parser recurses into it.
+  Both answers are in the error shape.
+- `SecurityHeadersMiddleware`: nosniff, DENY framing, no referrer, HSTS in production, and a Content-Security-
+  Policy: `default-src 'none'` on API responses; Swagger UI and ReDoc (which load FastAPI's pinned assets from
+  jsDelivr and run an inline bootstrap script) get a policy that allows exactly that.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from twosigma.kit.handlers import error_body
+
+API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+DOCS_CSP = (
+    "default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+    "font-src https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
+    "connect-src 'self'; worker-src blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
+HSTS = "max-age=63072000; includeSubDomains"
+
+_STRUCTURE = re.compile(rb'["\[\]{}]')
+
+
+def json_depth_exceeds(body: bytes, limit: int) -> bool:
+    """True when `body` (JSON text) opens more than `limit` nested arrays/objects. Brackets inside strings do not
+    count. Works on malformed input too (the parser reports that afterwards)."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    depth = 0
+    in_string = False
+    for match in _STRUCTURE.finditer(body):
+        char = match.group()
+        if in_string:
+            if char == b'"' and not _is_escaped(body, match.start()):
+                in_string = False
+        elif char == b'"':
+            in_string = True
+        elif char in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
+def _is_escaped(body: bytes, index: int) -> bool:
+    """A quote is escaped when an odd number of backslashes precede it."""
+    count = 0
+    index -= 1
+    while index >= 0 and body[index] == 0x5C:
+        count += 1
+        index -= 1
+    return count % 2 == 1
+
+
+async def _send_error(send: Send, status: int, code: str, message: str, details: object = None) -> None:
+    payload = json.dumps(error_body(code, message, details)).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+def _is_json(content_type: str | None) -> bool:
+    if not content_type:
+        return False
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+class BodyGuardMiddleware:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_json_depth: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.max_json_depth = max_json_depth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        declared = headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            await self._too_large(send)
+            return
+        if not _is_json(headers.get("content-type")):
+            await self._limited(scope, receive, send)
+            return
+        # JSON bodies are read here (bounded by the size limit) so their depth is known before any parser runs;
+        # the app then receives the same bytes, and later messages (a disconnect) come from the server as usual.
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                # The client left before sending its body: let the app see that.
+                await self.app(scope, _replay([], message, receive), send)
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                await self._too_large(send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if json_depth_exceeds(body, self.max_json_depth):
+            await _send_error(
+                send,
+                422,
+                "json_too_deep",
+                f"The JSON body is nested more than {self.max_json_depth} levels deep.",
+                {"max_depth": self.max_json_depth},
+            )
+            return
+        replay = {"type": "http.request", "body": body, "more_body": False}
+        await self.app(scope, _replay([replay], None, receive), send)
+
+    async def _too_large(self, send: Send) -> None:
+        await _send_error(
+            send,
+            413,
+            "payload_too_large",
+            f"The request body is larger than {self.max_body_bytes} bytes.",
+            {"max_bytes": self.max_body_bytes},
+        )
+
+    async def _limited(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Non-JSON bodies (forms) stream through, counted; past the limit the app's read fails with 413."""
+        size = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal size
+            message = await receive()
+            if message["type"] == "http.request":
+                size += len(message.get("body", b""))
+                if size > self.max_body_bytes:
+                    raise _TooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _TooLarge:
+            if started:
+                raise
+            await self._too_large(send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _replay(messages: list[Message], pending: Message | None, receive: Receive) -> Receive:
+    queue = list(messages)
+    if pending is not None:
+        queue.append(pending)
+
+    async def replay_receive() -> Message:
+        if queue:
+            return queue.pop(0)
+        return await receive()
+
+    return replay_receive
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+        self.app = app
+        self.hsts = hsts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        csp = DOCS_CSP if scope["path"] in DOCS_PATHS else API_CSP
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("X-Frame-Options", "DENY")
+                headers.setdefault("Referrer-Policy", "no-referrer")
+                headers.setdefault("Content-Security-Policy", csp)
+                headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+                if self.hsts:
+                    headers.setdefault("Strict-Transport-Security", HSTS)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
