@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -238,7 +239,7 @@ async def course_tree_rows(
         .join(ContentType, ContentType.id == ContentItem.content_type_id)
         .where(ContentItem.course_id == course_id)
     )
-    rows = (await session.execute(union_all(modules, items))).all()
+    rows: Sequence[Sequence[Any]] = (await session.execute(union_all(modules, items))).all()
     module_rows = [(r[1], r[2], r[3], r[4], ModuleType(r[5]), r[6], r[7], r[8]) for r in rows if r[0] == 0]
     item_rows = [(r[1], r[2], r[3], r[5], r[9], r[6], r[10]) for r in rows if r[0] == 1]
     return module_rows, item_rows
