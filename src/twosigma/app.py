@@ -110,8 +110,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(api_router())
     app.include_router(public_prompts_router)
     app.include_router(metrics_router)
-    # add_middleware wraps: the last added runs first. Outermost to innermost: request id, access log and
-    # metrics, security headers, CORS (so even a 413 is readable cross-origin), then the body guard.
+    # add_middleware wraps: the last added runs first. Outermost to innermost: request id, security headers (on
+    # every response, the last-resort 500 included), access log and metrics (which turns an unhandled exception
+    # into that 500), CORS (so even a 413 is readable cross-origin), then the body guard.
     app.add_middleware(
         BodyGuardMiddleware, max_body_bytes=settings.max_body_bytes, max_json_depth=settings.max_json_depth
     )
@@ -124,7 +125,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             allow_headers=["*"],
             expose_headers=["X-Request-ID", "Retry-After"],
         )
-    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.environment is Environment.PRODUCTION)
     app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.environment is Environment.PRODUCTION)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -35,11 +35,13 @@ def route_template(scope: Scope) -> str:
         path = getattr(context, "path_format", None) if context is not None else None
         if isinstance(path, str):
             return path
-    route = scope.get("route")
-    path = getattr(route, "path_format", None)
-    if isinstance(path, str) and route is not None and not hasattr(route, "dependant"):
-        # A plain Starlette route (docs, openapi.json) sits at the top level, so its path is the full template.
-        return path
+    endpoint = scope.get("endpoint")
+    router = scope.get("router")
+    if endpoint is not None and router is not None:
+        # A plain Starlette route of the app itself (docs, openapi.json): its own path is the full template.
+        for route in getattr(router, "routes", ()):
+            if getattr(route, "endpoint", None) is endpoint and isinstance(getattr(route, "path_format", None), str):
+                return str(route.path_format)
     return UNMATCHED
 
 
