@@ -1,0 +1,453 @@
+"""Tenant isolation, generated from the app's own route table.
+
+Every route of the app (every method of every route in `app.routes`, API routes and the documentation pages alike)
+is called by three callers against university A's resources: anonymous, a STUDENT of university B and a
+UNIVERSITY_ADMIN of university B. Path parameters are filled from `World.params` (param name → A's resource).
+
+What each caller must get is declared per route in MATRIX (and PUBLIC_ROUTES names, with a reason, the routes an
+anonymous caller may use). A route in neither table fails the test: a new route cannot escape the matrix.
+
+The kinds of route:
+- PRIVATE: A's private resource (a roster, an enrolment, a chat, unpublished content...). Anonymous → 401,
+  outsiders → 404 (SPEC: another tenant's private resource answers 404, so existence does not leak).
+- PLATFORM: platform-wide administration (settings, API keys, countries/taxonomy writes...). Anonymous → 401,
+  outsiders → 403 (the resource is not A's; the caller simply lacks the platform role).
+- PUBLIC_RECORD_WRITE: writes to A's publicly readable records (the university, its departments): 401 / 403
+  (hiding what anyone can read would be pointless; docs/tenancy.md).
+- SIGNED_IN: the catalog and the caller's own things: anonymous → 401, outsiders → 2xx.
+- STAFF_READ: prompts, readable by staff of any university: anonymous → 401, B's student → 403, B's admin → 2xx.
+- API_KEY: the Langfuse-compatible API, HTTP Basic with an API key: a bearer token is no credential there (401).
+- PUBLIC: no authentication needed.
+
+Whatever the status, no response may contain `World.sentinel` (found in every private field of A), except where
+a case says why (a share link shows its chat to whoever holds the token, by design).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.security.world import CALLERS, World, make_world
+from twosigma.app import create_app
+from twosigma.config import Settings
+from twosigma.db.engine import Database
+
+OK = "2xx"
+ANY = "any<500"
+Expected = int | frozenset[int] | str
+
+PRIVATE = (401, 404, 404)
+PLATFORM = (401, 403, 403)
+PUBLIC_RECORD_WRITE = (401, 403, 403)
+SIGNED_IN = (401, OK, OK)
+STAFF_READ = (401, 403, OK)
+API_KEY = (401, 401, 401)
+PUBLIC = (OK, OK, OK)
+
+Params = Callable[[World], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Case:
+    expected: tuple[Expected, Expected, Expected]
+    body: dict[str, Any] | Callable[[World], dict[str, Any]] | None = None
+    params: Params | None = None  # overrides of World.params
+    query: dict[str, Any] | Callable[[World], dict[str, Any]] = field(default_factory=dict)
+    form: dict[str, str] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    leak_ok: str | None = None  # why this response may carry A's private data
+    label: str = ""
+
+
+def hidden_course(w: World) -> dict[str, Any]:
+    return {"course_id": w.alt["hidden_course_id"]}
+
+
+def hidden_offering(w: World) -> dict[str, Any]:
+    return {"offering_id": w.alt["hidden_offering_id"]}
+
+
+def invite_only(w: World) -> dict[str, Any]:
+    return {"offering_id": w.alt["invite_only_offering_id"]}
+
+
+def unlisted(w: World) -> dict[str, Any]:
+    return {"offering_id": w.alt["unlisted_offering_id"]}
+
+
+V1 = "/api/v1"
+SSE = {"Accept": "text/event-stream"}
+
+# Routes an anonymous caller may use, and why.
+PUBLIC_ROUTES: dict[str, str] = {
+    "GET /health": "liveness probe for load balancers",
+    "GET /health/ready": "readiness probe (database reachable, schema at head)",
+    f"GET {V1}/health": "liveness probe under the API prefix",
+    f"GET {V1}/health/ready": "readiness probe under the API prefix",
+    "GET /openapi.json": "the API description (SPEC §3)",
+    "GET /docs": "Swagger UI (SPEC §3)",
+    "GET /docs/oauth2-redirect": "Swagger UI's OAuth2 redirect page",
+    "GET /redoc": "ReDoc",
+    "GET /metrics": "Prometheus scrape target: aggregate counts only (route templates, no ids); may be disabled or "
+    "put behind TWOSIGMA_METRICS_TOKEN (docs/reliability.md)",
+    f"POST {V1}/auth/check-email": "sign-up form check (rate-limited)",
+    f"POST {V1}/auth/register": "sign-up",
+    f"POST {V1}/auth/register-with-onboarding": "sign-up with onboarding",
+    f"POST {V1}/auth/login": "sign-in (rate-limited per email and per IP)",
+    f"POST {V1}/auth/token": "OAuth2 password form for Swagger's Authorize button",
+    f"POST {V1}/auth/refresh": "authenticated by the refresh token itself",
+    f"POST {V1}/auth/logout": "authenticated by the refresh token in the body",
+    f"GET {V1}/countries": "reference data",
+    f"GET {V1}/countries/{{country_id}}": "reference data",
+    f"GET {V1}/universities": "the list of active universities is public",
+    f"GET {V1}/universities/{{university_id}}": "an active university is public",
+    f"GET {V1}/universities/{{university_id}}/departments": "an active university's departments are public",
+    f"GET {V1}/departments/{{department_id}}": "an active university's departments are public",
+    f"GET {V1}/domains": "taxonomy is reference data",
+    f"GET {V1}/domains/{{domain_id}}": "taxonomy is reference data",
+    f"GET {V1}/subjects": "taxonomy is reference data",
+    f"GET {V1}/subjects/tree": "taxonomy is reference data",
+    f"GET {V1}/subjects/{{subject_id}}": "taxonomy is reference data",
+    f"GET {V1}/content-types": "taxonomy is reference data",
+    f"GET {V1}/content-types/{{content_type_id}}": "taxonomy is reference data",
+    f"GET {V1}/shared/chats/{{token}}": "a share link: the unguessable token is the capability (SPEC: no login)",
+}
+
+
+def _register_body() -> dict[str, Any]:
+    return {"email": f"newcomer-{secrets.token_hex(6)}@example.edu", "password": "learning-2-fly", "full_name": "N"}
+
+
+WRONG_LOGIN = {"email": "nobody-here@example.edu", "password": "wrong-password-1"}
+
+MATRIX: dict[str, list[Case]] = {
+    # Health, documentation, metrics: public.
+    "GET /health": [Case(PUBLIC)],
+    "GET /health/ready": [Case(PUBLIC)],
+    f"GET {V1}/health": [Case(PUBLIC)],
+    f"GET {V1}/health/ready": [Case(PUBLIC)],
+    "GET /openapi.json": [Case(PUBLIC)],
+    "GET /docs": [Case(PUBLIC)],
+    "GET /docs/oauth2-redirect": [Case(PUBLIC)],
+    "GET /redoc": [Case(PUBLIC)],
+    "GET /metrics": [Case(PUBLIC)],
+    # System settings and the LLM check: platform administration.
+    f"GET {V1}/admin/settings": [Case(PLATFORM)],
+    f"GET {V1}/admin/settings/schema": [Case(PLATFORM)],
+    f"GET {V1}/admin/settings/{{key}}": [Case(PLATFORM)],
+    f"PUT {V1}/admin/settings/{{key}}": [Case(PLATFORM, body={"value": "sk-replaced"})],
+    f"DELETE {V1}/admin/settings/{{key}}": [Case(PLATFORM)],
+    f"POST {V1}/admin/llm/test": [Case(PLATFORM)],
+    # Catalog.
+    f"GET {V1}/courses": [
+        Case(SIGNED_IN),
+        Case(SIGNED_IN, query=lambda w: {"university_id": w.params["university_id"]}, label="A's catalog"),
+    ],
+    f"POST {V1}/courses": [
+        Case(
+            PRIVATE,
+            body=lambda w: {
+                "university_id": w.params["university_id"],
+                "primary_subject_id": w.params["subject_id"],
+                "title": "Intruder course",
+                "code": "INTR-1",
+            },
+        )
+    ],
+    f"GET {V1}/courses/{{course_id}}": [Case(SIGNED_IN), Case(PRIVATE, params=hidden_course, label="unpublished")],
+    f"PATCH {V1}/courses/{{course_id}}": [Case(PRIVATE, body={"title": "Renamed"})],
+    f"DELETE {V1}/courses/{{course_id}}": [Case(PRIVATE)],
+    f"GET {V1}/courses/{{course_id}}/subjects": [
+        Case(SIGNED_IN),
+        Case(PRIVATE, params=hidden_course, label="unpublished"),
+    ],
+    f"PUT {V1}/courses/{{course_id}}/subjects": [Case(PRIVATE, body=lambda w: {"subject_ids": [w.alt["subject_id"]]})],
+    f"GET {V1}/courses/{{course_id}}/prerequisites": [
+        Case(SIGNED_IN),
+        Case(PRIVATE, params=hidden_course, label="unpublished"),
+    ],
+    f"PUT {V1}/courses/{{course_id}}/prerequisites": [Case(PRIVATE, body={"course_ids": []})],
+    f"GET {V1}/courses/{{course_id}}/offerings": [
+        Case(SIGNED_IN),
+        Case(PRIVATE, params=hidden_course, label="unpublished"),
+    ],
+    f"POST {V1}/courses/{{course_id}}/offerings": [Case(PRIVATE, body={"term_name": "Intruder term"})],
+    f"GET {V1}/offerings/{{offering_id}}": [
+        Case(SIGNED_IN),
+        Case(SIGNED_IN, params=unlisted, label="unlisted (reachable by link)"),
+        Case(SIGNED_IN, params=invite_only, label="invite-only (code hidden)"),
+        Case(PRIVATE, params=hidden_offering, label="offering of an unpublished course"),
+    ],
+    f"PATCH {V1}/offerings/{{offering_id}}": [Case(PRIVATE, body={"term_name": "Renamed"})],
+    f"DELETE {V1}/offerings/{{offering_id}}": [Case(PRIVATE)],
+    f"POST {V1}/offerings/{{offering_id}}/invite-code": [Case(PRIVATE), Case(PRIVATE, params=invite_only)],
+    f"DELETE {V1}/offerings/{{offering_id}}/invite-code": [Case(PRIVATE, params=invite_only)],
+    # Enrolment.
+    f"POST {V1}/offerings/{{offering_id}}/enroll": [
+        Case((401, 201, 201), label="a PUBLIC offering accepts anyone signed in"),
+        Case((401, 403, 403), params=invite_only, label="invite-only without the code"),
+        Case(PRIVATE, params=hidden_offering, label="offering of an unpublished course"),
+    ],
+    f"POST {V1}/offerings/{{offering_id}}/enrollments": [
+        Case(PRIVATE, body=lambda w: {"email": w.alt["student_email"]})
+    ],
+    f"GET {V1}/offerings/{{offering_id}}/enrollments": [Case(PRIVATE)],
+    f"GET {V1}/users/me/enrollments": [Case(SIGNED_IN)],
+    f"GET {V1}/enrollments/{{enrollment_id}}": [Case(PRIVATE)],
+    f"PATCH {V1}/enrollments/{{enrollment_id}}": [Case(PRIVATE, body={"status": "DROPPED"})],
+    f"DELETE {V1}/enrollments/{{enrollment_id}}": [Case(PRIVATE)],
+    # Tenancy.
+    f"GET {V1}/universities/{{university_id}}/roles": [Case(PRIVATE)],
+    f"POST {V1}/universities/{{university_id}}/roles": [
+        Case(PRIVATE, body=lambda w: {"user_id": w.params["user_id"], "role": "INSTRUCTOR"})
+    ],
+    f"DELETE {V1}/universities/{{university_id}}/roles/{{grant_id}}": [Case(PRIVATE)],
+    f"GET {V1}/universities/{{university_id}}/members": [Case(PRIVATE)],
+    f"PATCH {V1}/users/{{user_id:int}}": [Case(PRIVATE, body={"is_active": False})],
+    f"GET {V1}/countries": [Case(PUBLIC)],
+    f"GET {V1}/countries/{{country_id}}": [Case(PUBLIC)],
+    f"POST {V1}/countries": [Case(PLATFORM, body={"code": "QZ", "name": "Intruder land"})],
+    f"PATCH {V1}/countries/{{country_id}}": [Case(PLATFORM, body={"name": "Renamed"})],
+    f"DELETE {V1}/countries/{{country_id}}": [Case(PLATFORM)],
+    f"GET {V1}/universities": [Case(PUBLIC)],
+    f"GET {V1}/universities/{{university_id}}": [Case(PUBLIC)],
+    f"POST {V1}/universities": [
+        Case(PLATFORM, body=lambda w: {"name": "Intruder U", "short_code": "IU", "country_id": w.params["country_id"]})
+    ],
+    f"PATCH {V1}/universities/{{university_id}}": [Case(PUBLIC_RECORD_WRITE, body={"name": "Renamed"})],
+    f"DELETE {V1}/universities/{{university_id}}": [Case(PLATFORM)],
+    f"GET {V1}/universities/{{university_id}}/departments": [Case(PUBLIC)],
+    f"POST {V1}/universities/{{university_id}}/departments": [Case(PUBLIC_RECORD_WRITE, body={"name": "Intruders"})],
+    f"GET {V1}/departments/{{department_id}}": [Case(PUBLIC)],
+    f"PATCH {V1}/departments/{{department_id}}": [Case(PUBLIC_RECORD_WRITE, body={"name": "Renamed"})],
+    f"DELETE {V1}/departments/{{department_id}}": [Case(PUBLIC_RECORD_WRITE)],
+    # Auth: public by nature; the bodies carry no valid credentials of A.
+    f"POST {V1}/auth/check-email": [Case(PUBLIC, body=lambda w: {"email": w.alt["student_email"]})],
+    f"POST {V1}/auth/register": [Case((201, 201, 201), body=lambda w: _register_body())],
+    f"POST {V1}/auth/register-with-onboarding": [Case((422, 422, 422), body={"email": "not-an-email"})],
+    f"POST {V1}/auth/login": [
+        Case((401, 401, 401), body=WRONG_LOGIN),
+        Case((401, 401, 401), body=lambda w: {"email": w.alt["student_email"], "password": "wrong-password-1"}),
+    ],
+    f"POST {V1}/auth/token": [Case((401, 401, 401), form={"username": "a@b.edu", "password": "wrong-password-1"})],
+    f"POST {V1}/auth/refresh": [Case((401, 401, 401))],
+    f"POST {V1}/auth/logout": [Case((401, 401, 401), body={"refresh_token": "not-a-token"})],
+    f"POST {V1}/auth/change-password": [
+        Case((401, 422, 422), body={"current_password": "wrong-password-1", "new_password": "another-pass-2"})
+    ],
+    # The caller's own account.
+    f"GET {V1}/users/me": [Case(SIGNED_IN)],
+    f"PATCH {V1}/users/me": [Case(SIGNED_IN, body={"full_name": "Renamed Outsider"})],
+    f"GET {V1}/users/me/profile": [Case(SIGNED_IN)],
+    f"PUT {V1}/users/me/profile": [Case(SIGNED_IN, body={"learning_goal": "PERSONAL_INTEREST"})],
+    f"GET {V1}/users/me/subject-preferences": [Case(SIGNED_IN)],
+    f"PUT {V1}/users/me/subject-preferences": [Case(SIGNED_IN, body={"subject_ids": []})],
+    f"GET {V1}/users/me/streak": [Case(SIGNED_IN)],
+    # Taxonomy: public reads, platform writes.
+    f"GET {V1}/domains": [Case(PUBLIC)],
+    f"GET {V1}/domains/{{domain_id}}": [Case(PUBLIC)],
+    f"POST {V1}/domains": [Case(PLATFORM, body={"name": "Intruder domain"})],
+    f"PATCH {V1}/domains/{{domain_id}}": [Case(PLATFORM, body={"name": "Renamed"})],
+    f"DELETE {V1}/domains/{{domain_id}}": [Case(PLATFORM)],
+    f"GET {V1}/subjects": [Case(PUBLIC)],
+    f"GET {V1}/subjects/tree": [Case(PUBLIC)],
+    f"GET {V1}/subjects/{{subject_id}}": [Case(PUBLIC)],
+    f"POST {V1}/subjects": [Case(PLATFORM, body=lambda w: {"domain_id": w.params["domain_id"], "name": "Intruder"})],
+    f"PATCH {V1}/subjects/{{subject_id}}": [Case(PLATFORM, body={"name": "Renamed"})],
+    f"DELETE {V1}/subjects/{{subject_id}}": [Case(PLATFORM)],
+    f"GET {V1}/content-types": [Case(PUBLIC)],
+    f"GET {V1}/content-types/{{content_type_id}}": [Case(PUBLIC)],
+    f"POST {V1}/content-types": [Case(PLATFORM, body={"name": "intruder-type", "label": "Intruder"})],
+    f"PATCH {V1}/content-types/{{content_type_id}}": [Case(PLATFORM, body={"label": "Renamed"})],
+    f"DELETE {V1}/content-types/{{content_type_id}}": [Case(PLATFORM)],
+    # Modules and content: private to A's staff and enrolled students.
+    f"GET {V1}/courses/{{course_id}}/tree": [Case(PRIVATE), Case(PRIVATE, params=hidden_course, label="unpublished")],
+    f"POST {V1}/courses/{{course_id}}/modules": [Case(PRIVATE, body={"title": "Intruder", "module_type": "UNIT"})],
+    f"GET {V1}/modules/{{module_id}}": [Case(PRIVATE)],
+    f"PATCH {V1}/modules/{{module_id}}": [Case(PRIVATE, body={"title": "Renamed"})],
+    f"DELETE {V1}/modules/{{module_id}}": [Case(PRIVATE)],
+    f"POST {V1}/modules/{{module_id}}/move": [
+        Case(PRIVATE, body=lambda w: {"parent_module_id": w.alt["root_module_id"], "sequence_index": 0})
+    ],
+    f"GET {V1}/modules/{{module_id}}/content-items": [Case(PRIVATE)],
+    f"POST {V1}/modules/{{module_id}}/content-items": [
+        Case(PRIVATE, body=lambda w: {"content_type_id": w.alt["content_type_id"], "title": "Intruder"})
+    ],
+    f"GET {V1}/content-items/{{content_item_id}}": [Case(PRIVATE)],
+    f"PATCH {V1}/content-items/{{content_item_id}}": [Case(PRIVATE, body={"title": "Renamed"})],
+    f"DELETE {V1}/content-items/{{content_item_id}}": [Case(PRIVATE)],
+    f"POST {V1}/content-items/{{content_item_id}}/move": [
+        Case(PRIVATE, body=lambda w: {"module_id": w.params["module_id"], "sequence_index": 0})
+    ],
+    # Progress.
+    f"PUT {V1}/offerings/{{offering_id}}/progress/content-items/{{content_item_id}}": [
+        Case(PRIVATE, body={"progress_percent": 100})
+    ],
+    f"GET {V1}/offerings/{{offering_id}}/progress/me": [Case(PRIVATE)],
+    f"GET {V1}/offerings/{{offering_id}}/progress": [Case(PRIVATE)],
+    # Prompts (v1): staff of any university read, platform admins write.
+    f"GET {V1}/prompts": [Case(STAFF_READ)],
+    f"POST {V1}/prompts": [Case(PLATFORM, body={"name": "intruder-prompt", "prompt": "Hi"})],
+    f"GET {V1}/prompts/{{name:path}}/labels/history": [Case(STAFF_READ)],
+    f"GET {V1}/prompts/{{name:path}}/diff": [Case(STAFF_READ, query={"from": 1, "to": 1})],
+    f"POST {V1}/prompts/{{name:path}}/compile": [Case(STAFF_READ, body={"variables": {}})],
+    f"PATCH {V1}/prompts/{{name:path}}/versions/{{version}}": [Case(PLATFORM, body={"newLabels": ["intruder"]})],
+    f"PUT {V1}/prompts/{{name:path}}/tags": [Case(PLATFORM, body={"tags": ["intruder"]})],
+    f"DELETE {V1}/prompts/{{name:path}}/labels/{{label}}": [Case(PLATFORM)],
+    f"GET {V1}/prompts/{{name:path}}": [Case(STAFF_READ)],
+    f"DELETE {V1}/prompts/{{name:path}}": [Case(PLATFORM)],
+    # API keys, analytics, feature requests.
+    f"POST {V1}/api-keys": [Case(PLATFORM, body={"name": "intruder key"})],
+    f"GET {V1}/api-keys": [Case(PLATFORM)],
+    f"DELETE {V1}/api-keys/{{key_id}}": [Case(PLATFORM)],
+    f"GET {V1}/admin/analytics/overview": [
+        Case((401, 403, OK), label="no university: a university admin gets their own university's figures"),
+        Case(PRIVATE, query=lambda w: {"university_id": w.params["university_id"]}, label="A's figures"),
+    ],
+    f"POST {V1}/feature-requests": [Case((401, 201, 201), body={"title": "Mine", "description": "My wish"})],
+    f"GET {V1}/feature-requests": [Case(SIGNED_IN), Case(SIGNED_IN, query={"mine": "false"}, label="mine=false")],
+    f"GET {V1}/feature-requests/{{request_id}}": [Case(PRIVATE)],
+    f"PATCH {V1}/feature-requests/{{request_id}}": [Case(PRIVATE, body={"status": "PLANNED"})],
+    f"DELETE {V1}/feature-requests/{{request_id}}": [Case(PRIVATE)],
+    # Tutor: a chat and everything in it belong to its user.
+    f"POST {V1}/chat/sessions": [
+        Case((401, 201, 201), body={}, label="a session without content"),
+        Case(PRIVATE, body=lambda w: {"content_item_id": w.params["content_item_id"]}, label="on A's content"),
+    ],
+    f"GET {V1}/chat/sessions": [
+        Case(SIGNED_IN),
+        Case(SIGNED_IN, query=lambda w: {"content_item_id": w.params["content_item_id"]}, label="by A's item"),
+    ],
+    f"GET {V1}/chat/sessions/{{session_id}}": [Case(PRIVATE)],
+    f"DELETE {V1}/chat/sessions/{{session_id}}": [Case(PRIVATE)],
+    f"GET {V1}/chat/sessions/{{session_id}}/messages": [Case(PRIVATE)],
+    f"POST {V1}/chat/sessions/{{session_id}}/messages": [
+        Case(PRIVATE, body={"content": "Let me in"}),
+        Case(PRIVATE, body={"content": "Let me in"}, headers=SSE, label="streaming"),
+    ],
+    f"POST {V1}/chat/sessions/{{session_id}}/retry": [Case(PRIVATE)],
+    f"POST {V1}/chat/sessions/{{session_id}}/share": [Case(PRIVATE)],
+    f"DELETE {V1}/chat/sessions/{{session_id}}/share": [Case(PRIVATE)],
+    f"GET {V1}/chat/sessions/{{session_id}}/notes": [Case(PRIVATE)],
+    f"POST {V1}/chat/sessions/{{session_id}}/notes": [Case(PRIVATE, body={"content": "Intruder note"})],
+    f"PATCH {V1}/chat/notes/{{note_id}}": [Case(PRIVATE, body={"content": "Renamed"})],
+    f"DELETE {V1}/chat/notes/{{note_id}}": [Case(PRIVATE)],
+    f"POST {V1}/chat/messages/{{message_id}}/feedback": [Case(PRIVATE, body={"rating": "down"})],
+    f"GET {V1}/shared/chats/{{token}}": [
+        Case(PUBLIC, leak_ok="the share token is the capability: its holder sees the chat (SPEC)"),
+        Case((404, 404, 404), params=lambda w: {"token": "x" * 43}, label="an unknown token"),
+    ],
+    # The Langfuse-compatible API: HTTP Basic with an API key; a user's bearer token is no credential there.
+    "GET /api/public/v2/prompts": [Case(API_KEY)],
+    "POST /api/public/v2/prompts": [Case(API_KEY, body={"name": "intruder-prompt", "prompt": "Hi"})],
+    "PATCH /api/public/v2/prompts/{name:path}/versions/{version}": [Case(API_KEY, body={"newLabels": ["x"]})],
+    "GET /api/public/v2/prompts/{name:path}": [Case(API_KEY)],
+    "DELETE /api/public/v2/prompts/{name:path}": [Case(API_KEY)],
+}
+
+
+def route_table() -> list[str]:
+    """'METHOD /path' for every route of the app (HEAD, which Starlette adds to every GET, is left out)."""
+    from fastapi.routing import iter_route_contexts
+
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    # An app with a database of its own is a test app: it leaves logging alone. This one never connects.
+    unused = Database.from_url("postgresql+asyncpg://unused@127.0.0.1:9/unused", settings)
+    app = create_app(settings, database=unused)
+    keys: list[str] = []
+    for context in iter_route_contexts(app.routes):
+        for method in sorted(context.methods or ()):
+            if method != "HEAD":
+                keys.append(f"{method} {context.path}")
+    return keys
+
+
+ROUTES = route_table()
+_PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
+
+
+def fill(path: str, params: dict[str, Any]) -> str:
+    return _PARAM.sub(lambda m: str(params[m.group(1)]), path)
+
+
+def _matches(status: int, expected: Expected) -> bool:
+    if expected == OK:
+        return 200 <= status < 300
+    if expected == ANY:
+        return status < 500
+    if isinstance(expected, int):
+        return status == expected
+    assert isinstance(expected, frozenset)
+    return status in expected
+
+
+async def _call(client: httpx.AsyncClient, world: World, key: str, case: Case, caller: str) -> httpx.Response:
+    method, template = key.split(" ", 1)
+    params = world.params | (case.params(world) if case.params else {})
+    query = case.query(world) if callable(case.query) else case.query
+    headers = world.headers[caller] | case.headers
+    body = case.body(world) if callable(case.body) else case.body
+    if case.form is not None:
+        return await client.request(method, fill(template, params), params=query, data=case.form, headers=headers)
+    if body is None and method in ("POST", "PUT", "PATCH"):
+        return await client.request(method, fill(template, params), params=query, headers=headers)
+    return await client.request(method, fill(template, params), params=query, json=body, headers=headers)
+
+
+@pytest.fixture
+async def world(db: AsyncSession, settings: Settings) -> World:
+    return await make_world(db, settings)
+
+
+class TestTheMatrixCoversTheApp:
+    def test_every_route_is_in_the_matrix(self) -> None:
+        assert sorted(set(ROUTES) - set(MATRIX)) == []
+
+    def test_the_matrix_names_no_route_the_app_does_not_have(self) -> None:
+        assert sorted(set(MATRIX) - set(ROUTES)) == []
+        assert sorted(set(PUBLIC_ROUTES) - set(ROUTES)) == []
+
+    def test_only_routes_listed_as_public_let_anonymous_callers_through(self) -> None:
+        anonymous_allowed = {key for key, cases in MATRIX.items() if any(c.expected[0] != 401 for c in cases)}
+        assert sorted(anonymous_allowed - set(PUBLIC_ROUTES)) == []
+
+    def test_every_public_route_has_a_reason(self) -> None:
+        assert all(reason.strip() for reason in PUBLIC_ROUTES.values())
+
+
+class TestOutsidersCannotReachUniversityAData:
+    @pytest.mark.parametrize("key", ROUTES)
+    async def test_route_answers_each_outsider_as_declared_and_never_with_a_private_field(
+        self, client: httpx.AsyncClient, world: World, key: str
+    ) -> None:
+        cases = MATRIX.get(key)
+        assert cases is not None, f"{key} is in neither MATRIX nor PUBLIC_ROUTES: declare who may call it"
+        failures: list[str] = []
+        for case in cases:
+            for caller, expected in zip(CALLERS, case.expected, strict=True):
+                response = await _call(client, world, key, case, caller)
+                where = f"{key} [{case.label or 'default'}] as {caller}"
+                if not _matches(response.status_code, expected):
+                    failures.append(f"{where}: {response.status_code}, expected {expected}: {response.text[:300]}")
+                if case.leak_ok is None and world.sentinel in response.text.lower():
+                    failures.append(f"{where}: {response.status_code} carries A's private data: {response.text[:300]}")
+                if response.status_code >= 400 and response.headers.get("content-type", "").startswith(
+                    "application/json"
+                ):
+                    assert "error" in response.json(), where
+        assert failures == [], "\n".join(failures)
+
+
+def test_matrix_size() -> None:
+    """The figures quoted in docs/reliability.md."""
+    calls = sum(len(MATRIX[key]) * len(CALLERS) for key in ROUTES)
+    assert len(ROUTES) >= 140
+    assert calls >= 3 * len(ROUTES)
