@@ -74,8 +74,25 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
     )
 
 
+# SQLSTATEs that mean "no usable connection" rather than a bad statement: class 08 (connection exception), and the
+# server shutting down (57P01 admin, 57P02 crash) or not accepting connections yet (57P03 starting / shutting down).
+# asyncpg's adapter raises these as a plain DBAPIError, which SQLAlchemy does not flag as a disconnect.
+_UNAVAILABLE_SQLSTATES = ("57P01", "57P02", "57P03")
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if isinstance(sqlstate, str) and (sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_SQLSTATES):
+        return True
+    return isinstance(getattr(exc.orig, "__cause__", None), OSError)
+
+
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+    if is_database_unavailable(exc):
         return await _database_unavailable(request, exc)
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(500, "internal_error", "Internal server error.")
