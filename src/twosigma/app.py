@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -27,6 +28,7 @@ from twosigma.kit.metrics import router as metrics_router
 from twosigma.kit.middleware import RequestIdMiddleware
 from twosigma.kit.observability import AccessLogMiddleware
 from twosigma.kit.ratelimit import RateLimiter
+from twosigma.kit.schemas import ErrorResponse
 from twosigma.kit.security import BodyGuardMiddleware, SecurityHeadersMiddleware
 from twosigma.llm.factory import ProviderRegistry
 from twosigma.llm.router import router as llm_router
@@ -41,10 +43,16 @@ from twosigma.tutor.router import router as tutor_router
 from twosigma.users.router import router as users_router
 
 API_PREFIX = "/api/v1"
+# Every status a route does not list (400 for an unreadable body, 405, 413, 503 when the database is down, ...)
+# answers the error shape: documented once as each operation's `default` response, so clients and schema checks
+# know the shape of every error. (It also replaces FastAPI's `HTTPValidationError`, which this app never sends.)
+DEFAULT_ERROR: dict[int | str, dict[str, Any]] = {
+    "default": {"model": ErrorResponse, "description": "Error: `{error: {code, message, details}}`"}
+}
 
 
 def api_router() -> APIRouter:
-    router = APIRouter(prefix=API_PREFIX)
+    router = APIRouter(prefix=API_PREFIX, responses=DEFAULT_ERROR)
     router.include_router(health_router)
     router.include_router(system_settings_router)
     router.include_router(llm_router)
@@ -108,7 +116,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     install_error_handlers(app)
     app.include_router(health_router, include_in_schema=False)
     app.include_router(api_router())
-    app.include_router(public_prompts_router)
+    app.include_router(public_prompts_router, responses=DEFAULT_ERROR)
     app.include_router(metrics_router)
     # add_middleware wraps: the last added runs first. Outermost to innermost: request id, security headers (on
     # every response, the last-resort 500 included), access log and metrics (which turns an unhandled exception

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -91,9 +92,26 @@ def is_database_unavailable(exc: BaseException) -> bool:
     return isinstance(getattr(exc.orig, "__cause__", None), OSError)
 
 
+def is_unstorable_value(exc: BaseException) -> bool:
+    """A value the database cannot take: an integer beyond its column (asyncpg refuses it client-side, before
+    sending), a NUL character in text, a string that is not valid UTF-8 — SQLSTATE class 22, data exception."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if isinstance(getattr(exc.orig, "__cause__", None), asyncpg.exceptions.DataError):
+        return True
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith("22")
+
+
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
     if is_database_unavailable(exc):
         return await _database_unavailable(request, exc)
+    if is_unstorable_value(exc):
+        # Bad input that passed the schema (e.g. an id beyond 2^31 - 1): the client's mistake, never a 500.
+        logger.info("unstorable value on %s %s: %s", request.method, request.url.path, type(exc.__cause__).__name__)
+        return error_response(
+            422, "validation_error", "A value in the request is out of range or cannot be stored.", None
+        )
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(500, "internal_error", "Internal server error.")
 
