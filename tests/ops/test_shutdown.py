@@ -118,7 +118,9 @@ class TestServeConfiguration:
         monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: captured.update(kwargs))
         monkeypatch.setattr(cli, "configure_logging", lambda *args, **kwargs: captured.update(logging=True))
         monkeypatch.setenv("TWOSIGMA_SHUTDOWN_TIMEOUT_SECONDS", "7")
-        monkeypatch.delenv("TWOSIGMA_DATABASE_URL", raising=False)
+        # serve exports the URL it resolved; setenv first makes monkeypatch restore the variable's absence afterwards.
+        monkeypatch.setenv("TWOSIGMA_DATABASE_URL", "")
+        monkeypatch.delenv("TWOSIGMA_DATABASE_URL")
         cli.get_settings.cache_clear()
         try:
             result = CliRunner().invoke(cli.app, ["serve", "--port", "8123"])
