@@ -107,7 +107,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.rate_limiter = RateLimiter(settings.redis_url)
+    app.state.rate_limiter = RateLimiter(settings.redis_url, key_prefix=settings.redis_key_prefix)
     app.state.llm_providers = ProviderRegistry()
     # A server shares the process-wide prompt cache; an app built on a test's database gets its own.
     app.state.prompt_cache = default_cache if database is None else PromptCache()

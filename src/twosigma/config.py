@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     login_attempts_per_minute: int = Field(default=10, ge=1, description="Per email and per client address.")
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     redis_url: str | None = None
+    redis_key_prefix: str = Field(
+        default="twosigma", min_length=1, description="Starts every rate-limit key in Redis (share one Redis safely)."
+    )
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0)

@@ -22,8 +22,11 @@ def storage_uri(redis_url: str | None) -> str:
 class RateLimiter:
     """One limiter per app; shared across processes only through Redis."""
 
-    def __init__(self, redis_url: str | None = None) -> None:
-        storage = storage_from_string(storage_uri(redis_url))
+    def __init__(self, redis_url: str | None = None, *, key_prefix: str = "LIMITS") -> None:
+        # The async Redis storage defaults to the `coredis` client, which is not installed: use redis-py's asyncio
+        # client (the `redis` dependency). `key_prefix` starts every key this limiter writes to Redis.
+        options: dict[str, str] = {"implementation": "redispy", "key_prefix": key_prefix} if redis_url else {}
+        storage = storage_from_string(storage_uri(redis_url), **options)
         assert isinstance(storage, Storage)
         self.storage: Storage = storage
         self.strategy = MovingWindowRateLimiter(self.storage)
@@ -43,3 +46,9 @@ class RateLimiter:
 
     async def reset(self) -> None:
         await self.storage.reset()
+
+    async def aclose(self) -> None:
+        """Close the Redis client's connections (memory storage holds none)."""
+        bridge = getattr(self.storage, "bridge", None)
+        if bridge is not None:
+            await bridge.get_connection().aclose()
