@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+
 import bcrypt
-from anyio import to_thread
+from anyio import CapacityLimiter, to_thread
 
 # Compared against when the email is unknown, so both failures cost the same time.
 _DUMMY_HASH = bcrypt.hashpw(b"twosigma-timing-equaliser", bcrypt.gensalt(rounds=4))
@@ -20,15 +23,29 @@ def _verify(password: str, password_hash: str) -> bool:
         return False
 
 
+# At most cores - 1 hashes at once: a login storm then queues for bcrypt instead of taking every core from the event
+# loop, so every other request (and /health) keeps answering (bench scenario 6). One limiter per event loop.
+_HASH_SLOTS = max(1, (os.cpu_count() or 2) - 1)
+_limiters: dict[int, CapacityLimiter] = {}
+
+
+def _limiter() -> CapacityLimiter:
+    key = id(asyncio.get_running_loop())
+    limiter = _limiters.get(key)
+    if limiter is None:
+        limiter = _limiters[key] = CapacityLimiter(_HASH_SLOTS)
+    return limiter
+
+
 async def hash_password(password: str, rounds: int) -> str:
-    return await to_thread.run_sync(_hash, password, rounds)
+    return await to_thread.run_sync(_hash, password, rounds, limiter=_limiter())
 
 
 async def verify_password(password: str, password_hash: str | None) -> bool:
     if password_hash is None:
-        await to_thread.run_sync(_verify, password, _DUMMY_HASH.decode("ascii"))
+        await to_thread.run_sync(_verify, password, _DUMMY_HASH.decode("ascii"), limiter=_limiter())
         return False
-    return await to_thread.run_sync(_verify, password, password_hash)
+    return await to_thread.run_sync(_verify, password, password_hash, limiter=_limiter())
 
 
 MIN_PASSWORD_LENGTH = 8
