@@ -52,3 +52,33 @@ class TestValuesTheDatabaseCannotStore:
                 "$ref": "#/components/schemas/ErrorResponse"
             }
         assert "HTTPValidationError" not in document["components"]["schemas"]
+
+
+def _documented_properties(document: dict[str, Any], path: str, method: str, status: str) -> set[str]:
+    schema = document["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"]
+    component = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    if "items" in component["properties"]:  # a page: the properties of its items
+        ref = component["properties"]["items"]["items"]["$ref"]
+        component = document["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    return set(component["properties"])
+
+
+class TestV1PromptsDocumentWhatTheySend:
+    """/api/v1/prompts answers snake_case; its OpenAPI documented the camelCase of the Langfuse API."""
+
+    async def test_create_get_and_list_answer_exactly_the_documented_fields(
+        self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings
+    ) -> None:
+        admin = auth_headers(settings, await make_member(db, await make_university(db), UserRole.PLATFORM_ADMIN))
+        document = (await client.get("/openapi.json")).json()
+        body = {"name": "fuzz/regression", "prompt": "Hi", "commit_message": "first", "labels": ["production"]}
+        created = await client.post(f"{API}/prompts", json=body, headers=admin)
+        assert created.status_code == 201, created.text
+        fetched = await client.get(f"{API}/prompts/fuzz/regression", headers=admin)
+        listed = await client.get(f"{API}/prompts", headers=admin)
+        documented = _documented_properties(document, f"{API}/prompts", "post", "201")
+        assert set(created.json()) <= documented
+        assert {"commit_message", "created_at", "created_by"} <= documented
+        assert set(fetched.json()) <= _documented_properties(document, f"{API}/prompts/{{name}}", "get", "200")
+        item = listed.json()["items"][0]
+        assert set(item) == _documented_properties(document, f"{API}/prompts", "get", "200")

@@ -10,21 +10,21 @@ from fastapi import APIRouter, Path, Query, Response
 from fastapi import status as http
 
 from twosigma.db.session import DbSession
-from twosigma.kit.pagination import Page, Pagination
+from twosigma.kit.pagination import Pagination
 from twosigma.kit.schemas import error_responses
 from twosigma.prompts import queries, service
 from twosigma.prompts.composition import ResolvedPrompt
 from twosigma.prompts.dependencies import PromptCacheDep, PromptReader, PromptWriter
 from twosigma.prompts.repository import ListFilters
 from twosigma.prompts.schemas import (
-    CompiledPrompt,
+    CompiledPromptV1,
     CompileRequest,
-    LabelEventRead,
+    LabelEventPageV1,
     LabelsUpdate,
     PromptCreate,
-    PromptDiff,
-    PromptMetaRead,
-    PromptRead,
+    PromptDiffV1,
+    PromptMetaPageV1,
+    PromptReadV1,
     TagsUpdate,
 )
 
@@ -38,7 +38,7 @@ _WRITE = error_responses(400, 401, 403, 404, 409, 422)
 SNAKE: dict[str, Any] = {"response_model_by_alias": False}
 
 
-@router.get("", response_model=Page[PromptMetaRead], responses=_READ, **SNAKE)
+@router.get("", response_model=PromptMetaPageV1, responses=_READ, **SNAKE)
 async def list_prompts(
     session: DbSession,
     reader: PromptReader,
@@ -53,21 +53,21 @@ async def list_prompts(
     return (await queries.list_prompts(session, filters, params)).as_dict()
 
 
-@router.post("", response_model=PromptRead, status_code=http.HTTP_201_CREATED, responses=_WRITE, **SNAKE)
+@router.post("", response_model=PromptReadV1, status_code=http.HTTP_201_CREATED, responses=_WRITE, **SNAKE)
 async def create_prompt(
     session: DbSession, actor: PromptWriter, cache: PromptCacheDep, body: PromptCreate
 ) -> ResolvedPrompt:
     return await service.create_prompt(session, actor, body, cache=cache)
 
 
-@router.get("/{name:path}/labels/history", response_model=Page[LabelEventRead], responses=_READ, **SNAKE)
+@router.get("/{name:path}/labels/history", response_model=LabelEventPageV1, responses=_READ, **SNAKE)
 async def label_history(
     session: DbSession, reader: PromptReader, name: NamePath, params: Pagination, label: str | None = None
 ) -> dict[str, Any]:
     return (await queries.label_history(session, name, label, params)).as_dict()
 
 
-@router.get("/{name:path}/diff", response_model=PromptDiff, responses=_READ, **SNAKE)
+@router.get("/{name:path}/diff", response_model=PromptDiffV1, responses=_READ, **SNAKE)
 async def diff(
     session: DbSession,
     reader: PromptReader,
@@ -78,14 +78,14 @@ async def diff(
     return await queries.diff_versions(session, name, from_version, to_version)
 
 
-@router.post("/{name:path}/compile", response_model=CompiledPrompt, responses=_READ, **SNAKE)
+@router.post("/{name:path}/compile", response_model=CompiledPromptV1, responses=_READ, **SNAKE)
 async def compile_prompt(
     session: DbSession, reader: PromptReader, cache: PromptCacheDep, name: NamePath, body: CompileRequest
 ) -> dict[str, Any]:
     return await queries.compile_prompt(session, name, body, cache=cache)
 
 
-@router.patch("/{name:path}/versions/{version}", response_model=PromptRead, responses=_WRITE, **SNAKE)
+@router.patch("/{name:path}/versions/{version}", response_model=PromptReadV1, responses=_WRITE, **SNAKE)
 async def set_labels(
     session: DbSession, actor: PromptWriter, cache: PromptCacheDep, name: NamePath, version: Version, body: LabelsUpdate
 ) -> ResolvedPrompt:
@@ -107,7 +107,7 @@ async def remove_label(
     return Response(status_code=http.HTTP_204_NO_CONTENT)
 
 
-@router.get("/{name:path}", response_model=PromptRead, responses=_READ, **SNAKE)
+@router.get("/{name:path}", response_model=PromptReadV1, responses=_READ, **SNAKE)
 async def get_prompt(
     session: DbSession,
     reader: PromptReader,

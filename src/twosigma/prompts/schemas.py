@@ -7,9 +7,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
 from pydantic.alias_generators import to_camel
 
+from twosigma.kit.pagination import Page
 from twosigma.prompts.templates import LABEL_PATTERN
 
 LATEST = "latest"
@@ -203,3 +204,30 @@ class CompiledPrompt(_Out):
     config: Any
     labels: list[str]
     variables: list[str]
+
+
+# --- /api/v1 answers snake_case (`response_model_by_alias=False`), but FastAPI documents a model by its aliases
+# whatever that flag says. These twins carry the same fields without the camelCase aliases, so the v1 OpenAPI
+# document describes what v1 sends (found by the schemathesis run: `lastUpdatedAt` documented, `last_updated_at`
+# sent).
+
+
+def _snake_twin(model: type[_Out]) -> type[BaseModel]:
+    fields: dict[str, Any] = {
+        name: (info.annotation, ... if info.is_required() else info.default)
+        for name, info in model.model_fields.items()
+    }
+    twin: type[BaseModel] = create_model(
+        f"{model.__name__}V1", __config__=ConfigDict(from_attributes=True), __doc__=model.__doc__, **fields
+    )
+    return twin
+
+
+PromptReadV1 = _snake_twin(PromptRead)
+PromptMetaReadV1 = _snake_twin(PromptMetaRead)
+LabelEventReadV1 = _snake_twin(LabelEventRead)
+PromptDiffV1 = _snake_twin(PromptDiff)
+CompiledPromptV1 = _snake_twin(CompiledPrompt)
+# Twins are built at runtime, so mypy cannot take them as type arguments.
+PromptMetaPageV1: type[BaseModel] = Page[PromptMetaReadV1]  # type: ignore[valid-type]
+LabelEventPageV1: type[BaseModel] = Page[LabelEventReadV1]  # type: ignore[valid-type]
