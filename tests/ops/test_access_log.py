@@ -9,12 +9,13 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from tests.fixtures.courses import make_campus
 from tests.fixtures.factories import auth_headers
+from twosigma.app import create_app
 from twosigma.config import Settings
+from twosigma.db.engine import Database, make_sessionmaker
 from twosigma.kit.logging import ACCESS_LOGGER, JsonFormatter, configure_logging
 
 API = "/api/v1"
@@ -43,7 +44,6 @@ class TestAccessLine:
         assert line["user_id"] == campus.student.id
         assert line["method"] == "GET"
         assert line["route"] == "/api/v1/courses/{course_id}"
-        assert str(campus.course.id) not in line["route"]
         assert line["status"] == 200
         assert isinstance(line["duration_ms"], float)
         assert line["level"] == "INFO"
@@ -104,6 +104,8 @@ class TestAccessLine:
 def clean_root() -> Iterator[logging.Logger]:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
+    # Another test may have built a server app in this process (which configures logging): start clean.
+    root.handlers[:] = [h for h in handlers if h.get_name() != "twosigma-root"]
     uvicorn_handlers = list(logging.getLogger("uvicorn").handlers)
     access_disabled = logging.getLogger("uvicorn.access").disabled
     try:
@@ -124,9 +126,24 @@ class TestConfiguration:
         assert isinstance(clean_root.handlers[-1].formatter, JsonFormatter)
 
     def test_an_app_built_on_a_test_database_leaves_logging_alone(
-        self, clean_root: logging.Logger, app: FastAPI
+        self, clean_root: logging.Logger, settings: Settings, db_engine: AsyncEngine
     ) -> None:
-        assert not any(h.get_name() == "twosigma-root" for h in clean_root.handlers)
+        before = list(clean_root.handlers)
+        create_app(settings=settings, database=Database(engine=db_engine, sessionmaker=make_sessionmaker(db_engine)))
+        assert clean_root.handlers == before
+
+    def test_a_server_app_configures_logging_once(self, clean_root: logging.Logger, settings: Settings) -> None:
+        create_app(settings=settings)
+        create_app(settings=settings)
+        assert [h.get_name() for h in clean_root.handlers].count("twosigma-root") == 1
+
+    def test_the_handler_follows_a_replaced_stderr(
+        self, clean_root: logging.Logger, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        configure_logging("INFO")
+        logging.getLogger("twosigma.test").warning("to the current stderr")
+        line = capsys.readouterr().err.strip().splitlines()[-1]
+        assert json.loads(line)["message"] == "to the current stderr"
 
     def test_a_record_with_an_exception_is_one_json_line(self) -> None:
         try:
