@@ -5,6 +5,7 @@ This is the only module that knows about the wheel, so the embedded server can b
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import warnings
@@ -89,6 +90,9 @@ class EmbeddedPostgres:
         """Release this process's handle; the server stops when no live process holds one."""
         if self._server is not None:
             self._server.cleanup()
+            # The wheel also registered its cleanup with atexit; it has run now, and running it again at exit
+            # would only log into streams that may already be closed.
+            atexit.unregister(self._server._cleanup)
             self._server = None
 
     def psql(self, command: str) -> str:
