@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 from tests.fixtures.database import create_scratch_database, drop_database
 from twosigma.config import Settings
@@ -24,3 +25,18 @@ async def scratch_database(server_url: str, settings: Settings) -> AsyncIterator
         yield url
     finally:
         await drop_database(url)
+
+
+@contextmanager
+def restored_logging() -> Iterator[None]:
+    """An app built for a server (`database=None`) configures the process's logging (a JSON handler on the root
+    logger); put the test session's logging back afterwards."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        yield
+    finally:
+        for handler in root.handlers:
+            if handler not in handlers:
+                root.removeHandler(handler)
+        root.setLevel(level)

@@ -29,6 +29,7 @@ from tests.fixtures.database import embedded_server
 from tests.fixtures.factories import auth_headers, make_member, make_university
 from tests.fixtures.live_server import serve
 from tests.reliability.pg_control import ServerControl
+from tests.reliability.scratch import restored_logging
 from twosigma.app import create_app
 from twosigma.config import Settings
 from twosigma.db import migrate
@@ -82,7 +83,7 @@ async def stage(settings: Settings) -> AsyncIterator[Stage]:
         finally:
             await engine.dispose()
         libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-        with serve(create_app(app_settings)) as base_url:
+        with restored_logging(), serve(create_app(app_settings)) as base_url:
             async with httpx.AsyncClient(base_url=base_url, timeout=REQUEST_BOUND) as client:
                 yield Stage(url, libpq, ServerControl(server), client, auth_headers(app_settings, admin))
 
