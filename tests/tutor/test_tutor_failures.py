@@ -268,3 +268,41 @@ class TestClientDisconnect:
         assert reply.content != "Hello from the fake tutor."
         assert reply.meta["incomplete"] is True
         assert reply.meta["error"]["code"] == "client_disconnected"
+
+
+class VanishingDatabase:
+    """A sessionmaker that hands out `sessions` real sessions, then fails the way an unreachable server does."""
+
+    def __init__(self, inner: Any, sessions: int) -> None:
+        self.inner = inner
+        self.sessions = sessions
+        self.calls = 0
+
+    def __call__(self, **kwargs: Any) -> Any:
+        self.calls += 1
+        if self.calls > self.sessions:
+            raise ConnectionRefusedError("the database went away")
+        return self.inner(**kwargs)
+
+
+class TestDatabaseLostBeforeTheReplyIsStored:
+    async def test_the_stream_ends_with_an_error_event_and_the_user_message_is_kept(
+        self,
+        app: FastAPI,
+        client: httpx.AsyncClient,
+        db: AsyncSession,
+        headers: Headers,
+        chat_id: int,
+        anthropic: FakeAnthropic,
+    ) -> None:
+        # Sessions: the request's own, then the one that commits the user's message; the reply's store fails.
+        vanishing = VanishingDatabase(app.state.db.sessionmaker, sessions=2)
+        app.state.db = type(app.state.db)(engine=app.state.db.engine, sessionmaker=vanishing)
+        response = await client.post(send_url(chat_id), json={"content": "Explain, please"}, headers=headers | SSE)
+        events = parse_sse(response.text)
+        assert events[0][0] == "message.created"
+        assert events[-1][0] == "error"
+        assert events[-1][1]["code"] == "database_unavailable"
+        assert vanishing.calls == 3
+        messages = await stored(db, chat_id)
+        assert [(m.role, m.content) for m in messages] == [(MessageRole.USER, "Explain, please")]

@@ -24,7 +24,7 @@ import anyio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from twosigma.enums import MessageRole
-from twosigma.kit.errors import AppError, Conflict, RateLimited
+from twosigma.kit.errors import AppError, Conflict, RateLimited, Unavailable
 from twosigma.kit.metrics import observe_llm_reply
 from twosigma.kit.ratelimit import RateLimiter
 from twosigma.llm.errors import LLMError, LLMFailure, LLMRateLimited
@@ -80,7 +80,7 @@ class Delta:
 
 @dataclass(frozen=True)
 class Finished:
-    message: MessageRead
+    message: MessageRead | None  # None only when the reply itself could not be stored
     error: AppError | None
 
 
@@ -270,5 +270,14 @@ async def run_turn(turn: Turn, sessionmaker: async_sessionmaker[AsyncSession]) -
         logger.exception("tutor turn failed unexpectedly")
         error = LLMError("The tutor failed to answer.")
         error.__cause__ = exc
-    message = await _store_reply(sessionmaker, turn.chat_session_id, "".join(parts), meta())
+    try:
+        message = await _store_reply(sessionmaker, turn.chat_session_id, "".join(parts), meta())
+    except Exception:
+        # The database went away after the user's message was committed: that message is safe; tell the client
+        # the reply could not be kept rather than ending the stream without a word.
+        logger.exception("could not store the tutor's reply")
+        yield Finished(
+            None, Unavailable("The reply could not be stored; try again shortly.", code="database_unavailable")
+        )
+        return
     yield Finished(message, error)

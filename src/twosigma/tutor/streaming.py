@@ -11,7 +11,7 @@ from fastapi.sse import EventSourceResponse, format_sse_event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import Send
 
-from twosigma.kit.errors import AppError
+from twosigma.kit.errors import AppError, Unavailable
 from twosigma.llm.errors import LLMFailure
 from twosigma.tutor.orchestrator import Delta, Finished, Turn, UserStored, run_turn
 from twosigma.tutor.schemas import MessageRead, TurnRead
@@ -62,10 +62,11 @@ async def sse_stream(turn: Turn, sessionmaker: async_sessionmaker[AsyncSession])
                 yield _event(DELTA, {"text": event.text})
             elif isinstance(event, Finished):
                 stored = event.message
-                if event.error is None:
+                if event.error is None and stored is not None:
                     yield _event(MESSAGE_COMPLETED, stored)
                 else:
-                    yield _event(ERROR, error_payload(event.error, stored))
+                    error = event.error or Unavailable("The reply could not be stored.", code="database_unavailable")
+                    yield _event(ERROR, error_payload(error, stored))
 
 
 def event_stream_response(turn: Turn, sessionmaker: async_sessionmaker[AsyncSession]) -> TurnEventStream:
@@ -89,7 +90,8 @@ async def collect(turn: Turn, sessionmaker: async_sessionmaker[AsyncSession]) ->
             raise error
         error.details = {
             "user_message_id": turn.user_message.id,
-            "assistant_message_id": finished.message.id,
+            "assistant_message_id": finished.message.id if finished.message else None,
         }
         raise error
+    assert finished.message is not None  # a missing reply always comes with an error
     return TurnRead(user_message=turn.user_message, assistant_message=finished.message)
