@@ -18,6 +18,7 @@ from tests.fixtures.database import (
     drop_database,
     embedded_server,
 )
+from twosigma.api_keys.cache import ApiKeyCache
 from twosigma.app import create_app
 from twosigma.config import Environment, Settings
 from twosigma.db import migrate
@@ -25,6 +26,7 @@ from twosigma.db.engine import Database, make_engine, make_sessionmaker
 from twosigma.kit.ratelimit import RateLimiter
 from twosigma.llm.factory import ProviderRegistry
 from twosigma.prompts.cache import PromptCache
+from twosigma.system_settings.cache import EffectiveCache
 
 pytest_plugins = ["tests.fixtures.factories", "tests.fakes.fixtures"]
 
@@ -113,6 +115,8 @@ async def app(
     shared_app.state.db = Database(engine=db_engine, sessionmaker=test_sessionmaker)
     shared_app.state.rate_limiter = RateLimiter(settings.redis_url)
     shared_app.state.prompt_cache = PromptCache()
+    shared_app.state.api_key_cache = ApiKeyCache()
+    shared_app.state.effective_cache = EffectiveCache()
     shared_app.state.llm_providers = ProviderRegistry()
     shared_app.dependency_overrides.clear()
     try:

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from twosigma.api_keys import service
-from twosigma.api_keys.models import ApiKey
+from twosigma.api_keys.cache import ApiKeyCache, VerifiedKey, default_key_cache
 from twosigma.db.session import DbSession
 from twosigma.kit.deps import AppSettings
 
@@ -29,9 +29,16 @@ def _credentials(request: Request) -> tuple[str, str]:
     return public_key, secret_key
 
 
-async def get_api_key(request: Request, session: DbSession, settings: AppSettings) -> ApiKey:
+async def get_api_key_cache(request: Request) -> ApiKeyCache:
+    cache = getattr(request.app.state, "api_key_cache", None)
+    return cache if isinstance(cache, ApiKeyCache) else default_key_cache
+
+
+async def get_api_key(request: Request, session: DbSession, settings: AppSettings) -> VerifiedKey:
     public_key, secret_key = _credentials(request)
-    return await service.authenticate(session, settings, public_key, secret_key)
+    cache = await get_api_key_cache(request)
+    return await service.authenticate(session, settings, public_key, secret_key, cache=cache)
 
 
-PublicApiKey = Annotated[ApiKey, Depends(get_api_key)]
+ApiKeyCacheDep = Annotated[ApiKeyCache, Depends(get_api_key_cache)]
+PublicApiKey = Annotated[VerifiedKey, Depends(get_api_key)]

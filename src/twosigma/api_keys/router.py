@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Response
 from fastapi import status as http
 
 from twosigma.api_keys import service
+from twosigma.api_keys.dependencies import ApiKeyCacheDep
 from twosigma.api_keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 from twosigma.authz.dependencies import PlatformAdmin
 from twosigma.db.session import DbSession
@@ -34,7 +35,10 @@ async def list_api_keys(session: DbSession, admin: PlatformAdmin, params: Pagina
 
 @router.delete("/{key_id}", status_code=http.HTTP_204_NO_CONTENT, responses=error_responses(401, 403, 404, 422))
 async def revoke_api_key(
-    session: DbSession, admin: PlatformAdmin, key_id: Annotated[int, Path(ge=1, le=2_147_483_647)]
+    session: DbSession,
+    admin: PlatformAdmin,
+    cache: ApiKeyCacheDep,
+    key_id: Annotated[int, Path(ge=1, le=2_147_483_647)],
 ) -> Response:
-    await service.revoke_key(session, key_id)
+    await service.revoke_key(session, key_id, cache=cache)
     return Response(status_code=http.HTTP_204_NO_CONTENT)

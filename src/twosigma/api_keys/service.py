@@ -1,7 +1,8 @@
 """API keys: a public key (`pk-lf-…`) and a secret (`sk-lf-…`), as Langfuse issues them.
 
 Only HMAC-SHA256(secret, server secret key) is stored: the secret is random and long, so a keyed fast hash is as
-strong as bcrypt here and keeps every public-API request cheap. Revocation takes effect on the next request.
+strong as bcrypt here and keeps every public-API request cheap. Verified keys are cached per process
+(api_keys/cache.py); revocation empties every process's cache, so it takes effect on the next request.
 """
 
 from __future__ import annotations
@@ -10,15 +11,17 @@ import hashlib
 import hmac
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.api_keys import repository as repo
+from twosigma.api_keys.cache import ApiKeyCache, VerifiedKey, default_key_cache
 from twosigma.api_keys.models import ApiKey
 from twosigma.config import Settings
+from twosigma.kit.cache import clear_now_and_after_commit, notify_invalidation
 from twosigma.kit.errors import NotFound, Unauthorized
 from twosigma.kit.pagination import PageParams, PageResult, paginate
 
@@ -59,13 +62,15 @@ async def list_keys(session: AsyncSession, params: PageParams) -> PageResult[Any
     return await paginate(session, repo.list_stmt(), params)
 
 
-async def revoke_key(session: AsyncSession, key_id: int) -> None:
+async def revoke_key(session: AsyncSession, key_id: int, *, cache: ApiKeyCache | None = None) -> None:
     key = await session.get(ApiKey, key_id)
     if key is None:
         raise NotFound("API key not found.")
     if key.revoked_at is None:
         key.revoked_at = datetime.now(UTC)
         await session.flush()
+        await notify_invalidation(session, "api_keys")
+        clear_now_and_after_commit(session, default_key_cache, *([cache] if cache is not None else []))
 
 
 def unauthorized(message: str) -> Unauthorized:
@@ -74,16 +79,34 @@ def unauthorized(message: str) -> Unauthorized:
     return error
 
 
-async def authenticate(session: AsyncSession, settings: Settings, public_key: str, secret_key: str) -> ApiKey:
-    """The key for this pair, or 401. Records use at most once a minute per key."""
-    key = await repo.by_public_key(session, public_key)
+async def authenticate(
+    session: AsyncSession,
+    settings: Settings,
+    public_key: str,
+    secret_key: str,
+    *,
+    cache: ApiKeyCache | None = None,
+) -> VerifiedKey:
+    """The key for this pair, or 401. Served from the cache when it holds the key; records use at most once a
+    minute per key."""
+    cache = cache if cache is not None else default_key_cache
+    generation = cache.generation
+    key = cache.get(public_key)
+    revoked = False
+    if key is None:
+        row = await repo.by_public_key(session, public_key)
+        if row is not None:
+            key = VerifiedKey(row.id, row.public_key, row.secret_hash, row.last_used_at)
+            revoked = row.revoked_at is not None
     expected = key.secret_hash if key is not None else hash_secret(settings, "")
     valid = hmac.compare_digest(expected, hash_secret(settings, secret_key))
     if key is None or not valid:
         raise unauthorized("Invalid API key.")
-    if key.revoked_at is not None:
+    if revoked:
         raise unauthorized("This API key has been revoked.")
     now = datetime.now(UTC)
     if key.last_used_at is None or now - key.last_used_at >= TOUCH_EVERY:
         await repo.touch(session, key.id, now)
+        key = replace(key, last_used_at=now)
+    cache.put(public_key, key, generation)
     return key

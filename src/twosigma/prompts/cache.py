@@ -1,4 +1,5 @@
-"""The per-process cache of resolved prompts, and the LISTEN loop that empties it when any process writes.
+"""The per-process cache of resolved prompts, and the LISTEN loop that empties it (and the API key cache) when
+any process writes.
 
 Every prompt write runs `pg_notify('twosigma_prompts', name)` inside its transaction, so PostgreSQL delivers the
 notification at commit (and never for a rollback). Each server process listens on its own asyncpg connection and
@@ -6,8 +7,7 @@ clears its whole cache on any notification: a resolved prompt embeds other promp
 many entries. If the connection drops, the cache is cleared (notifications may have been missed) and the listener
 reconnects with exponential backoff.
 
-A reader records `generation` before reading the database and stores its result only if no clear happened
-meanwhile, so a read that raced a write cannot put the old version back after the invalidation.
+API key revocations notify on the same channel, so one listening connection per process keeps both caches true.
 """
 
 from __future__ import annotations
@@ -15,11 +15,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from twosigma.kit.cache import Clearable, InvalidatedCache
 from twosigma.prompts.composition import ResolvedPrompt
 from twosigma.prompts.repository import CHANNEL
 
@@ -32,24 +34,23 @@ def key_for(name: str, version: int | None, label: str | None) -> CacheKey:
     return (name, f"version:{version}" if version is not None else f"label:{label}")
 
 
-class PromptCache:
+class PromptCache(InvalidatedCache[CacheKey, ResolvedPrompt]):
+    """Resolved prompts by (name, version or label), and each one's serialized Langfuse JSON."""
+
     def __init__(self) -> None:
-        self._entries: dict[CacheKey, ResolvedPrompt] = {}
-        self.generation = 0
+        super().__init__()
+        self._bodies: dict[CacheKey, bytes] = {}
 
-    def get(self, key: CacheKey) -> ResolvedPrompt | None:
-        return self._entries.get(key)
+    def body(self, key: CacheKey) -> bytes | None:
+        return self._bodies.get(key)
 
-    def put(self, key: CacheKey, value: ResolvedPrompt, generation: int) -> None:
+    def put_body(self, key: CacheKey, body: bytes, generation: int) -> None:
         if generation == self.generation:
-            self._entries[key] = value
+            self._bodies[key] = body
 
     def clear(self) -> None:
-        self._entries.clear()
-        self.generation += 1
-
-    def __len__(self) -> int:
-        return len(self._entries)
+        self._bodies.clear()
+        super().clear()
 
 
 # The process's cache: used by servers (the app's lifespan listens for it) and by callers without an app.
@@ -61,13 +62,14 @@ def asyncpg_dsn(engine: AsyncEngine) -> str:
 
 
 class PromptCacheListener:
-    """LISTEN on `twosigma_prompts`; clear `cache` on every notification; reconnect with backoff."""
+    """LISTEN on `twosigma_prompts`; clear `cache` (and `others`) on every notification; reconnect with backoff."""
 
     def __init__(
         self,
         dsn: str,
         cache: PromptCache,
         *,
+        others: Sequence[Clearable] = (),
         channel: str = CHANNEL,
         min_backoff: float = 0.2,
         max_backoff: float = 30.0,
@@ -75,6 +77,7 @@ class PromptCacheListener:
     ) -> None:
         self.dsn = dsn
         self.cache = cache
+        self.others = tuple(others)
         self.channel = channel
         self.min_backoff = min_backoff
         self.max_backoff = max_backoff
@@ -105,8 +108,13 @@ class PromptCacheListener:
     def backend_pid(self) -> int | None:
         return self._conn.get_server_pid() if self._conn is not None and not self._conn.is_closed() else None
 
-    def _on_notify(self, connection: Any, pid: int, channel: str, payload: str) -> None:
+    def clear(self) -> None:
         self.cache.clear()
+        for other in self.others:
+            other.clear()
+
+    def _on_notify(self, connection: Any, pid: int, channel: str, payload: str) -> None:
+        self.clear()
 
     async def _run(self) -> None:
         backoff = self.min_backoff
@@ -129,7 +137,7 @@ class PromptCacheListener:
                 self.listening.clear()
                 self._conn = None
                 # Notifications may have been missed while we were not listening.
-                self.cache.clear()
+                self.clear()
                 if not conn.is_closed():
                     conn.terminate()
 
@@ -139,7 +147,7 @@ class PromptCacheListener:
         await conn.add_listener(self.channel, self._on_notify)
         self._conn = conn
         self.connections += 1
-        self.cache.clear()
+        self.clear()
         self.listening.set()
         while not lost.is_set():
             with contextlib.suppress(TimeoutError):

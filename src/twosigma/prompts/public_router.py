@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 from fastapi import status as http
+from pydantic import TypeAdapter
 
 from twosigma.db.session import DbSession
 from twosigma.kit.pagination import PageParams
@@ -81,8 +82,19 @@ async def get_prompt(
     version: VersionQuery = None,
     label: str | None = None,
     resolve: bool = True,
-) -> ResolvedPrompt:
-    return await queries.get_prompt(session, name, version=version, label=label, resolve=resolve, cache=cache)
+) -> Any:
+    if not resolve:
+        return await queries.get_prompt(session, name, version=version, label=label, resolve=False, cache=cache)
+    # The hot path of every SDK's get_prompt: the response body itself is cached (same bytes as response_model).
+    body = await queries.get_prompt_body(session, name, _serialize, version=version, label=label, cache=cache)
+    return Response(content=body, media_type="application/json")
+
+
+_PROMPT_READ: TypeAdapter[PromptRead] = TypeAdapter(PromptRead)
+
+
+def _serialize(prompt: ResolvedPrompt) -> bytes:
+    return _PROMPT_READ.dump_json(PromptRead.model_validate(prompt), by_alias=True)
 
 
 @router.delete("/{name:path}", status_code=http.HTTP_204_NO_CONTENT, responses=error_responses(400, 401, 404, 409, 422))

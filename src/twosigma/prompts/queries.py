@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -60,6 +61,32 @@ async def get_prompt(
     resolved = await resolve_row(session, await _row(session, name, version, label))
     cache.put(key, resolved, generation)
     return resolved
+
+
+async def get_prompt_body(
+    session: AsyncSession,
+    name: str,
+    serialize: Callable[[ResolvedPrompt], bytes],
+    *,
+    version: int | None = None,
+    label: str | None = None,
+    cache: PromptCache | None = None,
+) -> bytes:
+    """A resolved prompt already serialized by `serialize`, kept in the cache beside the prompt: a warm GET of the
+    public API neither queries nor validates nor encodes (the bytes are dropped with the prompt on any write)."""
+    if version is not None and label is not None:
+        raise BadRequest("Give either `version` or `label`, not both.")
+    cache = cache if cache is not None else default_cache
+    if version is None and label is None:
+        label = PRODUCTION
+    key = key_for(name, version, label)
+    body = cache.body(key)
+    if body is not None:
+        return body
+    generation = cache.generation
+    body = serialize(await get_prompt(session, name, version=version, label=label, cache=cache))
+    cache.put_body(key, body, generation)
+    return body
 
 
 async def get_resolved_prompt(

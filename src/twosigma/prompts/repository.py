@@ -9,9 +9,9 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from twosigma.kit.cache import CHANNEL as CHANNEL  # re-exported: the cache listener's channel
+from twosigma.kit.cache import notify_invalidation
 from twosigma.prompts.models import Prompt, PromptDependency, PromptLabelEvent
-
-CHANNEL = "twosigma_prompts"
 
 
 async def lock_name(session: AsyncSession, name: str) -> None:
@@ -21,7 +21,7 @@ async def lock_name(session: AsyncSession, name: str) -> None:
 
 async def notify_change(session: AsyncSession, name: str) -> None:
     """Queued inside the transaction: PostgreSQL delivers it at commit, and never if it rolls back."""
-    await session.execute(text("SELECT pg_notify(:channel, :name)"), {"channel": CHANNEL, "name": name})
+    await notify_invalidation(session, name)
 
 
 async def latest_row(session: AsyncSession, name: str) -> Prompt | None:

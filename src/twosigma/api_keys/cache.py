@@ -1,0 +1,29 @@
+"""The per-process cache of verified API keys: the public prompt API answers a warm prompt with no query.
+
+Holds only keys that exist and are not revoked, by public key, with their secret's HMAC: every request still
+checks its secret against it. Revocation empties this cache in its own process at once and in every other process
+through the NOTIFY the listener of prompts/cache.py receives (milliseconds after the commit).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from twosigma.kit.cache import InvalidatedCache
+
+
+@dataclass(frozen=True)
+class VerifiedKey:
+    id: int
+    public_key: str
+    secret_hash: str
+    last_used_at: datetime | None  # as last written by this process or read from the database
+
+
+class ApiKeyCache(InvalidatedCache[str, VerifiedKey]):
+    pass
+
+
+# The process's cache: servers share it (the app's lifespan listener empties it); tests' apps get their own.
+default_key_cache = ApiKeyCache()
