@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.authz.principal import Grant, Principal
@@ -17,16 +17,19 @@ async def load_grants(session: AsyncSession, user_id: int) -> tuple[Grant, ...]:
     return tuple(Grant(university_id=u, role=r, department_id=d) for u, r, d in rows)
 
 
+_uur = UserUniversityRole
+# Built once: every authenticated request runs it, and building a select costs more than its cached compile.
+_PRINCIPAL = (
+    select(User, _uur.university_id, _uur.role, _uur.department_id)
+    .outerjoin(_uur, _uur.user_id == User.id)
+    .where(User.id == bindparam("user_id"))
+    .order_by(_uur.id)
+)
+
+
 async def load_principal(session: AsyncSession, user_id: int) -> Principal | None:
     """The user and their grants in ONE query (a LEFT JOIN), since every authenticated request runs it."""
-    uur = UserUniversityRole
-    stmt = (
-        select(User, uur.university_id, uur.role, uur.department_id)
-        .outerjoin(uur, uur.user_id == User.id)
-        .where(User.id == user_id)
-        .order_by(uur.id)
-    )
-    rows = (await session.execute(stmt)).all()
+    rows = (await session.execute(_PRINCIPAL, {"user_id": user_id})).all()
     if not rows:
         return None
     grants = tuple(Grant(university_id=u, role=r, department_id=d) for _, u, r, d in rows if u is not None)
