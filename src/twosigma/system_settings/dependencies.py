@@ -4,16 +4,31 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 
 from twosigma.db.session import DbSession
 from twosigma.kit.deps import AppSettings
+from twosigma.system_settings.cache import EffectiveCache, default_effective_cache
 from twosigma.system_settings.effective import EffectiveSettings, get_effective_settings
 
 
-async def effective_settings(session: DbSession, settings: AppSettings) -> EffectiveSettings:
-    return await get_effective_settings(session, settings)
+async def get_effective_cache(request: Request) -> EffectiveCache:
+    cache = getattr(request.app.state, "effective_cache", None)
+    return cache if isinstance(cache, EffectiveCache) else default_effective_cache
+
+
+async def effective_settings(request: Request, session: DbSession, settings: AppSettings) -> EffectiveSettings:
+    """Served from the process's cache; read (and cached) when a write anywhere has emptied it."""
+    cache = await get_effective_cache(request)
+    hit = cache.get(None)
+    if hit is not None:
+        return hit
+    generation = cache.generation
+    effective = await get_effective_settings(session, settings)
+    cache.put(None, effective, generation)
+    return effective
 
 
 # The settings in force for this request (stored > environment > default), secrets decrypted.
 Effective = Annotated[EffectiveSettings, Depends(effective_settings)]
+EffectiveCacheDep = Annotated[EffectiveCache, Depends(get_effective_cache)]

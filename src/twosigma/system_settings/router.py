@@ -9,6 +9,7 @@ from twosigma.db.session import DbSession
 from twosigma.kit.deps import AppSettings
 from twosigma.kit.schemas import error_responses
 from twosigma.system_settings import service
+from twosigma.system_settings.dependencies import EffectiveCacheDep
 from twosigma.system_settings.schemas import SettingList, SettingRead, SettingSchema, SettingWrite
 
 router = APIRouter(prefix="/admin/settings", tags=["admin: settings"], responses=error_responses(401, 403))
@@ -36,12 +37,17 @@ async def get_setting(key: str, admin: PlatformAdmin, session: DbSession, settin
     summary="Create or replace a setting (secret keys are always encrypted)",
 )
 async def put_setting(
-    key: str, body: SettingWrite, admin: PlatformAdmin, session: DbSession, settings: AppSettings
+    key: str,
+    body: SettingWrite,
+    admin: PlatformAdmin,
+    session: DbSession,
+    settings: AppSettings,
+    cache: EffectiveCacheDep,
 ) -> SettingRead:
-    return await service.put_setting(session, settings, key, body)
+    return await service.put_setting(session, settings, key, body, cache=cache)
 
 
 @router.delete("/{key}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(404))
-async def delete_setting(key: str, admin: PlatformAdmin, session: DbSession) -> Response:
-    await service.delete_setting(session, key)
+async def delete_setting(key: str, admin: PlatformAdmin, session: DbSession, cache: EffectiveCacheDep) -> Response:
+    await service.delete_setting(session, key, cache=cache)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

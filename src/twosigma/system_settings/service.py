@@ -10,8 +10,10 @@ from pydantic import JsonValue
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.config import Settings
+from twosigma.kit.cache import clear_now_and_after_commit, notify_invalidation
 from twosigma.kit.errors import Invalid, NotFound, Unavailable
 from twosigma.system_settings import repository
+from twosigma.system_settings.cache import EffectiveCache, default_effective_cache
 from twosigma.system_settings.crypto import MASK, UndecryptableSecret, mask, secret_box
 from twosigma.system_settings.models import SystemSetting
 from twosigma.system_settings.registry import (
@@ -114,7 +116,20 @@ async def get_setting(session: AsyncSession, settings: Settings, key: str) -> Se
     return to_read(row, settings)
 
 
-async def put_setting(session: AsyncSession, settings: Settings, key: str, body: SettingWrite) -> SettingRead:
+async def _changed(session: AsyncSession, cache: EffectiveCache | None) -> None:
+    """Every process's cached settings go: this one's now (and after commit), the others' by NOTIFY at commit."""
+    await notify_invalidation(session, "settings")
+    clear_now_and_after_commit(session, default_effective_cache, *([cache] if cache is not None else []))
+
+
+async def put_setting(
+    session: AsyncSession,
+    settings: Settings,
+    key: str,
+    body: SettingWrite,
+    *,
+    cache: EffectiveCache | None = None,
+) -> SettingRead:
     validate_key(key)
     value = validate_value(key, body.value)
     spec = spec_for(key)
@@ -123,13 +138,15 @@ async def put_setting(session: AsyncSession, settings: Settings, key: str, body:
     if encrypted:
         text = secret_box(settings).encrypt(text)
     row = await repository.upsert(session, key=key, value=text, is_encrypted=encrypted, description=body.description)
+    await _changed(session, cache)
     logger.info("setting %s written (encrypted=%s)", key, encrypted)
     return to_read(row, settings)
 
 
-async def delete_setting(session: AsyncSession, key: str) -> None:
+async def delete_setting(session: AsyncSession, key: str, *, cache: EffectiveCache | None = None) -> None:
     if not await repository.remove(session, key):
         raise SettingNotFound(f"No setting {key!r} is stored.")
+    await _changed(session, cache)
     logger.info("setting %s deleted", key)
 
 
@@ -159,7 +176,9 @@ class RotationResult:
     failed: list[str]
 
 
-async def rotate_encryption(session: AsyncSession, settings: Settings) -> RotationResult:
+async def rotate_encryption(
+    session: AsyncSession, settings: Settings, *, cache: EffectiveCache | None = None
+) -> RotationResult:
     """Re-encrypt every encrypted row under the first configured key. Rows no configured key opens are
     left as they are and reported by key."""
     box = secret_box(settings)
@@ -174,5 +193,6 @@ async def rotate_encryption(session: AsyncSession, settings: Settings) -> Rotati
             continue
         rotated += 1
     await session.flush()
+    await _changed(session, cache)
     logger.info("re-encrypted %d settings under the first key (%d could not be decrypted)", rotated, len(failed))
     return RotationResult(rotated=rotated, failed=failed)
