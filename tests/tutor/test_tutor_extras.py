@@ -278,6 +278,13 @@ class TestHistoryWindow:
         # Active today already, so neither send writes the streak and the two runs are comparable.
         lesson.student.current_streak_days, lesson.student.last_activity_date = 1, datetime.now(UTC).date()
         await db.flush()
+        # One turn first, so both measured turns find the settings in the process's cache alike.
+        warm = await client.post(
+            f"{API}/chat/sessions/{(await make_chat(db, lesson.student)).id}/messages",
+            json={"content": "warm"},
+            headers=headers,
+        )
+        assert warm.status_code == 200, warm.text
 
         with count_statements(db_engine) as long_statements:
             response = await client.post(

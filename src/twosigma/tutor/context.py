@@ -23,7 +23,8 @@ from twosigma.users.models import User, UserProfile
 CHARS_PER_TOKEN = 4
 MESSAGE_OVERHEAD_TOKENS = 4
 # History is read newest-first in batches of this size until the budget is spent.
-HISTORY_BATCH = 50
+HISTORY_BATCH = 50  # the first read; each further read doubles, up to HISTORY_BATCH_MAX
+HISTORY_BATCH_MAX = 1600
 
 
 def estimate_tokens(text: str) -> int:
@@ -91,26 +92,28 @@ async def history_window(session: AsyncSession, session_id: int, upto: int, budg
     """The newest conversation messages (id <= `upto`) whose estimated tokens fit `budget`, oldest first.
 
     Read newest-first in batches with a LIMIT, stopping as soon as the budget is spent, so the work does not grow
-    with the length of the conversation. The newest message (the one being answered) is always included. Replies
-    flagged incomplete are skipped: they are a failed attempt, not something the tutor said.
+    with the length of the conversation; batches double (50, 100, 200, …) so that a budget holding a thousand
+    short messages costs five reads, not twenty. The newest message (the one being answered) is always included.
+    Replies flagged incomplete are skipped: they are a failed attempt, not something the tutor said.
     """
     kept: list[HistoryRow] = []
     spent = 0
     below: int | None = None
+    size = HISTORY_BATCH
     while True:
-        rows = await repo.history_batch(session, session_id, upto, below, HISTORY_BATCH)
-        for row in rows:
-            message = HistoryRow(row.id, row.role, row.content, bool(row.incomplete))
-            if message.incomplete and message.role is MessageRole.ASSISTANT:
+        rows = await repo.history_batch(session, session_id, upto, below, size)
+        for message_id, role, content, incomplete in rows:
+            if incomplete and role is MessageRole.ASSISTANT:
                 continue
-            cost = estimate_tokens(message.content)
+            cost = estimate_tokens(content)
             if kept and spent + cost > budget:
                 return kept[::-1]
-            kept.append(message)
+            kept.append(HistoryRow(message_id, role, content, bool(incomplete)))
             spent += cost
-        if len(rows) < HISTORY_BATCH:
+        if len(rows) < size:
             return kept[::-1]
         below = rows[-1].id
+        size = min(size * 2, HISTORY_BATCH_MAX)
 
 
 def as_llm_messages(rows: Sequence[HistoryRow]) -> list[LLMMessage]:

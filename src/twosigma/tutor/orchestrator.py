@@ -1,9 +1,11 @@
 """One tutor turn: store the user's message, build the request, stream the model, store the reply — losing nothing.
 
 The order is the contract:
-1. `start_turn` ends the request's own (read-only) unit of work, checks the caller's limits, then stores the user
-   message in a short session of its own and COMMITS it before anything else can fail. In the same short session
-   it loads what the call needs (the student, the prompt, the history window) and closes it.
+1. `start_turn` checks the caller's limits, stores the user message in the request's own unit of work, loads what
+   the call needs (the student, the prompt, the history window) and COMMITS before the provider is called: once
+   the stream starts, the user's message is stored whatever happens next, and the session holds no connection
+   while the model streams. (One transaction, not two: a turn's round trips before the first delta went from
+   thirteen to eight.)
 2. `run_turn` (an async generator) streams from the provider holding no database connection, then opens a new
    short session to store the assistant message with its meta.
 3. If the provider fails, or the client goes away (the generator is cancelled or closed), the text received so far
@@ -37,6 +39,7 @@ from twosigma.tutor.context import as_llm_messages, history_window, prompt_varia
 from twosigma.tutor.models import ChatMessage, ChatSession
 from twosigma.tutor.schemas import MessageRead
 from twosigma.tutor.system_prompt import SystemPrompt, build_system_prompt
+from twosigma.users.models import User
 from twosigma.users.streaks import local_today, next_streak
 
 logger = logging.getLogger(__name__)
@@ -121,41 +124,40 @@ async def check_limits(session: AsyncSession, deps: TurnDeps, user_id: int) -> N
 # --- Before the call -------------------------------------------------------------------------------------------
 
 
-async def _store_user_message(session: AsyncSession, chat: ChatSession, content: str, now: datetime) -> MessageRead:
+async def _store_user_message(
+    session: AsyncSession, chat: ChatSession, user: User, content: str, now: datetime
+) -> MessageRead:
+    """Store the message and move the streak of `user` (read FOR UPDATE by the caller); flushed, not committed."""
     message = ChatMessage(session_id=chat.id, role=MessageRole.USER, content=content, meta={})
     session.add(message)
     await repo.touch_session(session, chat.id)
     # A chat message is activity for the streak, by the same rule as a progress write.
-    user = await repo.lock_user(session, chat.user_id)
     user.current_streak_days, user.last_activity_date = next_streak(
         user.current_streak_days, user.last_activity_date, local_today(user.time_zone, now)
     )
-    await session.flush()
-    await session.refresh(message)
+    await session.flush()  # the INSERT returns id and created_at (eager_defaults)
     return MessageRead.model_validate(message)
 
 
-async def start_turn(request_session: AsyncSession, deps: TurnDeps, chat: ChatSession, content: str | None) -> Turn:
-    """Check limits, store (and commit) the user message — or, for a retry (`content` None), find the last one —
-    and prepare the provider request. Raises only before anything is stored (limits, nothing to retry)."""
-    await check_limits(request_session, deps, chat.user_id)
-    # The request's session only read the caller and the chat: end it here so it holds no connection (or
-    # savepoint) while this turn writes in sessions of its own and waits on the provider.
-    await request_session.commit()
-
-    async with deps.sessionmaker() as session:
-        if content is not None:
-            user_message = await _store_user_message(session, chat, content, deps.now)
-            await session.commit()
-        else:
-            found = await repo.last_user_message(session, chat.id)
-            if found is None:
-                raise Conflict("This conversation has no message to answer again.", code="nothing_to_retry")
-            user_message = MessageRead.model_validate(found)
+async def start_turn(session: AsyncSession, deps: TurnDeps, chat: ChatSession, content: str | None) -> Turn:
+    """Check limits, store the user message — or, for a retry (`content` None), find the last one — prepare the
+    provider request, and commit. Raises only before anything is committed (limits, nothing to retry)."""
+    await check_limits(session, deps, chat.user_id)
+    if content is not None:
+        user, profile = await repo.student(session, chat.user_id, lock=True)
+        user_message = await _store_user_message(session, chat, user, content, deps.now)
+    else:
+        found = await repo.last_user_message(session, chat.id)
+        if found is None:
+            raise Conflict("This conversation has no message to answer again.", code="nothing_to_retry")
+        user_message = MessageRead.model_validate(found)
         user, profile = await repo.student(session, chat.user_id)
-        variables = prompt_variables(chat.content_context, user, profile)
-        prompt = await build_system_prompt(session, chat, deps.effective, deps.prompt_cache, variables)
-        rows = await history_window(session, chat.id, user_message.id, deps.effective.tutor_history_token_budget)
+    variables = prompt_variables(chat.content_context, user, profile)
+    prompt = await build_system_prompt(session, chat, deps.effective, deps.prompt_cache, variables)
+    rows = await history_window(session, chat.id, user_message.id, deps.effective.tutor_history_token_budget)
+    # The request's unit of work would commit when the route returns; commit here so that the message is stored
+    # before the provider is called and no connection is held while the model streams.
+    await session.commit()
 
     provider: LLMProvider | None = None
     failure: LLMFailure | None = None
@@ -197,8 +199,7 @@ async def _store_reply(
         message = ChatMessage(session_id=chat_session_id, role=MessageRole.ASSISTANT, content=text, meta=meta)
         session.add(message)
         await repo.touch_session(session, chat_session_id)
-        await session.flush()
-        await session.refresh(message)
+        await session.flush()  # the INSERT returns id and created_at (eager_defaults)
         stored = MessageRead.model_validate(message)
         await session.commit()
         return stored

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Select, func, select, update
+from sqlalchemy import Integer, Select, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.content.models import ContentItem, Module
@@ -17,14 +17,45 @@ from twosigma.users.models import User, UserProfile
 
 CONVERSATION_ROLES = (MessageRole.USER, MessageRole.ASSISTANT)
 
+# The statements of every tutor turn are built once, with bound parameters: building a select or an update
+# costs SQLAlchemy more CPU than executing its cached compiled form (a turn runs about ten of them).
+_OWN_SESSION = (
+    select(ChatSession)
+    .where(ChatSession.id == bindparam("session_id"), ChatSession.user_id == bindparam("user_id"))
+    .execution_options(populate_existing=True)
+)
+_TOUCH_SESSION = update(ChatSession).where(ChatSession.id == bindparam("session_id")).values(updated_at=func.now())
+_HISTORY_BATCH = (
+    select(
+        ChatMessage.id,
+        ChatMessage.role,
+        ChatMessage.content,
+        ChatMessage.meta["incomplete"].as_boolean().label("incomplete"),
+    )
+    .where(
+        ChatMessage.session_id == bindparam("session_id"),
+        ChatMessage.role.in_(CONVERSATION_ROLES),
+        ChatMessage.id <= bindparam("upto"),
+        ChatMessage.id < bindparam("below"),
+    )
+    .order_by(ChatMessage.id.desc())
+    .limit(bindparam("size", type_=Integer))
+)
+_STUDENT = (
+    select(User, UserProfile)
+    .outerjoin(UserProfile, UserProfile.user_id == User.id)
+    .where(User.id == bindparam("user_id"))
+    .execution_options(populate_existing=True)
+)
+_STUDENT_FOR_UPDATE = _STUDENT.with_for_update(of=User)
+
 
 # --- Sessions ------------------------------------------------------------------------------------------------------
 
 
 async def own_session(session: AsyncSession, session_id: int, user_id: int) -> ChatSession | None:
     """The chat session if it belongs to `user_id` (anyone else's is indistinguishable from a missing one)."""
-    stmt = select(ChatSession).where(ChatSession.id == session_id, ChatSession.user_id == user_id)
-    return (await session.scalars(stmt.execution_options(populate_existing=True))).one_or_none()
+    return (await session.scalars(_OWN_SESSION, {"session_id": session_id, "user_id": user_id})).one_or_none()
 
 
 def own_sessions_query(user_id: int, content_item_id: int | None) -> Select[ChatSession]:
@@ -40,7 +71,7 @@ async def shared_session(session: AsyncSession, token: str) -> ChatSession | Non
 
 
 async def touch_session(session: AsyncSession, session_id: int) -> None:
-    await session.execute(update(ChatSession).where(ChatSession.id == session_id).values(updated_at=func.now()))
+    await session.execute(_TOUCH_SESSION, {"session_id": session_id})
 
 
 async def item_names(session: AsyncSession, item: ContentItem) -> tuple[str, str]:
@@ -88,19 +119,8 @@ async def history_batch(
     session: AsyncSession, session_id: int, upto: int, below: int | None, size: int
 ) -> Sequence[Any]:
     """Conversation messages with id <= `upto` (and < `below`), newest first, at most `size` rows."""
-    stmt = select(
-        ChatMessage.id,
-        ChatMessage.role,
-        ChatMessage.content,
-        ChatMessage.meta["incomplete"].as_boolean().label("incomplete"),
-    ).where(
-        ChatMessage.session_id == session_id,
-        ChatMessage.role.in_(CONVERSATION_ROLES),
-        ChatMessage.id <= upto,
-    )
-    if below is not None:
-        stmt = stmt.where(ChatMessage.id < below)
-    return (await session.execute(stmt.order_by(ChatMessage.id.desc()).limit(size))).all()
+    params = {"session_id": session_id, "upto": upto, "below": upto + 1 if below is None else below, "size": size}
+    return (await session.execute(_HISTORY_BATCH, params)).all()
 
 
 async def last_user_message(session: AsyncSession, session_id: int) -> ChatMessage | None:
@@ -149,19 +169,9 @@ async def tokens_since(session: AsyncSession, user_id: int, since: datetime) -> 
 # --- The student ---------------------------------------------------------------------------------------------------
 
 
-async def lock_user(session: AsyncSession, user_id: int) -> User:
-    stmt = select(User).where(User.id == user_id).with_for_update().execution_options(populate_existing=True)
-    return (await session.scalars(stmt)).one()
-
-
-async def student(session: AsyncSession, user_id: int) -> tuple[User, UserProfile | None]:
-    stmt = (
-        select(User, UserProfile)
-        .outerjoin(UserProfile, UserProfile.user_id == User.id)
-        .where(User.id == user_id)
-        .execution_options(populate_existing=True)
-    )
-    row = (await session.execute(stmt)).one()
+async def student(session: AsyncSession, user_id: int, *, lock: bool = False) -> tuple[User, UserProfile | None]:
+    """The student and their profile; with `lock`, the user row FOR UPDATE (the streak is written next)."""
+    row = (await session.execute(_STUDENT_FOR_UPDATE if lock else _STUDENT, {"user_id": user_id})).one()
     return row[0], row[1]
 
 
