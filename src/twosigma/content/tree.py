@@ -21,8 +21,9 @@ def build_tree(
 ) -> dict[str, Any] | None:
     """The root node with its published (or, for staff, all) descendants; None if the course has no root.
 
-    `module_rows`: (id, parent_module_id, title, description, module_type, sequence_index, depth, is_published).
-    `item_rows`: (id, module_id, title, content type name, content_type_id, sequence_index, duration).
+    `module_rows`: (id, parent_module_id, title, description, module_type, sequence_index, depth, is_published),
+    siblings in order (sequence_index, id). `item_rows`: (id, module_id, title, content type name,
+    content_type_id, sequence_index, duration), each module's items in order. The repository sorts both.
     An unpublished module hides its whole subtree from students: descent stops at it.
     """
     children: dict[int | None, list[Sequence[Any]]] = defaultdict(list)
@@ -54,7 +55,7 @@ def build_tree(
             "sequence_index": row[5],
             "depth": row[6],
             "is_published": row[7],
-            "content_items": sorted(items.get(row[0], []), key=lambda i: (i["sequence_index"], i["id"])),
+            "content_items": items.get(row[0], []),
             "children": [],
         }
 
@@ -63,7 +64,7 @@ def build_tree(
     stack = [root]
     while stack:
         parent = stack.pop()
-        for row in sorted(children.get(parent["id"], []), key=lambda r: (r[5], r[0])):
+        for row in children.get(parent["id"], []):
             if not row[7] and not include_unpublished:
                 continue
             child = node(row)
