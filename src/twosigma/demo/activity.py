@@ -14,7 +14,7 @@ from twosigma.demo.vocab import ASSISTANT_REPLIES, FEATURE_REQUESTS, FEEDBACK_CO
 from twosigma.demo.world import CourseInfo, Offering, World
 from twosigma.enums import EnrollmentStatus, FeatureRequestStatus, MessageRole
 
-MODELS = [("anthropic", "claude-sonnet-4-5", 50), ("openai", "gpt-4o-mini", 30), ("openai", "llama3.1", 20)]
+MODELS = [("anthropic", "claude-sonnet-5-5", 50), ("openai", "gpt-4o-mini", 30), ("openai", "llama3.1", 20)]
 PROMPT_REF = {"name": "General Protocol", "version": 1, "label": "production"}
 ATTEMPTED = {TYPE_NAMES.index(name) for name in ("quiz", "exercise", "lab")}
 HOUR = timedelta(hours=1)

@@ -23,8 +23,8 @@ from twosigma.llm.types import LLMProvider
 from twosigma.system_settings.effective import EffectiveSettings
 
 DEFAULT_MODELS = {
-    "anthropic": "claude-sonnet-4-5",
-    "bedrock": "global.anthropic.claude-sonnet-4-5-20250929-v1:0",
+    "anthropic": "claude-sonnet-5-5",
+    "bedrock": "global.anthropic.claude-sonnet-5-5",
     "openai": "gpt-4o-mini",
 }
 # The platform does not retry a failed call: a rate limit goes back to the user with Retry-After at once, and
