@@ -2,7 +2,9 @@
 
 A closed loop of keep-alive HTTP/1.1 connections written on raw asyncio streams (uvloop when installed), so the
 driver costs little CPU next to the server it measures. Each connection cycles through its own list of requests.
-Latency is measured from the first byte written to the last byte read (for SSE: also to the first `delta` event).
+Latency is measured from the first byte written to the last byte read (for SSE: also to the first `delta` event,
+and the server's own overhead: the first delta minus the provider's time to first token that the server measured
+around its provider call and reported in the completed message's `meta.time_to_first_token_ms`).
 
 Spec: {"port", "connections", "warmup", "duration", "requests": [[raw request, ...] per connection], "pace": s,
 "once": bool (each connection sends its list once, no time limit but `duration` as a cap), "sse": bool}
@@ -21,6 +23,7 @@ class Stats:
     def __init__(self) -> None:
         self.latencies: list[float] = []
         self.first_delta: list[float] = []
+        self.overhead: list[float] = []
         self.errors = 0
         self.statuses: dict[int, int] = {}
         self.measuring = False
@@ -89,6 +92,9 @@ async def _connection(port: int, requests: list[bytes], spec: dict[str, Any], st
                     stats.latencies.append(elapsed)
                     if first is not None:
                         stats.first_delta.append(first)
+                        ttft = provider_ttft(body)
+                        if ttft is not None:
+                            stats.overhead.append(max(0.0, first - ttft))
                 else:
                     stats.errors += 1
                     stats.first_error = stats.first_error or f"{status} {body[:300]!r}"
@@ -96,6 +102,21 @@ async def _connection(port: int, requests: list[bytes], spec: dict[str, Any], st
                 await asyncio.sleep(pace)
     finally:
         writer.close()
+
+
+def provider_ttft(body: bytes) -> float | None:
+    """Seconds the provider took to its first token, from the `message.completed` event's meta (None if absent)."""
+    marker = body.find(b"event: message.completed")
+    if marker < 0:
+        return None
+    start = body.find(b"data: ", marker)
+    end = body.find(b"\n", start)
+    try:
+        message = json.loads(body[start + 6 : end if end > 0 else None])
+        value = message["meta"]["time_to_first_token_ms"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return float(value) / 1000 if isinstance(value, int | float) else None
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -137,6 +158,8 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     }
     if stats.first_delta:
         out["first_delta"] = summary(stats.first_delta)
+    if stats.overhead:
+        out["overhead"] = summary(stats.overhead)
     return out
 
 

@@ -49,7 +49,8 @@ def brief(name: str, r: dict[str, Any]) -> str:
         return f"ratio {r['ratio']:.2f} ({r['metric']})"
     if name == "tutor":
         return (
-            f"first delta p50 {r['first_delta'].get('p50', float('nan')):.1f} ms; burst errors {r['burst']['errors']}"
+            f"first delta p50 {r['first_delta'].get('p50', float('nan')):.1f} ms, server overhead p50 "
+            f"{r['overhead'].get('p50', float('nan')):.1f} ms; burst errors {r['burst']['errors']}"
         )
     if name == "login_storm":
         return f"/health p99 {r['storm']['p99']:.1f} ms under the storm (idle {r['idle']['p99']:.1f} ms)"
@@ -160,16 +161,17 @@ def rows(results: dict[str, Any]) -> list[list[str]]:
         )
     if "tutor" in results:
         r = results["tutor"]
-        fd, burst = r["first_delta"], r["burst"]
+        fd, burst, over = r["first_delta"], r["burst"], r.get("overhead") or {}
         out.append(
             [
-                "5a. Tutor message, first delta (4 conns)",
-                f"p50/p90/p99 {_ms(fd['p50'])}/{_ms(fd['p90'])}/"
-                f"{_ms(fd['p99'])} ms (whole turn p50 {_ms(r['total']['p50'])} ms)",
-                "fake provider answers at once",
+                "5a. Tutor message: server overhead before the first delta (1 conn)",
+                f"overhead p50/p90/p99 {_ms(over.get('p50', float('nan')))}/{_ms(over.get('p90', float('nan')))}/"
+                f"{_ms(over.get('p99', float('nan')))} ms; first delta as the client sees it p50 {_ms(fd['p50'])} ms "
+                f"(whole turn p50 {_ms(r['total']['p50'])} ms)",
+                "the provider's own time to first token, measured by the server around its call, is subtracted",
                 "—",
                 "≤ 10 ms p50",
-                _verdict(fd["p50"] <= 10),
+                _verdict(over.get("p50", float("inf")) <= 10),
             ]
         )
         out.append(

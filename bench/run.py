@@ -142,17 +142,20 @@ class Bench:
             )
 
         owners = self.data.students
+        # One connection (latency, not queueing), cycling over many sessions so that each turn's history is a
+        # typical one (a dozen messages), not one conversation growing for the whole run.
+        cycle = [turn(sessions[i], owners[i % len(owners)]) for i in range(min(len(sessions), 200))]
         ttfd_runs = []
         for _ in range(self.reps):
-            reqs = [[turn(sessions[i], owners[i % len(owners)])] for i in range(4)]
             ttfd_runs.append(
-                drive(self.app.port, reqs, connections=4, duration=self.duration, warmup=self.warmup, sse=True)
+                drive(self.app.port, [cycle], connections=1, duration=self.duration, warmup=self.warmup, sse=True)
             )
         n = len(sessions)
         reqs = [[turn(sessions[i], owners[i % len(owners)])] for i in range(n)]
         burst = drive(self.app.port, reqs, connections=n, duration=120.0, warmup=0.0, sse=True, once=True)
         self.results["tutor"] = {
             "first_delta": report.median_of([r["first_delta"] for r in ttfd_runs if "first_delta" in r]),
+            "overhead": report.median_of([r["overhead"] for r in ttfd_runs if "overhead" in r]),
             "total": report.median_of(ttfd_runs),
             "runs": ttfd_runs,
             "streams": n,
