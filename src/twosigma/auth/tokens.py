@@ -82,7 +82,7 @@ def decode_token(settings: Settings, token: str, expected: TokenType) -> TokenCl
     if claims is None:
         claims = _verify(secret, token, expected)
         if len(_VERIFIED) >= VERIFIED_TOKENS_KEPT:
-            for old in list(_VERIFIED)[: VERIFIED_TOKENS_KEPT // 2]:
+            for old in list(_VERIFIED)[: max(1, VERIFIED_TOKENS_KEPT // 2)]:
                 _VERIFIED.pop(old, None)
         _VERIFIED[key] = claims
     elif claims.expires_at <= datetime.now(UTC):
