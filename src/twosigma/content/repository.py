@@ -27,6 +27,7 @@ from sqlalchemy.orm import aliased, joinedload
 
 from twosigma.content.models import ContentItem, Module
 from twosigma.courses.models import Course, CourseOffering
+from twosigma.db.driver import driver_fetch
 from twosigma.enrollments.models import CourseEnrollment
 from twosigma.enums import EnrollmentStatus, ModuleType
 from twosigma.taxonomy.models import ContentType
@@ -203,8 +204,8 @@ async def course_item_summaries(session: AsyncSession, course_id: int) -> Sequen
 # The course tree's one statement, in the driver's own SQL: both lists in ONE round trip (a UNION ALL told apart
 # by a leading kind column, 0 = module, 1 = item), sorted by PostgreSQL the way the tree is built (modules by
 # parent — the root first — then sibling order; items by module then sibling order). Run on the session's own
-# asyncpg connection, in its transaction: for a 10,000-item course, SQLAlchemy's result processing of 12,000 rows
-# cost more than the query itself (the bench's tree scenario).
+# asyncpg connection, in its transaction (db/driver.py): for a 10,000-item course, SQLAlchemy's result processing of
+# 12,000 rows cost more than the query itself (the bench's tree scenario).
 _TREE_SQL = """
 SELECT 0 AS kind, m.id, m.parent_module_id AS owner, m.title, m.description, m.module_type::text, m.sequence_index,
        m.depth, m.is_published, NULL::integer AS content_type_id, NULL::integer AS duration
@@ -223,11 +224,7 @@ async def course_tree_rows(
     """The course's module rows (id, parent_module_id, title, description, module_type, sequence_index, depth,
     is_published) and item summary rows (id, module_id, title, content type name, content_type_id,
     sequence_index, duration), each list in tree order, in ONE round trip."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
-    assert driver is not None
-    rows = await driver.fetch(_TREE_SQL, course_id)
+    rows = await driver_fetch(session, _TREE_SQL, course_id)
     split = next((i for i, r in enumerate(rows) if r[0] == 1), len(rows))
     module_rows = [r[1:9] for r in rows[:split]]
     item_rows = [(r[1], r[2], r[3], r[5], r[9], r[6], r[10]) for r in rows[split:]]
