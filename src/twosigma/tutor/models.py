@@ -51,7 +51,7 @@ class ChatMessage(Base):
     __tablename__ = "chat_messages"
     # Serves the session_id FK and cursor pagination (WHERE session_id = ? AND id < ? ORDER BY id DESC).
     __table_args__ = (Index(None, "session_id", "id"),)
-    # The INSERT returns created_at (and id) itself: a tutor turn stores two messages and needs both back.
+    # An ORM insert gets id and created_at back from its INSERT (RETURNING), not from a second SELECT.
     __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 (SQLAlchemy reads it once)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

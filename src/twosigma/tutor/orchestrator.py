@@ -36,7 +36,7 @@ from twosigma.prompts.cache import PromptCache
 from twosigma.system_settings.effective import EffectiveSettings
 from twosigma.tutor import repository as repo
 from twosigma.tutor.context import as_llm_messages, history_window, prompt_variables
-from twosigma.tutor.models import ChatMessage, ChatSession
+from twosigma.tutor.models import ChatSession
 from twosigma.tutor.schemas import MessageRead
 from twosigma.tutor.system_prompt import SystemPrompt, build_system_prompt
 from twosigma.users.models import User
@@ -128,15 +128,12 @@ async def _store_user_message(
     session: AsyncSession, chat: ChatSession, user: User, content: str, now: datetime
 ) -> MessageRead:
     """Store the message and move the streak of `user` (read FOR UPDATE by the caller); flushed, not committed."""
-    message = ChatMessage(session_id=chat.id, role=MessageRole.USER, content=content, meta={})
-    session.add(message)
-    await repo.touch_session(session, chat.id)
-    # A chat message is activity for the streak, by the same rule as a progress write.
+    message = await repo.add_message(session, chat.id, MessageRole.USER, content, {})
+    # A chat message is activity for the streak, by the same rule as a progress write (flushed at the commit).
     user.current_streak_days, user.last_activity_date = next_streak(
         user.current_streak_days, user.last_activity_date, local_today(user.time_zone, now)
     )
-    await session.flush()  # the INSERT returns id and created_at (eager_defaults)
-    return MessageRead.model_validate(message)
+    return message
 
 
 async def start_turn(session: AsyncSession, deps: TurnDeps, chat: ChatSession, content: str | None) -> Turn:
@@ -196,11 +193,7 @@ async def _store_reply(
 ) -> MessageRead:
     observe_llm_reply(meta)
     async with sessionmaker() as session:
-        message = ChatMessage(session_id=chat_session_id, role=MessageRole.ASSISTANT, content=text, meta=meta)
-        session.add(message)
-        await repo.touch_session(session, chat_session_id)
-        await session.flush()  # the INSERT returns id and created_at (eager_defaults)
-        stored = MessageRead.model_validate(message)
+        stored = await repo.add_message(session, chat_session_id, MessageRole.ASSISTANT, text, meta)
         await session.commit()
         return stored
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Integer, Select, bindparam, func, select, update
+from sqlalchemy import Integer, Select, Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.content.models import ContentItem, Module
 from twosigma.enums import MessageRole
 from twosigma.taxonomy.models import ContentType
 from twosigma.tutor.models import ChatMessage, ChatNote, ChatSession
+from twosigma.tutor.schemas import MessageRead
 from twosigma.users.models import User, UserProfile
 
 CONVERSATION_ROLES = (MessageRole.USER, MessageRole.ASSISTANT)
@@ -24,7 +25,26 @@ _OWN_SESSION = (
     .where(ChatSession.id == bindparam("session_id"), ChatSession.user_id == bindparam("user_id"))
     .execution_options(populate_existing=True)
 )
-_TOUCH_SESSION = update(ChatSession).where(ChatSession.id == bindparam("session_id")).values(updated_at=func.now())
+_MESSAGES = cast(Table, ChatMessage.__table__)
+_SESSIONS = cast(Table, ChatSession.__table__)
+# A message and its session's `updated_at` in ONE statement (a data-modifying CTE runs whether or not it is read):
+# a tutor turn stores two messages, and each would otherwise be an INSERT and an UPDATE.
+_ADD_MESSAGE = (
+    insert(_MESSAGES)
+    .values(
+        session_id=bindparam("session_id", type_=_MESSAGES.c.session_id.type),
+        role=bindparam("role", type_=_MESSAGES.c.role.type),
+        content=bindparam("content", type_=_MESSAGES.c.content.type),
+        meta=bindparam("meta", type_=_MESSAGES.c.meta.type),
+    )
+    .add_cte(
+        update(_SESSIONS)
+        .where(_SESSIONS.c.id == bindparam("session_id", type_=_SESSIONS.c.id.type))
+        .values(updated_at=func.now())
+        .cte("touched")
+    )
+    .returning(_MESSAGES.c.id, _MESSAGES.c.created_at)
+)
 _HISTORY_BATCH = (
     select(
         ChatMessage.id,
@@ -70,8 +90,15 @@ async def shared_session(session: AsyncSession, token: str) -> ChatSession | Non
     return (await session.scalars(stmt)).one_or_none()
 
 
-async def touch_session(session: AsyncSession, session_id: int) -> None:
-    await session.execute(_TOUCH_SESSION, {"session_id": session_id})
+async def add_message(
+    session: AsyncSession, session_id: int, role: MessageRole, content: str, meta: dict[str, Any]
+) -> MessageRead:
+    """Store a message and move its session's `updated_at`, in one statement; the stored message back."""
+    params = {"session_id": session_id, "role": role, "content": content, "meta": meta}
+    message_id, created_at = (await session.execute(_ADD_MESSAGE, params)).one()
+    return MessageRead(
+        id=message_id, session_id=session_id, role=role, content=content, meta=meta, created_at=created_at
+    )
 
 
 async def item_names(session: AsyncSession, item: ContentItem) -> tuple[str, str]:
