@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -16,7 +17,9 @@ def get_database(request: Request) -> Database:
     return db
 
 
-async def get_db_session(request: Request) -> AsyncIterator[AsyncSession]:
+@asynccontextmanager
+async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session committed at the end of the block (rolled back on any error): the request's unit of work."""
     async with get_database(request).sessionmaker() as session:
         try:
             yield session
@@ -26,6 +29,13 @@ async def get_db_session(request: Request) -> AsyncIterator[AsyncSession]:
             raise
 
 
+async def get_db_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with unit_of_work(request) as session:
+        yield session
+
+
 # scope="function": the commit runs after the endpoint returns and before the response is sent, so a failed
 # commit is an error response rather than a lie.
 DbSession = Annotated[AsyncSession, Depends(get_db_session, scope="function")]
+# A hot read path that can usually answer from a process cache opens `unit_of_work(request)` itself, only when it
+# needs the database (the cached Langfuse prompt GET): same commit-before-response rule, no session otherwise.

@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi import status as http
 from pydantic import TypeAdapter
 
-from twosigma.db.session import DbSession
+from twosigma.db.session import DbSession, unit_of_work
 from twosigma.kit.pagination import PageParams
 from twosigma.kit.schemas import error_responses
 from twosigma.prompts import queries, service
@@ -75,7 +75,7 @@ async def update_prompt_version(
 
 @router.get("/{name:path}", response_model=PromptRead, responses=error_responses(400, 401, 404, 422))
 async def get_prompt(
-    session: DbSession,
+    request: Request,
     actor: ApiKeyActor,
     cache: PromptCacheDep,
     name: NamePath,
@@ -83,11 +83,19 @@ async def get_prompt(
     label: str | None = None,
     resolve: bool = True,
 ) -> Any:
-    if not resolve:
+    # The hot path of every SDK's get_prompt: the response body itself is cached (same bytes as response_model),
+    # and a warm request opens no database session at all (the key is cached too); a miss opens the request's
+    # unit of work here.
+    if resolve:
+        body = queries.cached_prompt_body(cache, name, version=version, label=label)
+        if body is None:
+            async with unit_of_work(request) as session:
+                body = await queries.get_prompt_body(
+                    session, name, _serialize, version=version, label=label, cache=cache
+                )
+        return Response(content=body, media_type="application/json")
+    async with unit_of_work(request) as session:
         return await queries.get_prompt(session, name, version=version, label=label, resolve=False, cache=cache)
-    # The hot path of every SDK's get_prompt: the response body itself is cached (same bytes as response_model).
-    body = await queries.get_prompt_body(session, name, _serialize, version=version, label=label, cache=cache)
-    return Response(content=body, media_type="application/json")
 
 
 _PROMPT_READ: TypeAdapter[PromptRead] = TypeAdapter(PromptRead)

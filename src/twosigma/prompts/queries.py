@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from twosigma.kit.errors import BadRequest, Invalid, NotFound
 from twosigma.kit.pagination import PageParams, PageResult
 from twosigma.prompts import repository as repo
-from twosigma.prompts.cache import PromptCache, default_cache, key_for
+from twosigma.prompts.cache import CacheKey, PromptCache, default_cache, key_for
 from twosigma.prompts.composition import ResolvedPrompt, as_resolved, resolve_row, stored_content
 from twosigma.prompts.models import Prompt
 from twosigma.prompts.schemas import PRODUCTION, CompileRequest
@@ -74,12 +74,8 @@ async def get_prompt_body(
 ) -> bytes:
     """A resolved prompt already serialized by `serialize`, kept in the cache beside the prompt: a warm GET of the
     public API neither queries nor validates nor encodes (the bytes are dropped with the prompt on any write)."""
-    if version is not None and label is not None:
-        raise BadRequest("Give either `version` or `label`, not both.")
     cache = cache if cache is not None else default_cache
-    if version is None and label is None:
-        label = PRODUCTION
-    key = key_for(name, version, label)
+    key = _body_key(name, version, label)
     body = cache.body(key)
     if body is not None:
         return body
@@ -87,6 +83,17 @@ async def get_prompt_body(
     body = serialize(await get_prompt(session, name, version=version, label=label, cache=cache))
     cache.put_body(key, body, generation)
     return body
+
+
+def _body_key(name: str, version: int | None, label: str | None) -> CacheKey:
+    if version is not None and label is not None:
+        raise BadRequest("Give either `version` or `label`, not both.")
+    return key_for(name, version, PRODUCTION if version is None and label is None else label)
+
+
+def cached_prompt_body(cache: PromptCache, name: str, *, version: int | None, label: str | None) -> bytes | None:
+    """The serialized prompt if this process's cache holds it (no database needed); 400 for version and label."""
+    return cache.body(_body_key(name, version, label))
 
 
 async def get_resolved_prompt(
