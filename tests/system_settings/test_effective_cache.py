@@ -19,7 +19,7 @@ from twosigma.db.engine import make_sessionmaker
 from twosigma.llm.factory import ProviderRegistry
 from twosigma.prompts.cache import PromptCache, PromptCacheListener
 from twosigma.system_settings import service
-from twosigma.system_settings.cache import EffectiveCache, default_effective_cache
+from twosigma.system_settings.cache import EffectiveCache, default_effective_cache, env_key
 from twosigma.system_settings.effective import EffectiveSettings, get_effective_settings
 from twosigma.system_settings.models import SystemSetting
 from twosigma.system_settings.registry import KNOWN_SETTINGS
@@ -76,14 +76,21 @@ class TestCachedPerApp:
         with count_statements(db_engine) as cold:
             assert await checked_model(client, admin_headers) == ENV_MODEL
         assert reading_settings(cold.statements)  # the cold request read them (the counter sees the app's SQL)
-        cached = effective_cache(app).get(None)
+        cached = effective_cache(app).get(env_key())
         assert cached is not None
         assert cached.llm_default_model == ENV_MODEL
 
         with count_statements(db_engine) as warm:
             assert await checked_model(client, admin_headers) == ENV_MODEL
         assert reading_settings(warm.statements) == []
-        assert effective_cache(app).get(None) is cached
+        assert effective_cache(app).get(env_key()) is cached
+
+    async def test_a_changed_environment_is_seen_at_once(
+        self, client: httpx.AsyncClient, admin_headers: Headers, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        assert await checked_model(client, admin_headers) == ENV_MODEL
+        monkeypatch.setenv("TWOSIGMA_LLM_DEFAULT_MODEL", "claude-env-changed")
+        assert await checked_model(client, admin_headers) == "claude-env-changed"
 
     async def test_a_row_changed_behind_the_services_back_is_not_seen_while_cached(
         self, client: httpx.AsyncClient, admin_headers: Headers, db: AsyncSession

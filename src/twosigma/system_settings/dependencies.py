@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 
 from twosigma.db.session import DbSession
 from twosigma.kit.deps import AppSettings
-from twosigma.system_settings.cache import EffectiveCache, default_effective_cache
+from twosigma.system_settings.cache import EffectiveCache, default_effective_cache, env_key
 from twosigma.system_settings.effective import EffectiveSettings, get_effective_settings
 
 
@@ -20,12 +20,13 @@ async def get_effective_cache(request: Request) -> EffectiveCache:
 async def effective_settings(request: Request, session: DbSession, settings: AppSettings) -> EffectiveSettings:
     """Served from the process's cache; read (and cached) when a write anywhere has emptied it."""
     cache = await get_effective_cache(request)
-    hit = cache.get(None)
+    key = env_key()
+    hit = cache.get(key)
     if hit is not None:
         return hit
     generation = cache.generation
     effective = await get_effective_settings(session, settings)
-    cache.put(None, effective, generation)
+    cache.put(key, effective, generation)
     return effective
 
 
