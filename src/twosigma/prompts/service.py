@@ -2,7 +2,7 @@
 
 Every write to a name takes the name's advisory lock first (so versions are max+1 and label moves are atomic under
 concurrency), records an event for every label that moves, queues a NOTIFY for every process's cache, and clears
-this process's cache.
+this process's cache now and again after the commit (so a read racing the write cannot keep the old version).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from twosigma.kit.cache import clear_now_and_after_commit
 from twosigma.kit.errors import BadRequest, Conflict, Forbidden, NotFound
 from twosigma.prompts import repository as repo
 from twosigma.prompts.cache import PromptCache, default_cache
@@ -66,9 +67,7 @@ def _conflict_with_dependents(message: str, dependents: list[repo.Dependent]) ->
 
 async def _changed(session: AsyncSession, name: str, cache: PromptCache | None) -> None:
     await repo.notify_change(session, name)
-    default_cache.clear()
-    if cache is not None:
-        cache.clear()
+    clear_now_and_after_commit(session, default_cache, *([cache] if cache is not None else []))
 
 
 async def give_labels(session: AsyncSession, target: Prompt, labels: Iterable[str], actor: Actor) -> None:
