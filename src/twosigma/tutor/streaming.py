@@ -1,12 +1,21 @@
-"""A turn's events as Server-Sent Events, or collected into one JSON answer."""
+"""A turn's events as Server-Sent Events, or collected into one JSON answer.
+
+While no event is ready for `KEEPALIVE_SECONDS` (a provider thinking before its first token, a slow store), the
+SSE stream sends a comment line (`: keep-alive`), which EventSource clients ignore and which keeps proxies and load
+balancers from closing an idle connection. The turn runs in a task of its own that feeds the stream through a
+queue, so waiting for it can time out without disturbing it; when the client goes away the task is cancelled
+and awaited, which stores the partial reply exactly as before.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 from fastapi.sse import EventSourceResponse, format_sse_event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import Send
@@ -20,6 +29,8 @@ MESSAGE_CREATED = "message.created"
 DELTA = "delta"
 MESSAGE_COMPLETED = "message.completed"
 ERROR = "error"
+KEEPALIVE = b": keep-alive\n\n"
+KEEPALIVE_SECONDS = 15.0
 
 
 class TurnEventStream(EventSourceResponse):
@@ -53,20 +64,50 @@ def error_payload(error: AppError, assistant: MessageRead | None) -> dict[str, A
     return data
 
 
+def _sse(event: UserStored | Delta | Finished) -> bytes:
+    if isinstance(event, UserStored):
+        return _event(MESSAGE_CREATED, event.message)
+    if isinstance(event, Delta):
+        return _event(DELTA, {"text": event.text})
+    stored = event.message
+    if event.error is None and stored is not None:
+        return _event(MESSAGE_COMPLETED, stored)
+    error = event.error or Unavailable("The reply could not be stored.", code="database_unavailable")
+    return _event(ERROR, error_payload(error, stored))
+
+
 async def sse_stream(turn: Turn, sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[bytes]:
-    async with contextlib.aclosing(run_turn(turn, sessionmaker)) as events:
-        async for event in events:
-            if isinstance(event, UserStored):
-                yield _event(MESSAGE_CREATED, event.message)
-            elif isinstance(event, Delta):
-                yield _event(DELTA, {"text": event.text})
-            elif isinstance(event, Finished):
-                stored = event.message
-                if event.error is None and stored is not None:
-                    yield _event(MESSAGE_COMPLETED, stored)
-                else:
-                    error = event.error or Unavailable("The reply could not be stored.", code="database_unavailable")
-                    yield _event(ERROR, error_payload(error, stored))
+    queue: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue()
+
+    async def produce() -> None:
+        try:
+            async with contextlib.aclosing(run_turn(turn, sessionmaker)) as events:
+                async for event in events:
+                    queue.put_nowait(_sse(event))
+        except Exception as exc:  # not expected (run_turn reports failures as events): end the stream with it
+            queue.put_nowait(exc)
+            return
+        queue.put_nowait(None)
+
+    producer = asyncio.create_task(produce(), name=f"tutor-turn-{turn.chat_session_id}")
+    try:
+        while True:
+            try:
+                item = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
+            except TimeoutError:
+                yield KEEPALIVE
+                continue
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        # The client went away (or the stream ended): stop the turn, which stores what it has, and wait for it.
+        if not producer.done():
+            producer.cancel()
+        with anyio.CancelScope(shield=True), contextlib.suppress(asyncio.CancelledError):
+            await producer
 
 
 def event_stream_response(turn: Turn, sessionmaker: async_sessionmaker[AsyncSession]) -> TurnEventStream:
