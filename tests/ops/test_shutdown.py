@@ -16,34 +16,11 @@ from typer.testing import CliRunner
 
 from tests.fakes import FakeAnthropic, Mode
 from tests.fixtures.factories import access_token
-from tests.fixtures.tutor import make_chat, make_lesson
+from tests.fixtures.tutor import make_chat, make_lesson, sse_post_scope
 from twosigma import cli
 from twosigma.config import Settings
 from twosigma.enums import MessageRole
 from twosigma.tutor.models import ChatMessage
-
-
-def _scope(path: str, token: str) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [
-            (b"host", b"test"),
-            (b"content-type", b"application/json"),
-            (b"accept", b"text/event-stream"),
-            (b"authorization", f"Bearer {token}".encode()),
-        ],
-        "client": ("127.0.0.1", 50000),
-        "server": ("test", 80),
-        "state": {},
-    }
 
 
 class TestStreamsOnShutdown:
@@ -75,7 +52,7 @@ class TestStreamsOnShutdown:
 
         path = f"/api/v1/chat/sessions/{chat.id}/messages"
         # What uvicorn does when timeout_graceful_shutdown runs out: cancel the task serving the request.
-        task = asyncio.create_task(app(_scope(path, access_token(settings, lesson.student)), receive, send))
+        task = asyncio.create_task(app(sse_post_scope(path, access_token(settings, lesson.student)), receive, send))
         await asyncio.wait_for(two_deltas.wait(), timeout=30)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

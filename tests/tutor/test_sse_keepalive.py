@@ -17,7 +17,7 @@ from starlette.requests import ClientDisconnect
 
 from tests.fakes import FakeAnthropic, Mode
 from tests.fixtures.factories import access_token, auth_headers
-from tests.fixtures.tutor import API, SSE, Lesson, make_chat, make_lesson, parse_sse
+from tests.fixtures.tutor import API, SSE, Lesson, make_chat, make_lesson, parse_sse, sse_post_scope
 from twosigma.config import Settings
 from twosigma.enums import MessageRole
 from twosigma.tutor import streaming
@@ -104,26 +104,7 @@ async def _disconnect_after_keepalives(
             if b"".join(chunks).count(b": keep-alive") >= keepalives:
                 gone.set()
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": spec_version},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [
-            (b"host", b"test"),
-            (b"content-type", b"application/json"),
-            (b"accept", b"text/event-stream"),
-            (b"authorization", f"Bearer {token}".encode()),
-        ],
-        "client": ("127.0.0.1", 50000),
-        "server": ("test", 80),
-        "state": {},
-    }
+    scope = sse_post_scope(path, token, spec_version=spec_version)
     with contextlib.suppress(ClientDisconnect, OSError):
         await asyncio.wait_for(app(scope, receive, send), 10)
     return b"".join(chunks)

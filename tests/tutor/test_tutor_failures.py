@@ -16,7 +16,7 @@ from starlette.requests import ClientDisconnect
 
 from tests.fakes import FakeAnthropic, FakeOpenAI, Mode
 from tests.fixtures.factories import access_token, auth_headers
-from tests.fixtures.tutor import API, SSE, Lesson, make_chat, make_lesson, parse_sse
+from tests.fixtures.tutor import API, SSE, Lesson, make_chat, make_lesson, parse_sse, sse_post_scope
 from twosigma.config import Settings
 from twosigma.enums import MessageRole
 from twosigma.tutor.models import ChatMessage
@@ -215,26 +215,7 @@ async def _stream_then_disconnect(
             if b"".join(chunks).count(b"event: delta") >= after_deltas:
                 gone.set()
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": spec_version},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [
-            (b"host", b"test"),
-            (b"content-type", b"application/json"),
-            (b"accept", b"text/event-stream"),
-            (b"authorization", f"Bearer {token}".encode()),
-        ],
-        "client": ("127.0.0.1", 50000),
-        "server": ("test", 80),
-        "state": {},
-    }
+    scope = sse_post_scope(path, token, spec_version=spec_version)
     # Under ASGI 2.4 the failed send surfaces as ClientDisconnect, as a server would see it.
     with contextlib.suppress(ClientDisconnect, OSError):
         await app(scope, receive, send)
