@@ -3,21 +3,15 @@ that wait still gets its partial reply stored."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
-from typing import Any
-
 import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.requests import ClientDisconnect
 
 from tests.fakes import FakeAnthropic, Mode
 from tests.fixtures.factories import access_token, auth_headers
-from tests.fixtures.tutor import API, SSE, Lesson, make_chat, make_lesson, parse_sse, sse_post_scope
+from tests.fixtures.tutor import API, SSE, Lesson, make_chat, make_lesson, parse_sse, stream_then_leave
 from twosigma.config import Settings
 from twosigma.enums import MessageRole
 from twosigma.tutor import streaming
@@ -80,36 +74,6 @@ class TestKeepAlive:
         assert parse_sse(response.text)[-1][0] == "message.completed"
 
 
-async def _disconnect_after_keepalives(
-    app: FastAPI, path: str, token: str, *, keepalives: int, spec_version: str
-) -> bytes:
-    """Drive the app like a server whose client leaves after `keepalives` keep-alive comments."""
-    chunks: list[bytes] = []
-    gone = asyncio.Event()
-    sent = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": json.dumps({"content": "Think hard"}).encode()}
-        await gone.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        if gone.is_set() and spec_version == "2.4":
-            raise OSError("the client went away")
-        if message["type"] == "http.response.body":
-            chunks.append(message.get("body", b""))
-            if b"".join(chunks).count(b": keep-alive") >= keepalives:
-                gone.set()
-
-    scope = sse_post_scope(path, token, spec_version=spec_version)
-    with contextlib.suppress(ClientDisconnect, OSError):
-        await asyncio.wait_for(app(scope, receive, send), 10)
-    return b"".join(chunks)
-
-
 class TestLeavingDuringTheWait:
     @pytest.mark.parametrize("spec_version", ["2.3", "2.4"])
     async def test_the_user_message_and_an_empty_incomplete_reply_are_stored(
@@ -125,11 +89,13 @@ class TestLeavingDuringTheWait:
     ) -> None:
         monkeypatch.setattr(streaming, "KEEPALIVE_SECONDS", 0.03)
         anthropic.script(mode=Mode.SLOW, delay=1.0)  # nothing arrives while the client is there
-        body = await _disconnect_after_keepalives(
+        body = await stream_then_leave(
             app,
             f"{API}/chat/sessions/{chat_id}/messages",
             access_token(settings, lesson.student),
-            keepalives=2,
+            {"content": "Think hard"},
+            marker=b": keep-alive",
+            count=2,
             spec_version=spec_version,
         )
         assert b"event: delta" not in body

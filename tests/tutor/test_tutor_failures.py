@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
 from typing import Any
 
 import httpx
@@ -12,11 +9,10 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.requests import ClientDisconnect
 
 from tests.fakes import FakeAnthropic, FakeOpenAI, Mode
 from tests.fixtures.factories import access_token, auth_headers
-from tests.fixtures.tutor import API, SSE, Lesson, make_chat, make_lesson, parse_sse, sse_post_scope
+from tests.fixtures.tutor import API, SSE, Lesson, make_chat, make_lesson, parse_sse, stream_then_leave
 from twosigma.config import Settings
 from twosigma.enums import MessageRole
 from twosigma.tutor.models import ChatMessage
@@ -191,37 +187,6 @@ class TestRetry:
         assert response.json()["error"]["code"] == "nothing_to_retry"
 
 
-async def _stream_then_disconnect(
-    app: FastAPI, path: str, token: str, body: dict[str, Any], *, after_deltas: int, spec_version: str
-) -> list[bytes]:
-    """Drive the ASGI app like a server whose client goes away after `after_deltas` delta events."""
-    chunks: list[bytes] = []
-    gone = asyncio.Event()
-    request_sent = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal request_sent
-        if not request_sent:
-            request_sent = True
-            return {"type": "http.request", "body": json.dumps(body).encode(), "more_body": False}
-        await gone.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        if gone.is_set() and spec_version == "2.4":
-            raise OSError("the client went away")
-        if message["type"] == "http.response.body":
-            chunks.append(message.get("body", b""))
-            if b"".join(chunks).count(b"event: delta") >= after_deltas:
-                gone.set()
-
-    scope = sse_post_scope(path, token, spec_version=spec_version)
-    # Under ASGI 2.4 the failed send surfaces as ClientDisconnect, as a server would see it.
-    with contextlib.suppress(ClientDisconnect, OSError):
-        await app(scope, receive, send)
-    return chunks
-
-
 class TestClientDisconnect:
     @pytest.mark.parametrize("spec_version", ["2.3", "2.4"])
     async def test_the_text_received_before_the_client_left_is_stored_incomplete(
@@ -235,12 +200,13 @@ class TestClientDisconnect:
         spec_version: str,
     ) -> None:
         anthropic.script(mode=Mode.SLOW, delay=0.2)
-        await _stream_then_disconnect(
+        await stream_then_leave(
             app,
             send_url(chat_id),
             access_token(settings, lesson.student),
             {"content": "Long answer please"},
-            after_deltas=2,
+            marker=b"event: delta",
+            count=2,
             spec_version=spec_version,
         )
         user, reply = await stored(db, chat_id)

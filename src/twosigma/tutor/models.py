@@ -51,8 +51,6 @@ class ChatMessage(Base):
     __tablename__ = "chat_messages"
     # Serves the session_id FK and cursor pagination (WHERE session_id = ? AND id < ? ORDER BY id DESC).
     __table_args__ = (Index(None, "session_id", "id"),)
-    # An ORM insert gets id and created_at back from its INSERT (RETURNING), not from a second SELECT.
-    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 (SQLAlchemy reads it once)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("chat_sessions.id", ondelete="CASCADE"), nullable=False)
