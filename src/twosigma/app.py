@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from twosigma import __version__
@@ -27,12 +27,11 @@ from twosigma.health.router import router as health_router
 from twosigma.kit.handlers import install_error_handlers
 from twosigma.kit.logging import configure_logging
 from twosigma.kit.metrics import router as metrics_router
-from twosigma.kit.middleware import RequestIdMiddleware
-from twosigma.kit.observability import AccessLogMiddleware
+from twosigma.kit.observability import EdgeMiddleware
 from twosigma.kit.ratelimit import RateLimiter
 from twosigma.kit.routing import gate, warm_up
 from twosigma.kit.schemas import ErrorResponse
-from twosigma.kit.security import BodyGuardMiddleware, SecurityHeadersMiddleware
+from twosigma.kit.security import BodyGuardMiddleware
 from twosigma.llm.factory import ProviderRegistry
 from twosigma.llm.router import router as llm_router
 from twosigma.progress.router import router as progress_router
@@ -55,10 +54,10 @@ DEFAULT_ERROR: dict[int | str, dict[str, Any]] = {
 }
 
 
-def api_router() -> APIRouter:
-    router = APIRouter(prefix=API_PREFIX, responses=DEFAULT_ERROR)
-    # Each domain router behind a gate on its paths' literal heads, so a request skips the routers it cannot
-    # match (kit/routing.py); the order is FastAPI's matching order, as before.
+def include_api(app: FastAPI) -> None:
+    """Every domain router under /api/v1, each behind a gate on its paths' literal heads, so a request skips the
+    routers it cannot match (kit/routing.py); the order is FastAPI's matching order. Included straight into the app
+    (no router carrying the prefix in between): each level of inclusion is one more full match per request."""
     for domain in (
         health_router,
         system_settings_router,
@@ -78,8 +77,7 @@ def api_router() -> APIRouter:
         feature_requests_router,
         tutor_router,
     ):
-        router.include_router(gate(domain, API_PREFIX))
-    return router
+        app.include_router(gate(domain, API_PREFIX), prefix=API_PREFIX, responses=DEFAULT_ERROR)
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
@@ -132,12 +130,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.state.db = database
     install_error_handlers(app)
     app.include_router(health_router, include_in_schema=False)
-    app.include_router(gate(api_router(), ""))
+    include_api(app)
     app.include_router(gate(public_prompts_router, ""), responses=DEFAULT_ERROR)
     app.include_router(metrics_router)
-    # add_middleware wraps: the last added runs first. Outermost to innermost: request id, security headers (on
-    # every response, the last-resort 500 included), access log and metrics (which turns an unhandled exception
-    # into that 500), CORS (so even a 413 is readable cross-origin), then the body guard.
+    # add_middleware wraps: the last added runs first. Outermost to innermost: the edge (request id, security headers
+    # on every response, access log and metrics, and the last-resort 500: kit/observability.py), CORS (so even a
+    # 413 is readable cross-origin), then the body guard.
     app.add_middleware(
         BodyGuardMiddleware, max_body_bytes=settings.max_body_bytes, max_json_depth=settings.max_json_depth
     )
@@ -150,7 +148,5 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             allow_headers=["*"],
             expose_headers=["X-Request-ID", "Retry-After"],
         )
-    app.add_middleware(AccessLogMiddleware)
-    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.environment is Environment.PRODUCTION)
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(EdgeMiddleware, hsts=settings.environment is Environment.PRODUCTION)
     return app

@@ -60,12 +60,10 @@ EXPECTED_HEADS = {
 
 
 def _app_with(gated: APIRouter, mount: str = "/api") -> FastAPI:
-    """`gated` included at `mount`, as app.py does: behind a router that carries the prefix."""
+    """`gated` included at `mount`, as app.py does: straight into the app, with the prefix."""
     app = FastAPI()
     install_error_handlers(app)
-    carrier = APIRouter(prefix=mount)
-    carrier.include_router(gated)
-    app.include_router(carrier)
+    app.include_router(gated, prefix=mount)
     return app
 
 
@@ -99,6 +97,13 @@ class TestLiteralHeads:
         router.routes.append(Opaque())
         assert literal_heads(router.routes, "/api") is None
         assert gate(router, "/api").heads is None
+
+    def test_the_gated_router_holds_the_routes_themselves_not_an_inclusion_of_them(self) -> None:
+        # Every level of inclusion is matched once to choose and again to dispatch, so the gate adds none.
+        router = _small_router()
+        gated = gate(router, "/api")
+        assert gated.routes == router.routes  # the same route objects, in the same order
+        assert gated.routes is not router.routes
 
     def test_gate_keeps_the_heads_sorted_and_includes_the_router(self) -> None:
         router = _small_router()
@@ -242,8 +247,10 @@ class TestTheRealApp:
                     walk(nested.routes)
 
         walk(app.router.routes)
-        # The /api/v1 router, the public prompt API, and the seventeen domains inside /api/v1.
-        assert len(gated) >= 19
+        # The public prompt API and the seventeen domains, each included straight into the app under its prefix.
+        assert len(gated) >= 18
+        top = [getattr(route, "original_router", None) for route in app.router.routes]
+        assert all(router in top for router in gated)  # no router in between that would be matched on its own
         assert all(router.heads for router in gated)
         assert all(head.startswith(("/api/v1", "/api/public/v2/prompts")) for r in gated for head in r.heads or ())
 

@@ -244,7 +244,7 @@ class TestDatabaseLostBeforeTheReplyIsStored:
     ) -> None:
         # Sessions: the request's own (which commits the user's message); the reply's store fails.
         vanishing = VanishingDatabase(app.state.db.sessionmaker, sessions=1)
-        app.state.db = type(app.state.db)(engine=app.state.db.engine, sessionmaker=vanishing)
+        app.state.db = type(app.state.db)(engine=app.state.db.engine, sessionmaker=vanishing, bound=app.state.db.bound)
         response = await client.post(send_url(chat_id), json={"content": "Explain, please"}, headers=headers | SSE)
         events = parse_sse(response.text)
         assert events[0][0] == "message.created"

@@ -11,7 +11,7 @@ from fastapi import Depends, Request
 from twosigma.api_keys import service
 from twosigma.api_keys.cache import ApiKeyCache, VerifiedKey, default_key_cache
 from twosigma.db.session import unit_of_work
-from twosigma.kit.deps import AppSettings
+from twosigma.kit.deps import settings_of
 
 
 def _credentials(request: Request) -> tuple[str, str]:
@@ -34,10 +34,11 @@ async def get_api_key_cache(request: Request) -> ApiKeyCache:
     return cache if isinstance(cache, ApiKeyCache) else default_key_cache
 
 
-async def get_api_key(request: Request, settings: AppSettings) -> VerifiedKey:
+async def get_api_key(request: Request) -> VerifiedKey:
     """The verified key: from the process cache when it holds the key and its use was recorded in the last minute,
     with no database session at all; otherwise in a short unit of work of its own (lookup, `last_used_at`)."""
     public_key, secret_key = _credentials(request)
+    settings = settings_of(request)
     cache = await get_api_key_cache(request)
     cached = service.authenticate_cached(settings, public_key, secret_key, cache=cache)
     if cached is not None:

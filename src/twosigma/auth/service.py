@@ -201,7 +201,7 @@ async def change_password(
         str(principal.id),
         message="Too many password attempts; try again shortly.",
     )
-    user = principal.user
+    user = await users_service.load_self(session, principal)
     if not await verify_password(data.current_password, user.password_hash):
         raise InvalidCurrentPassword()
     user.password_hash = await hash_password(data.new_password, settings.bcrypt_rounds)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from twosigma.auth.tokens import TokenType, decode_token
 from twosigma.authz.policy import ensure_platform_admin
 from twosigma.authz.principal import Principal
 from twosigma.authz.repository import load_principal
-from twosigma.db.session import DbSession
-from twosigma.kit.deps import AppSettings
+from twosigma.db.session import get_database
+from twosigma.kit.deps import settings_of
 from twosigma.kit.errors import Unauthorized
 from twosigma.kit.middleware import request_state_var
 
@@ -21,12 +21,14 @@ bearer_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=F
 
 
 async def get_optional_principal(
-    session: DbSession, settings: AppSettings, token: Annotated[str | None, Depends(bearer_scheme)]
+    request: Request, token: Annotated[str | None, Depends(bearer_scheme)]
 ) -> Principal | None:
     if not token:
         return None
-    claims = decode_token(settings, token, TokenType.ACCESS)
-    principal = await load_principal(session, claims.user_id)
+    claims = decode_token(settings_of(request), token, TokenType.ACCESS)
+    # Read on its own pooled connection, outside the route's unit of work: a route that needs no session (GET
+    # /users/me) opens none.
+    principal = await load_principal(get_database(request), claims.user_id)
     if principal is None:
         raise Unauthorized("The token is not valid.", code="invalid_token")
     if not principal.user.is_active:

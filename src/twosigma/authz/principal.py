@@ -3,9 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime
 
 from twosigma.enums import UserRole
-from twosigma.users.models import User
+
+
+@dataclass(frozen=True, slots=True)
+class UserSnapshot:
+    """The signed-in user's own columns as read at the start of the request (no ORM instance, no session).
+
+    A route that changes the user loads it into its own session (`session.get(User, principal.id)`).
+    """
+
+    id: int
+    email: str
+    full_name: str
+    locale: str
+    time_zone: str
+    is_active: bool
+    current_streak_days: int
+    last_activity_date: date | None
+    created_at: datetime
+    updated_at: datetime
 
 
 @dataclass(frozen=True)
@@ -17,7 +36,7 @@ class Grant:
 
 @dataclass(frozen=True)
 class Principal:
-    user: User
+    user: UserSnapshot
     grants: tuple[Grant, ...] = field(default_factory=tuple)
 
     @property

@@ -1,31 +1,84 @@
-"""Run a read on the session's own asyncpg connection, skipping SQLAlchemy's result processing.
+"""Reads on the asyncpg connection itself, skipping SQLAlchemy's per-statement and per-row machinery.
 
 For a bulk read whose rows go straight into plain dicts (the course tree: 12,000 rows for a 10,000-item course),
 SQLAlchemy's per-row result processing costs more than the query. `driver_fetch` runs the SQL on the connection
-(and in the transaction) the session already uses, and still tells the engine's `before_cursor_execute` and
-`after_cursor_execute` listeners about it, so statement counters and SQL logging see every statement.
+(and in the transaction) the session already uses.
+
+`pooled_fetch` runs one read on a pooled connection outside any transaction (a single statement is its own
+snapshot, exactly as it would be inside a READ COMMITTED transaction): no session, no BEGIN/COMMIT round trips.
+The per-request principal lookup uses it, which every authenticated request pays for (an ORM session costs ~6x the
+query itself there). A dead connection is invalidated and reported as the engine would (a 503); a database bound to
+one connection (the tests' transaction) runs it on that connection.
+
+Both still tell the engine's `before_cursor_execute` and `after_cursor_execute` listeners about the statement, so
+statement counters and SQL logging see every statement.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+import asyncpg
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+if TYPE_CHECKING:
+    from twosigma.db.engine import Database
+
+# SQLSTATEs of a connection that is gone (class 08) or of a server shutting down or starting (57P01-57P03).
+_LOST_SQLSTATES = ("57P01", "57P02", "57P03")
+
+
+async def _fetch(dispatch: Any, conn: Connection | None, driver: Any, sql: str, args: tuple[Any, ...]) -> Any:
+    if dispatch.before_cursor_execute:
+        dispatch.before_cursor_execute(conn, None, sql, args, None, False)
+    rows = await driver.fetch(sql, *args)
+    if dispatch.after_cursor_execute:
+        dispatch.after_cursor_execute(conn, None, sql, args, None, False)
+    return rows
 
 
 async def driver_fetch(session: AsyncSession, sql: str, *args: Any) -> Sequence[Any]:
-    """asyncpg Records (index or name access) for `sql` with `$1`-style `args`."""
+    """asyncpg Records (index or name access) for `sql` with `$1`-style `args`, in the session's transaction."""
     connection = await session.connection()
+    return await _on_connection(connection, sql, args)
+
+
+async def _on_connection(connection: AsyncConnection, sql: str, args: tuple[Any, ...]) -> Sequence[Any]:
     sync = connection.sync_connection
     assert sync is not None
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
-    dispatch = sync.dispatch
-    if dispatch.before_cursor_execute:
-        dispatch.before_cursor_execute(sync, None, sql, args, None, False)
-    rows: Sequence[Any] = await driver.fetch(sql, *args)
-    if dispatch.after_cursor_execute:
-        dispatch.after_cursor_execute(sync, None, sql, args, None, False)
+    rows: Sequence[Any] = await _fetch(sync.dispatch, sync, driver, sql, args)
+    return rows
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether an asyncpg error means the connection is unusable (rather than a bad statement)."""
+    if isinstance(exc, OSError | asyncpg.exceptions.ConnectionDoesNotExistError | asyncpg.PostgresConnectionError):
+        return True
+    if isinstance(exc, asyncpg.InterfaceError) and "closed" in str(exc):
+        return True
+    sqlstate = getattr(exc, "sqlstate", None)
+    return isinstance(sqlstate, str) and (sqlstate.startswith("08") or sqlstate in _LOST_SQLSTATES)
+
+
+async def pooled_fetch(db: Database, sql: str, *args: Any) -> Sequence[Any]:
+    """asyncpg Records for one read on a pooled connection, in no transaction (autocommit)."""
+    if db.bound is not None:  # a database bound to one connection: stay inside its transaction
+        return await _on_connection(db.bound, sql, args)
+    pooled = await db.engine.raw_connection()  # the pool's checkout: errors arrive as SQLAlchemy's, ping included
+    try:
+        rows: Sequence[Any] = await _fetch(db.engine.sync_engine.dispatch, None, pooled.driver_connection, sql, args)
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+        lost = connection_lost(exc)
+        if lost:
+            pooled.invalidate(exc)
+        # The error handlers know SQLAlchemy's wrapper: a lost connection answers 503, anything else 500.
+        raise DBAPIError(sql, args, exc, connection_invalidated=lost) from exc
+    finally:
+        pooled.close()
     return rows

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from twosigma.config import Settings
 
@@ -67,10 +67,21 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 @dataclass
 class Database:
-    """What a running app knows about its database: the engine and how to open sessions."""
+    """What a running app knows about its database: the engine and how to open sessions.
+
+    `bound`: a database bound to one connection (the tests' transaction: a sessionmaker bound to a connection is
+    recognised on its own) runs the reads that need no session (`db.driver.pooled_fetch`) on that connection too.
+    """
 
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    bound: AsyncConnection | None = None
+
+    def __post_init__(self) -> None:
+        if self.bound is None and isinstance(self.sessionmaker, async_sessionmaker):
+            bind = self.sessionmaker.kw.get("bind")
+            if isinstance(bind, AsyncConnection):
+                self.bound = bind
 
     @classmethod
     def from_url(cls, url: str, settings: Settings) -> Database:

@@ -14,9 +14,15 @@ from twosigma.config import Settings
 from twosigma.kit.ratelimit import RateLimiter
 
 
-async def get_app_settings(request: Request) -> Settings:
+def settings_of(request: Request) -> Settings:
+    """The app's settings, read directly: the dependencies every request runs (authentication) call this rather
+    than depend on `AppSettings`, since each dependency FastAPI resolves costs every request that uses it."""
     settings: Settings = request.app.state.settings
     return settings
+
+
+async def get_app_settings(request: Request) -> Settings:
+    return settings_of(request)
 
 
 async def get_rate_limiter(request: Request) -> RateLimiter:

@@ -2,7 +2,7 @@
 
 `configure_logging` is called by `twosigma serve` and by `create_app` for a server (not for the tests' apps, which
 leave logging to pytest). It is idempotent: a second call replaces nothing and adds no second handler.
-The access log line (one per request) is written by `kit.observability.AccessLogMiddleware` on the
+The access log line (one per request) is written by `kit.observability.EdgeMiddleware` on the
 `twosigma.access` logger.
 """
 

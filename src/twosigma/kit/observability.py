@@ -1,12 +1,18 @@
-"""One access-log line and the request metrics per HTTP request (pure ASGI middleware).
+"""The edge of every HTTP request, in ONE pure ASGI middleware: its id, the security headers, the access log and
+the request metrics, and the last-resort error response.
 
-The line is written on the `twosigma.access` logger at INFO with the fields `request_id`, `user_id` (when the
-caller authenticated with a token), `method`, `route` (the route template, e.g. `/api/v1/courses/{course_id}`,
-never the raw path: ids and share tokens stay out of the logs and the metric labels stay few), `status` and
-`duration_ms`. Requests that match no route are logged with route `<unmatched>`.
+One middleware rather than one per concern: each layer costs every request another coroutine and another wrapper
+around every message it sends, and these four all wrap the same `http.response.start`.
 
-An exception that escapes every handler becomes the usual 500 in the error shape here, so that response too gets
-the security headers and is counted; the exception is logged once, with its traceback.
+- Request id: a well-formed `X-Request-ID` from the client is kept, otherwise one is made; it is echoed on the
+  response, put in the request's `state` and in a context variable the log formatter reads.
+- Security headers (kit/security.py) on every response, the last-resort 500 included; a route's own value wins.
+- Access log and metrics: one line on the `twosigma.access` logger at INFO with the fields `request_id`, `user_id`
+  (when the caller authenticated with a token), `method`, `route` (the route template, e.g.
+  `/api/v1/courses/{course_id}`, never the raw path: ids and share tokens stay out of the logs and the metric labels
+  stay few), `status` and `duration_ms`. Requests that match no route are logged with route `<unmatched>`.
+- An exception that escapes every handler becomes the usual 500 in the error shape here, so that response too gets
+  the security headers and is counted; the exception is logged once, with its traceback.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from twosigma.kit.handlers import unhandled_response
 from twosigma.kit.logging import ACCESS_LOGGER
 from twosigma.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from twosigma.kit.middleware import request_id_for, request_id_var, request_state_var
+from twosigma.kit.security import security_headers
 
 access_logger = logging.getLogger(ACCESS_LOGGER)
 
@@ -45,34 +53,52 @@ def route_template(scope: Scope) -> str:
     return UNMATCHED
 
 
-class AccessLogMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+class EdgeMiddleware:
+    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
         self.app = app
+        self.hsts = hsts
+        self._api_headers = security_headers("/", hsts=hsts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        request_id = request_id_for(scope)
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        token = request_id_var.set(request_id)
+        state_token = request_state_var.set(state)
+        path = scope["path"]
+        extra = self._api_headers if path.startswith("/api/") else security_headers(path, hsts=self.hsts)
+        own = (b"x-request-id", request_id.encode("latin-1"))
         status = 500
         response_started = False
 
-        async def send_tracking(message: Message) -> None:
+        async def send_at_the_edge(message: Message) -> None:
             nonlocal status, response_started
             if message["type"] == "http.response.start":
                 status = int(message["status"])
                 response_started = True
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(pair for pair in extra if pair[0] not in present)
+                headers = [pair for pair in headers if pair[0].lower() != b"x-request-id"]
+                headers.append(own)
+                message["headers"] = headers
             await send(message)
 
         try:
-            await self.app(scope, receive, send_tracking)
+            await self.app(scope, receive, send_at_the_edge)
         except Exception as exc:
             if response_started:
                 raise
             response = await unhandled_response(Request(scope), exc)
-            await response(scope, receive, send_tracking)
+            await response(scope, receive, send_at_the_edge)
         finally:
             self._record(scope, status, time.perf_counter() - started)
+            request_id_var.reset(token)
+            request_state_var.reset(state_token)
 
     @staticmethod
     def _record(scope: Scope, status: int, seconds: float) -> None:

@@ -68,14 +68,17 @@ class GatedRouter(APIRouter):
 
 
 def gate(router: APIRouter, mount: str) -> GatedRouter:
-    """`router` as included under `mount` (the full prefix in front of it), behind its gate.
+    """`router`'s routes behind a gate, to be included at `mount` (the full prefix in front of them).
 
-    Include the result with no prefix of its own at the place `mount` describes. The heads are computed once, so
-    add every route to `router` before gating it.
+    The gated router holds `router`'s own route objects rather than including `router`: each route already carries
+    everything `router` gave it when it was declared (prefix, tags, dependencies, responses), and every level of
+    inclusion costs a request another full match of everything below it (FastAPI matches each level once to choose
+    and again to dispatch). Include the result with `prefix=mount` (or at the place `mount` describes). The heads
+    are computed once, so add every route to `router` before gating it.
     """
     heads = literal_heads(router.routes, mount)
     gated = GatedRouter(tuple(sorted(heads)) if heads else None)
-    gated.include_router(router)
+    gated.routes.extend(router.routes)
     return gated
 
 

@@ -4,9 +4,10 @@
   declared Content-Length before anything is read and again on the bytes actually received (chunked bodies); a JSON
   body nested deeper than `max_json_depth` is 422 `json_too_deep`, refused before any parser recurses into it.
   Both answers are in the error shape.
-- `SecurityHeadersMiddleware`: nosniff, DENY framing, no referrer, HSTS in production, and a Content-Security-
-  Policy: `default-src 'none'` on API responses; Swagger UI and ReDoc (which load FastAPI's pinned assets from
-  jsDelivr and run an inline bootstrap script) get a policy that allows exactly that.
+- `security_headers` (added to every response by the edge middleware, kit/observability.py): nosniff, DENY
+  framing, no referrer, HSTS in production, and a Content-Security-Policy: `default-src 'none'` on API
+  responses; Swagger UI and ReDoc (which load FastAPI's pinned assets from jsDelivr and run an inline bootstrap
+  script) get a policy that allows exactly that.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from twosigma.kit.handlers import error_body
@@ -187,27 +188,15 @@ def _replay(messages: list[Message], pending: Message | None, receive: Receive) 
     return replay_receive
 
 
-class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
-        self.app = app
-        self.hsts = hsts
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        csp = DOCS_CSP if scope["path"] in DOCS_PATHS else API_CSP
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                headers.setdefault("X-Frame-Options", "DENY")
-                headers.setdefault("Referrer-Policy", "no-referrer")
-                headers.setdefault("Content-Security-Policy", csp)
-                headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-                if self.hsts:
-                    headers.setdefault("Strict-Transport-Security", HSTS)
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+def security_headers(path: str, *, hsts: bool) -> tuple[tuple[bytes, bytes], ...]:
+    """The headers every response carries (a route's own value for one of them wins), as raw ASGI pairs."""
+    pairs = [
+        (b"x-content-type-options", b"nosniff"),
+        (b"x-frame-options", b"DENY"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"content-security-policy", (DOCS_CSP if path in DOCS_PATHS else API_CSP).encode()),
+        (b"cross-origin-opener-policy", b"same-origin"),
+    ]
+    if hsts:
+        pairs.append((b"strict-transport-security", HSTS.encode()))
+    return tuple(pairs)

@@ -21,9 +21,13 @@ from twosigma.prompts.service import Actor
 API_CREATED_BY = "API"  # what Langfuse stores as `createdBy` for API-created versions
 
 
-async def get_prompt_cache(request: Request) -> PromptCache:
+def prompt_cache_of(request: Request) -> PromptCache:
     cache = getattr(request.app.state, "prompt_cache", None)
     return cache if isinstance(cache, PromptCache) else default_cache
+
+
+async def get_prompt_cache(request: Request) -> PromptCache:
+    return prompt_cache_of(request)
 
 
 async def require_prompt_reader(principal: CurrentPrincipal) -> Principal:

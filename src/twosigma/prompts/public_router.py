@@ -13,12 +13,13 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi import status as http
 from pydantic import TypeAdapter
 
+from twosigma.api_keys.dependencies import PublicApiKey
 from twosigma.db.session import DbSession, unit_of_work
 from twosigma.kit.pagination import PageParams
 from twosigma.kit.schemas import error_responses
 from twosigma.prompts import queries, service
 from twosigma.prompts.composition import ResolvedPrompt
-from twosigma.prompts.dependencies import ApiKeyActor, PromptCacheDep
+from twosigma.prompts.dependencies import ApiKeyActor, PromptCacheDep, prompt_cache_of
 from twosigma.prompts.repository import ListFilters
 from twosigma.prompts.schemas import LabelsUpdate, PromptCreate, PromptMetaList, PromptRead
 
@@ -76,8 +77,7 @@ async def update_prompt_version(
 @router.get("/{name:path}", response_model=PromptRead, responses=error_responses(400, 401, 404, 422))
 async def get_prompt(
     request: Request,
-    actor: ApiKeyActor,
-    cache: PromptCacheDep,
+    _: PublicApiKey,
     name: NamePath,
     version: VersionQuery = None,
     label: str | None = None,
@@ -85,7 +85,8 @@ async def get_prompt(
 ) -> Any:
     # The hot path of every SDK's get_prompt: the response body itself is cached (same bytes as response_model),
     # and a warm request opens no database session at all (the key is cached too); a miss opens the request's
-    # unit of work here.
+    # unit of work here. One dependency only (the key): each one FastAPI resolves costs every request.
+    cache = prompt_cache_of(request)
     if resolve:
         body = queries.cached_prompt_body(cache, name, version=version, label=label)
         if body is None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Query
+from fastapi import Depends, Path, Query, Request
 
 from twosigma.authz.dependencies import PlatformAdmin, bearer_scheme, get_optional_principal
 from twosigma.authz.policy import is_platform_admin
@@ -45,7 +45,7 @@ async def get_content_type_for_admin(_: PlatformAdmin, session: DbSession, conte
 
 
 async def include_inactive_content_types(
-    session: DbSession,
+    request: Request,
     settings: AppSettings,
     token: Annotated[str | None, Depends(bearer_scheme)],
     include_inactive: Annotated[bool, Query(description="Platform admins only; ignored for others.")] = False,
@@ -56,7 +56,7 @@ async def include_inactive_content_types(
     """
     if not include_inactive:
         return False
-    return is_platform_admin(await get_optional_principal(session, settings, token))
+    return is_platform_admin(await get_optional_principal(request, token))
 
 
 DomainDep = Annotated[Domain, Depends(get_domain)]

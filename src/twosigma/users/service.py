@@ -11,9 +11,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.auth.passwords import hash_password
-from twosigma.authz.principal import Principal
+from twosigma.authz.principal import Principal, UserSnapshot
 from twosigma.config import Settings
-from twosigma.kit.errors import Conflict, Invalid
+from twosigma.kit.errors import Conflict, Invalid, Unauthorized
 from twosigma.users import repository
 from twosigma.users.models import User, UserProfile
 from twosigma.users.schemas import (
@@ -74,21 +74,30 @@ async def create_user(session: AsyncSession, settings: Settings, account: NewAcc
     return user
 
 
-def me(principal: Principal) -> UserMe:
-    base = UserRead.model_validate(principal.user)
+def me(principal: Principal, user: User | UserSnapshot | None = None) -> UserMe:
+    """The caller as read at the start of the request, or `user` when the request changed it."""
+    base = UserRead.model_validate(user if user is not None else principal.user)
     roles = [
         RoleRead(university_id=g.university_id, role=g.role, department_id=g.department_id) for g in principal.grants
     ]
     return UserMe(**base.model_dump(), roles=roles)
 
 
+async def load_self(session: AsyncSession, principal: Principal) -> User:
+    """The caller's row in `session`, to change it (the principal itself is a read-only snapshot)."""
+    user = await session.get(User, principal.id)
+    if user is None:  # deleted since the request began
+        raise Unauthorized("The token is not valid.", code="invalid_token")
+    return user
+
+
 async def update_me(session: AsyncSession, principal: Principal, data: UserUpdate) -> UserMe:
-    user = principal.user
+    user = await load_self(session, principal)
     for name in data.model_fields_set:
         setattr(user, name, getattr(data, name))
     await session.flush()
     await session.refresh(user)  # updated_at is computed by the database
-    return me(principal)
+    return me(principal, user)
 
 
 async def get_profile(session: AsyncSession, user_id: int) -> ProfileRead:
@@ -134,7 +143,7 @@ async def put_subject_preferences(
     return SubjectPreferencesRead(subject_ids=wanted)
 
 
-def streak(user: User, now: datetime | None = None) -> StreakRead:
+def streak(user: User | UserSnapshot, now: datetime | None = None) -> StreakRead:
     today = local_today(user.time_zone, now)
     return StreakRead(
         current_streak_days=effective_streak(user.current_streak_days, user.last_activity_date, today),
