@@ -36,6 +36,7 @@ from twosigma.llm.factory import ProviderRegistry
 from twosigma.llm.router import router as llm_router
 from twosigma.progress.router import router as progress_router
 from twosigma.prompts.cache import PromptCache, PromptCacheListener, default_cache
+from twosigma.prompts.front import PromptCacheFront
 from twosigma.prompts.public_router import router as public_prompts_router
 from twosigma.prompts.router import router as prompts_router
 from twosigma.system_settings.cache import EffectiveCache, default_effective_cache
@@ -130,12 +131,15 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.state.db = database
     install_error_handlers(app)
     app.include_router(health_router, include_in_schema=False)
-    include_api(app)
+    # The Langfuse API first: its SDKs poll it, and its prefix is disjoint from /api/v1's, so no route's
+    # priority changes.
     app.include_router(gate(public_prompts_router, ""), responses=DEFAULT_ERROR)
+    include_api(app)
     app.include_router(metrics_router)
     # add_middleware wraps: the last added runs first. Outermost to innermost: the edge (request id, security headers
     # on every response, access log and metrics, and the last-resort 500: kit/observability.py), CORS (so even a
-    # 413 is readable cross-origin), then the body guard.
+    # 413 is readable cross-origin), the body guard, then the cache front of the prompt GET (prompts/front.py).
+    app.add_middleware(PromptCacheFront)
     app.add_middleware(
         BodyGuardMiddleware, max_body_bytes=settings.max_body_bytes, max_json_depth=settings.max_json_depth
     )

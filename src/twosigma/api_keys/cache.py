@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from twosigma.kit.cache import InvalidatedCache
 
@@ -27,3 +28,9 @@ class ApiKeyCache(InvalidatedCache[str, VerifiedKey]):
 
 # The process's cache: servers share it (the app's lifespan listener empties it); tests' apps get their own.
 default_key_cache = ApiKeyCache()
+
+
+def key_cache_of(state: Any) -> ApiKeyCache:
+    """The app's key cache (`app.state.api_key_cache`), or the process's."""
+    cache = getattr(state, "api_key_cache", None)
+    return cache if isinstance(cache, ApiKeyCache) else default_key_cache

@@ -9,13 +9,17 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from twosigma.api_keys import service
-from twosigma.api_keys.cache import ApiKeyCache, VerifiedKey, default_key_cache
+from twosigma.api_keys.cache import ApiKeyCache, VerifiedKey, key_cache_of
 from twosigma.db.session import unit_of_work
 from twosigma.kit.deps import settings_of
 
 
 def _credentials(request: Request) -> tuple[str, str]:
-    header = request.headers.get("authorization", "")
+    return basic_credentials(request.headers.get("authorization", ""))
+
+
+def basic_credentials(header: str) -> tuple[str, str]:
+    """(public key, secret key) from an `Authorization: Basic …` header value; 401 when it is not one."""
     scheme, _, encoded = header.partition(" ")
     if scheme.lower() != "basic" or not encoded:
         raise service.unauthorized("HTTP Basic authentication with an API key is required.")
@@ -30,8 +34,7 @@ def _credentials(request: Request) -> tuple[str, str]:
 
 
 async def get_api_key_cache(request: Request) -> ApiKeyCache:
-    cache = getattr(request.app.state, "api_key_cache", None)
-    return cache if isinstance(cache, ApiKeyCache) else default_key_cache
+    return key_cache_of(request.app.state)
 
 
 async def get_api_key(request: Request) -> VerifiedKey:
@@ -39,7 +42,7 @@ async def get_api_key(request: Request) -> VerifiedKey:
     with no database session at all; otherwise in a short unit of work of its own (lookup, `last_used_at`)."""
     public_key, secret_key = _credentials(request)
     settings = settings_of(request)
-    cache = await get_api_key_cache(request)
+    cache = key_cache_of(request.app.state)
     cached = service.authenticate_cached(settings, public_key, secret_key, cache=cache)
     if cached is not None:
         return cached

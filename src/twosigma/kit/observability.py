@@ -36,7 +36,11 @@ UNMATCHED = "<unmatched>"
 
 
 def route_template(scope: Scope) -> str:
-    """The template of the route that served `scope`, once routing has run."""
+    """The template of the route that served `scope`, once routing has run (or as a middleware that answered in
+    the route's place noted it in the request's state: prompts/front.py)."""
+    noted = (scope.get("state") or {}).get("route")
+    if isinstance(noted, str):
+        return noted
     fastapi_scope: Any = scope.get("fastapi")
     if isinstance(fastapi_scope, dict):
         context = fastapi_scope.get("effective_route_context")

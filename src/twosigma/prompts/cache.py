@@ -57,6 +57,12 @@ class PromptCache(InvalidatedCache[CacheKey, ResolvedPrompt]):
 default_cache = PromptCache()
 
 
+def prompt_cache_of(state: Any) -> PromptCache:
+    """The app's prompt cache (`app.state.prompt_cache`), or the process's."""
+    cache = getattr(state, "prompt_cache", None)
+    return cache if isinstance(cache, PromptCache) else default_cache
+
+
 def asyncpg_dsn(engine: AsyncEngine) -> str:
     return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 

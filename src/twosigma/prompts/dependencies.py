@@ -15,19 +15,14 @@ from twosigma.authz.policy import (
     ensure_allowed,
 )
 from twosigma.authz.principal import Principal
-from twosigma.prompts.cache import PromptCache, default_cache
+from twosigma.prompts.cache import PromptCache, prompt_cache_of
 from twosigma.prompts.service import Actor
 
 API_CREATED_BY = "API"  # what Langfuse stores as `createdBy` for API-created versions
 
 
-def prompt_cache_of(request: Request) -> PromptCache:
-    cache = getattr(request.app.state, "prompt_cache", None)
-    return cache if isinstance(cache, PromptCache) else default_cache
-
-
 async def get_prompt_cache(request: Request) -> PromptCache:
-    return prompt_cache_of(request)
+    return prompt_cache_of(request.app.state)
 
 
 async def require_prompt_reader(principal: CurrentPrincipal) -> Principal:

@@ -18,8 +18,9 @@ from twosigma.db.session import DbSession, unit_of_work
 from twosigma.kit.pagination import PageParams
 from twosigma.kit.schemas import error_responses
 from twosigma.prompts import queries, service
+from twosigma.prompts.cache import prompt_cache_of
 from twosigma.prompts.composition import ResolvedPrompt
-from twosigma.prompts.dependencies import ApiKeyActor, PromptCacheDep, prompt_cache_of
+from twosigma.prompts.dependencies import ApiKeyActor, PromptCacheDep
 from twosigma.prompts.repository import ListFilters
 from twosigma.prompts.schemas import LabelsUpdate, PromptCreate, PromptMetaList, PromptRead
 
@@ -86,7 +87,7 @@ async def get_prompt(
     # The hot path of every SDK's get_prompt: the response body itself is cached (same bytes as response_model),
     # and a warm request opens no database session at all (the key is cached too); a miss opens the request's
     # unit of work here. One dependency only (the key): each one FastAPI resolves costs every request.
-    cache = prompt_cache_of(request)
+    cache = prompt_cache_of(request.app.state)
     if resolve:
         body = queries.cached_prompt_body(cache, name, version=version, label=label)
         if body is None:
