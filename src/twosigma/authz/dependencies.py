@@ -14,17 +14,21 @@ from twosigma.authz.repository import load_principal
 from twosigma.db.session import get_database
 from twosigma.kit.deps import settings_of
 from twosigma.kit.errors import Unauthorized
-from twosigma.kit.middleware import request_state_var
 
 # tokenUrl makes Swagger UI's Authorize button work with the OAuth2 password form.
 bearer_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-async def get_optional_principal(
-    request: Request, token: Annotated[str | None, Depends(bearer_scheme)]
-) -> Principal | None:
+_PRINCIPAL_KEY = "principal"  # in the request's ASGI state: loaded once per request whichever dependency asks
+
+
+async def _principal(request: Request, token: str | None) -> Principal | None:
     if not token:
         return None
+    state = request.scope.setdefault("state", {})
+    loaded: Principal | None = state.get(_PRINCIPAL_KEY)
+    if loaded is not None:
+        return loaded
     claims = decode_token(settings_of(request), token, TokenType.ACCESS)
     # Read on its own pooled connection, outside the route's unit of work: a route that needs no session (GET
     # /users/me) opens none.
@@ -34,13 +38,20 @@ async def get_optional_principal(
     if not principal.user.is_active:
         # Checked on every request, so deactivation takes effect at once.
         raise Unauthorized("This account is inactive.", code="account_inactive")
-    state = request_state_var.get()
-    if state is not None:
-        state["user_id"] = principal.id  # for the access log line
+    state[_PRINCIPAL_KEY] = principal
+    state["user_id"] = principal.id  # for the access log line
     return principal
 
 
-async def get_principal(principal: Annotated[Principal | None, Depends(get_optional_principal)]) -> Principal:
+async def get_optional_principal(
+    request: Request, token: Annotated[str | None, Depends(bearer_scheme)]
+) -> Principal | None:
+    return await _principal(request, token)
+
+
+async def get_principal(request: Request, token: Annotated[str | None, Depends(bearer_scheme)]) -> Principal:
+    # Not built on get_optional_principal: one dependency less for every authenticated route to resolve.
+    principal = await _principal(request, token)
     if principal is None:
         raise Unauthorized("Authentication is required.", code="not_authenticated")
     return principal

@@ -70,7 +70,20 @@ async def pooled_fetch(db: Database, sql: str, *args: Any) -> Sequence[Any]:
     """asyncpg Records for one read on a pooled connection, in no transaction (autocommit)."""
     if db.bound is not None:  # a database bound to one connection: stay inside its transaction
         return await _on_connection(db.bound, sql, args)
-    pooled = await db.engine.raw_connection()  # the pool's checkout: errors arrive as SQLAlchemy's, ping included
+    dialect = db.engine.dialect
+    try:
+        pooled = await db.engine.raw_connection()  # the pool's checkout, its ping included
+    except dialect.loaded_dbapi.Error as exc:
+        # A raw checkout does not wrap the driver's error as a session's would: wrap it the same way (a server
+        # that is down or shutting down then answers 503 like any other route).
+        raise DBAPIError.instance(
+            None,
+            None,
+            exc,
+            dialect.loaded_dbapi.Error,
+            connection_invalidated=dialect.is_disconnect(exc, None, None),
+            dialect=dialect,
+        ) from exc
     try:
         rows: Sequence[Any] = await _fetch(db.engine.sync_engine.dispatch, None, pooled.driver_connection, sql, args)
     except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
