@@ -102,8 +102,8 @@ class TestTheFrontAnswersWarmRequests:
         caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
         assert (await client.get(f"{URL}/{NAME}", headers=basic)).status_code == 200
         (record,) = [r for r in caplog.records if r.name == ACCESS_LOGGER]
-        assert getattr(record, "route") == ROUTE == "/api/public/v2/prompts/{name}"
-        assert getattr(record, "status") == 200
+        assert record.__dict__["route"] == ROUTE == "/api/public/v2/prompts/{name}"
+        assert record.__dict__["status"] == 200
         metrics = (await client.get("/metrics")).text
         assert f'route="{ROUTE}"' in metrics
 
