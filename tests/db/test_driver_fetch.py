@@ -4,6 +4,7 @@ a lost connection is reported as the error handlers expect (503)."""
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 from typing import Any
 
@@ -127,5 +128,22 @@ async def test_a_bad_statement_is_a_plain_database_error(database_url: str, sett
             await pooled_fetch(db, "SELECT * FROM no_such_table")
         assert not is_database_unavailable(caught.value)
         assert [r[0] for r in await pooled_fetch(db, "SELECT 1")] == [1]
+    finally:
+        await db.dispose()
+
+
+async def test_a_cancelled_read_does_not_put_its_busy_connection_back(database_url: str, settings: Settings) -> None:
+    db = pooled_database(database_url, settings)
+    try:
+        (first,) = await pooled_fetch(db, "SELECT pg_backend_pid()")
+        task = asyncio.create_task(pooled_fetch(db, "SELECT pg_sleep(5)"))
+        await asyncio.sleep(0.3)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert db.engine.pool.checkedout() == 0
+        # A connection cancelled mid-statement is discarded: the next read runs on a new one, and works.
+        (second,) = await pooled_fetch(db, "SELECT pg_backend_pid()")
+        assert second[0] != first[0]
     finally:
         await db.dispose()

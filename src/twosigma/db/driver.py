@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 # SQLSTATEs of a connection that is gone (class 08) or of a server shutting down or starting (57P01-57P03).
 _LOST_SQLSTATES = ("57P01", "57P02", "57P03")
+_DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError)
 
 
 async def _fetch(dispatch: Any, conn: Connection | None, driver: Any, sql: str, args: tuple[Any, ...]) -> Any:
@@ -60,7 +61,9 @@ def connection_lost(exc: BaseException) -> bool:
     """Whether an asyncpg error means the connection is unusable (rather than a bad statement)."""
     if isinstance(exc, OSError | asyncpg.exceptions.ConnectionDoesNotExistError | asyncpg.PostgresConnectionError):
         return True
-    if isinstance(exc, asyncpg.InterfaceError) and "closed" in str(exc):
+    if isinstance(exc, asyncpg.InternalClientError) or (
+        isinstance(exc, asyncpg.InterfaceError) and "closed" in str(exc)
+    ):
         return True
     sqlstate = getattr(exc, "sqlstate", None)
     return isinstance(sqlstate, str) and (sqlstate.startswith("08") or sqlstate in _LOST_SQLSTATES)
@@ -86,10 +89,14 @@ async def pooled_fetch(db: Database, sql: str, *args: Any) -> Sequence[Any]:
         ) from exc
     try:
         rows: Sequence[Any] = await _fetch(db.engine.sync_engine.dispatch, None, pooled.driver_connection, sql, args)
-    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
-        lost = connection_lost(exc)
+    except BaseException as exc:
+        # Only an error the server reported leaves the connection usable (the protocol is back at "ready"); after
+        # anything else (lost, cancelled, a client-side protocol error) it goes, rather than back into the pool.
+        lost = not isinstance(exc, asyncpg.PostgresError) or connection_lost(exc)
         if lost:
             pooled.invalidate(exc)
+        if not isinstance(exc, _DRIVER_ERRORS):
+            raise
         # The error handlers know SQLAlchemy's wrapper: a lost connection answers 503, anything else 500.
         raise DBAPIError(sql, args, exc, connection_invalidated=lost) from exc
     finally:

@@ -9,7 +9,6 @@ from typing import Any, cast
 
 from sqlalchemy import (
     CTE,
-    DateTime,
     Integer,
     Row,
     Select,
@@ -28,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from twosigma.content.models import ContentItem, Module
+from twosigma.db.driver import driver_fetch
 from twosigma.enrollments.models import CourseEnrollment
 from twosigma.enums import EnrollmentStatus
 from twosigma.progress.models import UserContentProgress, UserModuleProgress
@@ -138,80 +138,80 @@ async def upsert_item_progress(
     return row
 
 
-def _visible_subtree(anchor: CTE) -> CTE:
-    """(ancestor_id, module_id) for every published-path module below each anchor row (the anchor itself included)."""
-    sub = select(anchor.c.id.label("ancestor_id"), anchor.c.id.label("module_id")).cte("subtree", recursive=True)
-    child = aliased(Module)
-    return sub.union_all(
-        select(sub.c.ancestor_id, child.id)
-        .join(sub, child.parent_module_id == sub.c.module_id)
-        .where(child.is_published)
-    )
-
-
-def _roll_up_statement() -> Any:
-    user_id = bindparam("user_id", type_=Integer)
-    offering_id = bindparam("offering_id", type_=Integer)
-    anc = (
-        select(Module.id, Module.parent_module_id)
-        .where(Module.id == bindparam("module_id", type_=Integer))
-        .cte("ancestors", recursive=True)
-    )
-    parent = aliased(Module)
-    anc = anc.union_all(select(parent.id, parent.parent_module_id).join(anc, parent.id == anc.c.parent_module_id))
-    sub = _visible_subtree(anc)
-    stats = (
-        select(
-            sub.c.ancestor_id,
-            func.count(ContentItem.id).label("n"),
-            func.coalesce(func.sum(UCP.progress_percent), 0).label("total"),
-        )
-        .select_from(sub)
-        .join(ContentItem, ContentItem.module_id == sub.c.module_id)
-        .outerjoin(
-            UCP,
-            and_(UCP.content_item_id == ContentItem.id, UCP.user_id == user_id, UCP.course_offering_id == offering_id),
-        )
-        .group_by(sub.c.ancestor_id)
-        .cte("stats")
-    )
-    percent = case((stats.c.n > 0, stats.c.total // stats.c.n), else_=0)
-    stamp = bindparam("now", type_=DateTime(timezone=True))
-    rows = select(
-        user_id,
-        offering_id,
-        anc.c.id,
-        percent,
-        stamp,
-        case((percent == 100, stamp), else_=None),
-    ).select_from(anc.outerjoin(stats, stats.c.ancestor_id == anc.c.id))
-    table = cast(Table, UMP.__table__)
-    stmt = pg_insert(table).from_select(
-        ["user_id", "course_offering_id", "module_id", "progress_percent", "started_at", "completed_at"], rows
-    )
-    return stmt.on_conflict_do_update(
-        index_elements=[table.c.user_id, table.c.course_offering_id, table.c.module_id],
-        set_={
-            "progress_percent": stmt.excluded.progress_percent,
-            "completed_at": func.coalesce(table.c.completed_at, stmt.excluded.completed_at),
-        },
-    ).returning(table.c.module_id, table.c.progress_percent, table.c.completed_at)
-
-
-_ROLL_UP = _roll_up_statement()
+# The upsert of every ancestor's percent, in one statement, on the driver (db/driver.py) since it is the hot write.
+#
+# Below the root, each ancestor's published subtree is walked: a few hundred items at most in a large course. The
+# LATERAL subqueries (OFFSET 0 keeps the planner from flattening them) make each step an index lookup: the planner
+# cannot estimate a recursive walk and otherwise hashes every item of every course. The root's subtree is the whole
+# course but for what hangs under an unpublished module, so it is computed the other way round, without walking the
+# course: the course's item count and the sum of the user's rows in the offering (each is an item of the course),
+# minus the items under unpublished modules and their rows (usually none; UNION counts nested ones once). For a
+# 10,000-item course that is an index count and one user's rows instead of a walk of 2,000 modules and a join of
+# 10,000 items with the user's rows.
+#
+# $1 user, $2 offering, $3 the item's module and its ancestors (the root last), $4 course, $5 now.
+_ROLL_UP = """
+WITH RECURSIVE path AS (
+    SELECT p.id, p.k FROM unnest($3::int[]) WITH ORDINALITY AS p(id, k)
+), subtree(ancestor_id, module_id) AS (
+    SELECT id, id FROM path WHERE k < cardinality($3::int[])
+    UNION ALL
+    SELECT s.ancestor_id, c.id FROM subtree s
+    CROSS JOIN LATERAL (
+        SELECT m.id FROM modules m WHERE m.parent_module_id = s.module_id AND m.is_published OFFSET 0
+    ) c
+), stats AS (
+    SELECT s.ancestor_id, count(*) AS n, coalesce(sum(u.progress_percent), 0) AS total
+    FROM subtree s
+    CROSS JOIN LATERAL (SELECT ci.id FROM content_items ci WHERE ci.module_id = s.module_id OFFSET 0) i
+    LEFT JOIN LATERAL (
+        SELECT u.progress_percent FROM user_content_progress u
+        WHERE u.user_id = $1 AND u.course_offering_id = $2 AND u.content_item_id = i.id OFFSET 0
+    ) u ON true
+    GROUP BY s.ancestor_id
+), hidden(id) AS (
+    SELECT m.id FROM modules m WHERE m.course_id = $4 AND m.parent_module_id IS NOT NULL AND NOT m.is_published
+    UNION
+    SELECT c.id FROM hidden h JOIN modules c ON c.parent_module_id = h.id
+), hidden_items AS (
+    SELECT count(ci.id) AS n, coalesce(sum(u.progress_percent), 0) AS total
+    FROM hidden h
+    JOIN content_items ci ON ci.module_id = h.id
+    LEFT JOIN user_content_progress u
+        ON u.content_item_id = ci.id AND u.user_id = $1 AND u.course_offering_id = $2
+), all_stats AS (
+    SELECT ancestor_id, n, total FROM stats
+    UNION ALL
+    SELECT
+        (SELECT id FROM path WHERE k = cardinality($3::int[])),
+        (SELECT count(*) FROM content_items WHERE course_id = $4) - h.n,
+        (SELECT coalesce(sum(progress_percent), 0) FROM user_content_progress
+         WHERE user_id = $1 AND course_offering_id = $2) - h.total
+    FROM hidden_items h
+), percents AS (
+    SELECT p.id, CASE WHEN a.n > 0 THEN (a.total / a.n)::int ELSE 0 END AS percent
+    FROM path p LEFT JOIN all_stats a ON a.ancestor_id = p.id
+)
+INSERT INTO user_module_progress AS ump
+    (user_id, course_offering_id, module_id, progress_percent, started_at, completed_at)
+SELECT $1, $2, id, percent, $5, CASE WHEN percent = 100 THEN $5::timestamptz END FROM percents
+ON CONFLICT (user_id, course_offering_id, module_id) DO UPDATE SET
+    progress_percent = excluded.progress_percent,
+    completed_at = coalesce(ump.completed_at, excluded.completed_at)
+RETURNING module_id, progress_percent, completed_at
+"""
 
 
 async def roll_up(
-    session: AsyncSession, *, user_id: int, offering_id: int, module_id: int, now: datetime
-) -> Sequence[Row[int, int, datetime | None]]:
-    """Recompute and upsert the user's percent for `module_id` and every ancestor, in ONE statement.
+    session: AsyncSession, *, user_id: int, offering_id: int, course_id: int, path: ItemPath, now: datetime
+) -> Sequence[Any]:
+    """Recompute and upsert the user's percent for the item's module and every ancestor, in ONE statement:
+    (module_id, progress_percent, completed_at) rows.
 
     A module's percent is the floor of the mean over every item in its published subtree (an unpublished module
     hides its subtree from students, so its items would make 100 unreachable); items without a row count as 0.
     """
-    params = {"user_id": user_id, "offering_id": offering_id, "module_id": module_id, "now": now}
-    rows: Sequence[Row[int, int, datetime | None]] = (await session.execute(_ROLL_UP, params)).all()
-    return rows
+    return await driver_fetch(session, _ROLL_UP, user_id, offering_id, path.ancestors, course_id, now)
 
 
 _LOCK_USER = (

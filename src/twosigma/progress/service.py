@@ -52,7 +52,12 @@ async def record_progress(
     rolled = {
         m: (p, c)
         for m, p, c in await repo.roll_up(
-            session, user_id=principal.id, offering_id=offering.id, module_id=path.module_id, now=now
+            session,
+            user_id=principal.id,
+            offering_id=offering.id,
+            course_id=offering.course_id,
+            path=path,
+            now=now,
         )
     }
     course_percent = rolled[path.ancestors[-1]][0]
