@@ -7,7 +7,12 @@ and the server's own overhead: the first delta minus the provider's time to firs
 around its provider call and reported in the completed message's `meta.time_to_first_token_ms`).
 
 Spec: {"port", "connections", "warmup", "duration", "requests": [[raw request, ...] per connection], "pace": s,
-"once": bool (each connection sends its list once, no time limit but `duration` as a cap), "sse": bool}
+"interval": s, "once": bool (each connection sends its list once, no time limit but `duration` as a cap), "sse": bool}
+
+`interval` makes the load open-loop: each connection sends on a fixed schedule (one request every `interval`
+seconds, the connections' schedules spread evenly over one interval) whatever the server's speed, and a request's
+latency counts from the moment it was due, so a server that falls behind shows it in full (no coordinated
+omission: a late answer delays the next send, but that request's wait is counted).
 """
 
 from __future__ import annotations
@@ -62,11 +67,15 @@ async def _read_response(reader: asyncio.StreamReader, sse: bool, sent: float) -
     return status, b"".join(parts), first_delta
 
 
-async def _connection(port: int, requests: list[bytes], spec: dict[str, Any], stats: Stats, stop: float) -> None:
+async def _connection(
+    port: int, requests: list[bytes], spec: dict[str, Any], stats: Stats, stop: float, offset: float = 0.0
+) -> None:
     sse = bool(spec.get("sse"))
     pace = float(spec.get("pace", 0))
+    interval = float(spec.get("interval", 0))
     once = bool(spec.get("once"))
     reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=2**22)
+    due = time.perf_counter() + interval * offset
     try:
         index = 0
         while time.perf_counter() < stop:
@@ -74,7 +83,13 @@ async def _connection(port: int, requests: list[bytes], spec: dict[str, Any], st
                 return
             request = requests[index % len(requests)]
             index += 1
-            sent = time.perf_counter()
+            if interval:
+                wait = due - time.perf_counter()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                sent, due = due, due + interval
+            else:
+                sent = time.perf_counter()
             try:
                 writer.write(request)
                 status, body, first = await _read_response(reader, sse, sent)
@@ -139,7 +154,8 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     start = time.perf_counter()
     stop = start + warmup + duration
     tasks = [
-        asyncio.create_task(_connection(int(spec["port"]), lists[i % len(lists)], spec, stats, stop)) for i in range(n)
+        asyncio.create_task(_connection(int(spec["port"]), lists[i % len(lists)], spec, stats, stop, i / n))
+        for i in range(n)
     ]
     await asyncio.sleep(warmup)
     stats.measuring = True

@@ -22,6 +22,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from twosigma.progress.rollup import ROLL_UP_SQL as APP_ROLL_UP
+
 SECRET = os.environ.get("BENCH_SECRET_KEY", "")
 
 USER = (
@@ -69,28 +71,8 @@ ON CONFLICT (user_id, course_offering_id, content_item_id) DO UPDATE SET
   completed_at = coalesce(user_content_progress.completed_at, excluded.completed_at)
 RETURNING content_item_id, progress_percent, attempts_count, first_started_at, last_interacted_at, completed_at
 """
-ROLL_UP = """
-WITH RECURSIVE anc AS (
-  SELECT id, parent_module_id FROM modules WHERE id = $3
-  UNION ALL SELECT m.id, m.parent_module_id FROM modules m JOIN anc ON m.id = anc.parent_module_id
-), sub AS (
-  SELECT id AS ancestor_id, id AS module_id FROM anc
-  UNION ALL SELECT sub.ancestor_id, m.id FROM modules m JOIN sub ON m.parent_module_id = sub.module_id
-  WHERE m.is_published
-), stats AS (
-  SELECT sub.ancestor_id, count(ci.id) AS n, coalesce(sum(p.progress_percent), 0) AS total
-  FROM sub JOIN content_items ci ON ci.module_id = sub.module_id
-  LEFT JOIN user_content_progress p ON p.content_item_id = ci.id AND p.user_id = $1 AND p.course_offering_id = $2
-  GROUP BY sub.ancestor_id
-)
-INSERT INTO user_module_progress (user_id, course_offering_id, module_id, progress_percent, started_at, completed_at)
-SELECT $1::int, $2::int, anc.id, CASE WHEN stats.n > 0 THEN stats.total / stats.n ELSE 0 END, $4::timestamptz,
-  CASE WHEN (CASE WHEN stats.n > 0 THEN stats.total / stats.n ELSE 0 END) = 100 THEN $4::timestamptz END
-FROM anc LEFT JOIN stats ON stats.ancestor_id = anc.id
-ON CONFLICT (user_id, course_offering_id, module_id) DO UPDATE SET progress_percent = excluded.progress_percent,
-  completed_at = coalesce(user_module_progress.completed_at, excluded.completed_at)
-RETURNING module_id, progress_percent, completed_at
-"""
+# The app's own roll-up statement (progress/repository.py: $1 user, $2 offering, $3 the path, $4 course, $5 now).
+ROLL_UP = APP_ROLL_UP
 LOCK_USER = "SELECT current_streak_days, last_activity_date, time_zone FROM users WHERE id = $1 FOR UPDATE"
 TOUCH_USER = "UPDATE users SET current_streak_days = $2, last_activity_date = $3 WHERE id = $1"
 
@@ -221,7 +203,10 @@ async def progress(request: Request) -> Response:
             return _json({"error": {"code": "not_found"}}, 404)
         await conn.execute(LOCK, f"progress:{user['id']}:{offering_id}")
         item = await conn.fetchrow(UPSERT, user["id"], offering_id, item_id, percent, int(attempt), now)
-        rolled = {r[0]: (r[1], r[2]) for r in await conn.fetch(ROLL_UP, user["id"], offering_id, ids[0], now)}
+        rolled = {
+            r[0]: (r[1], r[2])
+            for r in await conn.fetch(ROLL_UP, user["id"], offering_id, list(ids), offering["course_id"], now)
+        }
         locked = await conn.fetchrow(LOCK_USER, user["id"])
         await conn.execute(TOUCH_USER, user["id"], max(1, locked[0]), now.date())
     return _json(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, delete, exists, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -162,9 +162,17 @@ def offerings_query(course_id: int, *, public_only: bool) -> Select[CourseOfferi
     return stmt.order_by(CourseOffering.starts_at.asc().nulls_last(), CourseOffering.id)
 
 
+# Built once: every offering-scoped route loads it, and building a select with loader options costs more than
+# running its cached compiled form.
+_OFFERING_WITH_COURSE = (
+    select(CourseOffering)
+    .options(joinedload(CourseOffering.course))
+    .where(CourseOffering.id == bindparam("offering_id"))
+)
+
+
 async def get_offering_with_course(session: AsyncSession, offering_id: int) -> CourseOffering | None:
-    stmt = select(CourseOffering).options(joinedload(CourseOffering.course)).where(CourseOffering.id == offering_id)
-    return (await session.scalars(stmt)).one_or_none()
+    return (await session.scalars(_OFFERING_WITH_COURSE, {"offering_id": offering_id})).one_or_none()
 
 
 async def lock_offering(session: AsyncSession, offering_id: int) -> CourseOffering | None:

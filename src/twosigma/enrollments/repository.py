@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
@@ -38,13 +38,18 @@ async def oldest_waitlisted(session: AsyncSession, offering_id: int, limit: int 
     return (await session.scalars(stmt)).all()
 
 
-async def find_enrollment(session: AsyncSession, user_id: int, offering_id: int) -> CourseEnrollment | None:
-    stmt = (
-        select(CourseEnrollment)
-        .where(CourseEnrollment.user_id == user_id, CourseEnrollment.course_offering_id == offering_id)
-        .execution_options(populate_existing=True)
+_FIND_ENROLLMENT = (  # built once: every progress write and read runs it
+    select(CourseEnrollment)
+    .where(
+        CourseEnrollment.user_id == bindparam("user_id"),
+        CourseEnrollment.course_offering_id == bindparam("offering_id"),
     )
-    return (await session.scalars(stmt)).one_or_none()
+    .execution_options(populate_existing=True)
+)
+
+
+async def find_enrollment(session: AsyncSession, user_id: int, offering_id: int) -> CourseEnrollment | None:
+    return (await session.scalars(_FIND_ENROLLMENT, {"user_id": user_id, "offering_id": offering_id})).one_or_none()
 
 
 async def get_enrollment_with_course(session: AsyncSession, enrollment_id: int) -> CourseEnrollment | None:
