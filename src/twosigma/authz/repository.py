@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import fields
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -9,18 +11,8 @@ from twosigma.db.engine import Database
 from twosigma.enums import UserRole
 from twosigma.tenancy.models import UserUniversityRole
 
-_USER_COLUMNS = (
-    "id",
-    "email",
-    "full_name",
-    "locale",
-    "time_zone",
-    "is_active",
-    "current_streak_days",
-    "last_activity_date",
-    "created_at",
-    "updated_at",
-)
+# The snapshot's fields are the users columns it holds, in its constructor's order.
+_USER_COLUMNS = tuple(f.name for f in fields(UserSnapshot))
 
 
 async def load_grants(session: AsyncSession, user_id: int) -> tuple[Grant, ...]:
