@@ -24,11 +24,11 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from twosigma.kit.handlers import sqlstate_unavailable
+
 if TYPE_CHECKING:
     from twosigma.db.engine import Database
 
-# SQLSTATEs of a connection that is gone (class 08) or of a server shutting down or starting (57P01-57P03).
-_LOST_SQLSTATES = ("57P01", "57P02", "57P03")
 _DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError)
 
 
@@ -65,8 +65,7 @@ def connection_lost(exc: BaseException) -> bool:
         isinstance(exc, asyncpg.InterfaceError) and "closed" in str(exc)
     ):
         return True
-    sqlstate = getattr(exc, "sqlstate", None)
-    return isinstance(sqlstate, str) and (sqlstate.startswith("08") or sqlstate in _LOST_SQLSTATES)
+    return sqlstate_unavailable(exc)
 
 
 async def pooled_fetch(db: Database, sql: str, *args: Any) -> Sequence[Any]:

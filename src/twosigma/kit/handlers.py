@@ -81,13 +81,16 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
 _UNAVAILABLE_SQLSTATES = ("57P01", "57P02", "57P03")
 
 
+def sqlstate_unavailable(error: BaseException | None) -> bool:
+    """Whether a driver error's SQLSTATE (asyncpg's, or the adapter's copy of it) says the connection is unusable."""
+    sqlstate = getattr(error, "sqlstate", None)
+    return isinstance(sqlstate, str) and (sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_SQLSTATES)
+
+
 def is_database_unavailable(exc: BaseException) -> bool:
     if not isinstance(exc, DBAPIError):
         return False
-    if exc.connection_invalidated:
-        return True
-    sqlstate = getattr(exc.orig, "sqlstate", None)
-    if isinstance(sqlstate, str) and (sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_SQLSTATES):
+    if exc.connection_invalidated or sqlstate_unavailable(exc.orig):
         return True
     return isinstance(getattr(exc.orig, "__cause__", None), OSError)
 

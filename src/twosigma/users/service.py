@@ -23,6 +23,7 @@ from twosigma.users.schemas import (
     StreakRead,
     SubjectPreferencesRead,
     UserMe,
+    UserRead,
     UserUpdate,
 )
 from twosigma.users.streaks import effective_streak, local_today
@@ -76,22 +77,10 @@ async def create_user(session: AsyncSession, settings: Settings, account: NewAcc
 def me(principal: Principal, user: User | UserSnapshot | None = None) -> UserMe:
     """The caller as read at the start of the request, or `user` when the request changed it."""
     u = user if user is not None else principal.user
-    return UserMe(
-        id=u.id,
-        email=u.email,
-        full_name=u.full_name,
-        locale=u.locale,
-        time_zone=u.time_zone,
-        is_active=u.is_active,
-        current_streak_days=u.current_streak_days,
-        last_activity_date=u.last_activity_date,
-        created_at=u.created_at,
-        updated_at=u.updated_at,
-        roles=[
-            RoleRead(university_id=g.university_id, role=g.role, department_id=g.department_id)
-            for g in principal.grants
-        ],
-    )
+    roles = [
+        RoleRead(university_id=g.university_id, role=g.role, department_id=g.department_id) for g in principal.grants
+    ]
+    return UserMe(**{name: getattr(u, name) for name in UserRead.model_fields}, roles=roles)
 
 
 async def load_self(session: AsyncSession, principal: Principal) -> User:
