@@ -56,8 +56,8 @@ DEFAULT_ERROR: dict[int | str, dict[str, Any]] = {
 
 
 def include_api(app: FastAPI) -> None:
-    """Every domain router under /api/v1, each behind a gate on its paths' literal heads, so a request skips the
-    routers it cannot match (kit/routing.py); the order is FastAPI's matching order. Included straight into the app
+    """Every domain router under /api/v1, each behind a gate on its routes' own path patterns, so a request skips
+    the routers it cannot match (kit/routing.py); the order is FastAPI's matching order. Included straight into the app
     (no router carrying the prefix in between): each level of inclusion is one more full match per request."""
     for domain in (
         health_router,

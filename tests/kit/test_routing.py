@@ -1,5 +1,5 @@
-"""Gated routing (kit/routing.py): a request skips the routers whose literal heads it cannot start with, and every
-route of the real app is still reached."""
+"""Gated routing (kit/routing.py): a request skips the routers that have no route for its path, and every route of
+the real app is still reached."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import Scope
 
 from twosigma.kit.handlers import install_error_handlers
-from twosigma.kit.routing import GatedRouter, gate, literal_heads, warm_up
+from twosigma.kit.routing import GatedRouter, full_paths, gate, literal_heads, paths_pattern, warm_up
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -50,6 +50,13 @@ def _small_router() -> APIRouter:
     return outer
 
 
+EXPECTED_PATHS = {
+    "/api/outer",
+    "/api/outer/plain",
+    "/api/outer/things/{thing_id}/parts/{part}",
+    "/api/outer/nest/inner/items/{item_id}",
+    "/api/outer/nest/inner/list",
+}
 EXPECTED_HEADS = {
     "/api/outer",
     "/api/outer/plain",
@@ -80,13 +87,14 @@ def is_route_not_found(response: httpx.Response) -> bool:
     return bool(error["code"] == "not_found" and error["message"] == "Not found.")
 
 
-class TestLiteralHeads:
-    def test_heads_are_the_full_paths_up_to_the_first_parameter_nested_routers_included(self) -> None:
-        assert literal_heads(_small_router().routes, "/api") == EXPECTED_HEADS
+class TestPaths:
+    def test_full_paths_are_the_templates_with_the_mount_nested_routers_included(self) -> None:
+        assert full_paths(_small_router().routes, "/api") == EXPECTED_PATHS
+        assert literal_heads(EXPECTED_PATHS) == EXPECTED_HEADS
 
-    def test_the_mount_is_put_in_front_of_every_head(self) -> None:
-        heads = literal_heads(_small_router().routes, "")
-        assert heads == {head.removeprefix("/api") for head in EXPECTED_HEADS}
+    def test_the_mount_is_put_in_front_of_every_path(self) -> None:
+        paths = full_paths(_small_router().routes, "")
+        assert paths == {path.removeprefix("/api") for path in EXPECTED_PATHS}
 
     def test_a_route_whose_path_cannot_be_known_disables_the_gate(self) -> None:
         class Opaque(BaseRoute):
@@ -95,8 +103,10 @@ class TestLiteralHeads:
 
         router = _small_router()
         router.routes.append(Opaque())
-        assert literal_heads(router.routes, "/api") is None
-        assert gate(router, "/api").heads is None
+        assert full_paths(router.routes, "/api") is None
+        gated = gate(router, "/api")
+        assert gated.paths is None
+        assert gated.pattern is None
 
     def test_the_gated_router_holds_the_routes_themselves_not_an_inclusion_of_them(self) -> None:
         # Every level of inclusion is matched once to choose and again to dispatch, so the gate adds none.
@@ -105,12 +115,50 @@ class TestLiteralHeads:
         assert gated.routes == router.routes  # the same route objects, in the same order
         assert gated.routes is not router.routes
 
-    def test_gate_keeps_the_heads_sorted_and_includes_the_router(self) -> None:
+    def test_gate_keeps_the_paths_sorted_and_includes_the_router(self) -> None:
         router = _small_router()
         gated = gate(router, "/api")
         assert isinstance(gated, GatedRouter)
+        assert gated.paths == tuple(sorted(EXPECTED_PATHS))
         assert gated.heads == tuple(sorted(EXPECTED_HEADS))
-        assert literal_heads(gated.routes, "/api") == EXPECTED_HEADS
+        assert full_paths(gated.routes, "/api") == EXPECTED_PATHS
+
+    @pytest.mark.parametrize(
+        ("path", "matched"),
+        [
+            ("/api/outer", True),
+            ("/api/outer/plain", True),
+            ("/api/outer/things/7/parts/wheel", True),
+            ("/api/outer/things/x/parts/wheel", True),  # an untyped parameter takes any segment
+            ("/api/outer/nest/inner/items/3", True),
+            ("/api/outer/nest/inner/list", True),
+            ("/api/outer/", False),
+            ("/api/outerwear", False),
+            ("/api/outer/plain/more", False),
+            ("/api/outer/things/7/parts", False),
+            ("/api/outer/things/7/parts/a/b", False),
+            ("/api/outer/things//parts/wheel", False),
+            ("/api/outer/nest/inner/items/", False),
+            ("/elsewhere", False),
+        ],
+    )
+    def test_the_pattern_matches_exactly_the_paths_of_the_templates(self, path: str, matched: bool) -> None:
+        assert (paths_pattern(EXPECTED_PATHS).match(path) is not None) is matched
+
+    def test_convertors_are_kept_and_repeated_parameter_names_do_not_clash(self) -> None:
+        pattern = paths_pattern({"/a/{id:int}", "/b/{id}", "/c/{rest:path}", "/d/{id:int}/e/{name}"})
+        assert pattern.match("/a/12")
+        assert not pattern.match("/a/twelve")
+        assert pattern.match("/b/twelve")
+        assert pattern.match("/c/any/depth/at/all")
+        assert pattern.match("/c/")
+        assert pattern.match("/d/1/e/x")
+        assert not pattern.match("/d/x/e/x")
+
+    def test_special_characters_in_a_literal_path_are_literal(self) -> None:
+        pattern = paths_pattern({"/v1.0/items"})
+        assert pattern.match("/v1.0/items")
+        assert not pattern.match("/v1x0/items")
 
 
 class CountingRoute(APIRoute):
@@ -184,11 +232,11 @@ class TestGatedRouter:
             assert is_route_not_found(await client.get("/nowhere"))
         assert counting.asked >= 1
 
-    async def test_a_gate_rejects_what_lies_outside_its_heads_even_when_a_route_would_match(self) -> None:
-        # Heads that deliberately miss the routes: the gate answers "no match" before FastAPI looks inside.
-        wrong = GatedRouter(("/api/somewhere-else",))
+    async def test_a_gate_rejects_what_lies_outside_its_paths_even_when_a_route_would_match(self) -> None:
+        # Paths that deliberately miss the routes: the gate answers "no match" before FastAPI looks inside.
+        wrong = GatedRouter(("/api/somewhere-else", "/api/outer/nest/inner/list/{x}"))
         wrong.include_router(_small_router())
-        right = GatedRouter(("/api/outer",))
+        right = GatedRouter(tuple(EXPECTED_PATHS))
         right.include_router(_small_router())
         open_gate = GatedRouter(None)
         open_gate.include_router(_small_router())
@@ -200,9 +248,36 @@ class TestGatedRouter:
                 assert (await client.get("/api/outer/nest/inner/list")).json() == {"list": True}
                 assert (await client.get("/api/outer/things/1/parts/a")).json() == {"thing": 1, "part": "a"}
 
-    async def test_the_gate_compares_the_path_by_prefix_not_by_segment(self) -> None:
-        # "/api/outer" is a head, so "/api/outerwear" passes the gate; FastAPI then finds no route: still a 404.
+    async def test_a_path_that_shares_a_routes_literal_head_but_not_its_shape_is_rejected_by_the_gate(
+        self, counting: type[CountingRoute]
+    ) -> None:
+        # The tenancy router's /users/{user_id:int} once let /users/me through to try all its routes.
+        router = APIRouter(prefix="/users", route_class=counting)
+
+        @router.get("/{user_id}")
+        async def user(user_id: int) -> dict[str, int]:
+            return {"user": user_id}
+
+        @router.get("/{user_id}/roles")
+        async def roles(user_id: int) -> dict[str, int]:
+            return {"roles": user_id}
+
+        gated = gate(router, "")
+        app = FastAPI()
+        install_error_handlers(app)
+        app.include_router(gated)
+        async with _client(app) as client:
+            assert is_route_not_found(await client.get("/users/5/elsewhere"))
+            assert is_route_not_found(await client.get("/users/"))
+            assert counting.asked == 0
+            assert (await client.get("/users/5/roles")).json() == {"roles": 5}
+            assert counting.asked >= 1
+
+    async def test_slash_redirects_still_see_the_other_form_of_the_path(self) -> None:
         async with _client(_app_with(gate(_small_router(), "/api"))) as client:
+            response = await client.get("/api/outer/nest/inner/list/")
+            assert response.status_code == 307
+            assert response.headers["location"].endswith("/api/outer/nest/inner/list")
             assert is_route_not_found(await client.get("/api/outerwear"))
 
 
@@ -251,8 +326,8 @@ class TestTheRealApp:
         assert len(gated) >= 18
         top = [getattr(route, "original_router", None) for route in app.router.routes]
         assert all(router in top for router in gated)  # no router in between that would be matched on its own
-        assert all(router.heads for router in gated)
-        assert all(head.startswith(("/api/v1", "/api/public/v2/prompts")) for r in gated for head in r.heads or ())
+        assert all(router.paths and router.pattern for router in gated)
+        assert all(path.startswith(("/api/v1/", "/api/public/v2/prompts")) for r in gated for path in r.paths or ())
 
 
 class TestWarmUp:
