@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from twosigma.config import Settings
 from twosigma.db.driver import driver_fetch, pooled_fetch
-from twosigma.db.engine import Database
+from twosigma.db.engine import PARKED_CONNECTIONS, Database, ParkedConnections
 from twosigma.kit.handlers import is_database_unavailable
 
 
@@ -63,10 +64,63 @@ async def test_pooled_fetch_runs_outside_any_transaction(database_url: str, sett
         # connection: no transaction was left open on it.
         (first,) = await pooled_fetch(db, "SELECT pg_backend_pid(), set_config('twosigma.probe', 'set', true)")
         (second,) = await pooled_fetch(db, "SELECT pg_backend_pid(), current_setting('twosigma.probe', true)")
-        assert first[0] == second[0]  # the pool handed the same connection back
+        assert first[0] == second[0]  # the parked connection was used again
         assert first[1] == "set"
         assert second[1] in ("", None)
-        assert db.engine.pool.checkedout() == 0  # the connection went back at once
+        assert len(db.parked) == 1
+        assert db.engine.pool.checkedout() == 1  # parked: still checked out of the engine's pool
+        db.parked.close()
+        assert db.engine.pool.checkedout() == 0
+    finally:
+        await db.dispose()
+
+
+async def test_a_connection_parked_too_long_goes_back_to_the_pool(database_url: str, settings: Settings) -> None:
+    db = pooled_database(database_url, settings)
+    db.parked.idle_seconds = 0.05
+    try:
+        await pooled_fetch(db, "SELECT 1")
+        assert db.engine.pool.checkedout() == 1
+        await asyncio.sleep(0.1)
+        assert db.parked.take() is None  # too old to hand out: given back instead
+        assert db.engine.pool.checkedout() == 0
+        assert len(db.parked) == 0
+    finally:
+        await db.dispose()
+
+
+async def test_at_most_keep_connections_are_parked(database_url: str, settings: Settings) -> None:
+    db = pooled_database(database_url, settings)
+    try:
+        pids = await asyncio.gather(*(pooled_fetch(db, "SELECT pg_backend_pid(), pg_sleep(0.2)") for _ in range(7)))
+        assert len({rows[0][0] for rows in pids}) == 7  # seven at once: seven connections
+        assert len(db.parked) == db.parked.keep < 7
+        assert db.engine.pool.checkedout() == db.parked.keep  # the rest went back to the pool
+    finally:
+        await db.dispose()
+    assert db.engine.pool.checkedout() == 0  # dispose gave the parked ones back first
+
+
+async def test_a_parked_connection_found_dead_is_replaced_and_the_read_still_answers(
+    database_url: str, settings: Settings
+) -> None:
+    db = pooled_database(database_url, settings)
+    try:
+        ((pid,),) = await pooled_fetch(db, "SELECT pg_backend_pid()")
+        # The server drops the parked connection (a restart, an administrator) while it waits for the next read.
+        await pooled_fetch(db, "SELECT 1")  # (warm: parks again)
+        other = Database.from_url(database_url, settings)
+        try:
+            async with other.engine.connect() as conn:
+                await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        finally:
+            await other.dispose()
+        await asyncio.sleep(0.1)
+        ((again, answer),) = await pooled_fetch(db, "SELECT pg_backend_pid(), 41 + 1")
+        assert answer == 42
+        assert again != pid
+        assert len(db.parked) == 1
+        assert db.engine.pool.checkedout() == 1
     finally:
         await db.dispose()
 
@@ -114,7 +168,7 @@ async def test_a_connection_lost_mid_read_is_discarded_and_answers_503(database_
         with pytest.raises(DBAPIError) as caught:
             await pooled_fetch(db, "SELECT pg_terminate_backend(pg_backend_pid())")
         assert is_database_unavailable(caught.value)
-        assert db.engine.pool.checkedout() == 0
+        assert db.engine.pool.checkedout() == 0  # neither parked nor leaked
         # The pool handed the dead connection back as invalid: the next read gets a working one.
         assert [r[0] for r in await pooled_fetch(db, "SELECT 41 + 1")] == [42]
     finally:
@@ -141,9 +195,30 @@ async def test_a_cancelled_read_does_not_put_its_busy_connection_back(database_u
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+        # The cancelled read had taken the first read's parked connection: it is neither parked nor back in the pool.
+        assert len(db.parked) == 0
         assert db.engine.pool.checkedout() == 0
         # A connection cancelled mid-statement is discarded: the next read runs on a new one, and works.
         (second,) = await pooled_fetch(db, "SELECT pg_backend_pid()")
         assert second[0] != first[0]
     finally:
         await db.dispose()
+
+
+async def test_a_small_pool_parks_at_most_half_its_connections_and_a_tiny_one_none(
+    database_url: str, settings: Settings
+) -> None:
+    assert Database.from_url(database_url, settings).parked.keep == PARKED_CONNECTIONS  # the default pool: 10
+    assert Database.from_url(database_url, settings.model_copy(update={"db_pool_size": 4})).parked.keep == 2
+    tiny = Database.from_url(database_url, settings.model_copy(update={"db_pool_size": 1, "db_max_overflow": 0}))
+    try:
+        assert tiny.parked.keep == 0
+        await pooled_fetch(tiny, "SELECT 1")
+        assert tiny.engine.pool.checkedout() == 0  # nothing parked: the one connection is free for a session
+        async with tiny.sessionmaker() as session:
+            assert (await session.execute(text("SELECT 2"))).scalar_one() == 2
+    finally:
+        await tiny.dispose()
+    unpooled = create_async_engine(database_url, poolclass=NullPool)
+    assert ParkedConnections(unpooled).keep == 0
+    await unpooled.dispose()

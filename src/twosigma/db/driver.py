@@ -23,6 +23,7 @@ import asyncpg
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.pool import PoolProxiedConnection
 
 from twosigma.kit.handlers import sqlstate_unavailable
 
@@ -69,12 +70,28 @@ def connection_lost(exc: BaseException) -> bool:
 
 
 async def pooled_fetch(db: Database, sql: str, *args: Any) -> Sequence[Any]:
-    """asyncpg Records for one read on a pooled connection, in no transaction (autocommit)."""
+    """asyncpg Records for one read on a pooled connection, in no transaction (autocommit).
+
+    The connection is one parked after an earlier read when there is one (`Database.parked`), else a checkout from
+    the engine's pool; it is parked again afterwards. A parked connection found dead (the server restarted within
+    the last moments) is discarded and the read, which changes nothing, runs once more on a connection from the
+    pool, which pings it first."""
     if db.bound is not None:  # a database bound to one connection: stay inside its transaction
         return await _on_connection(db.bound, sql, args)
+    parked = db.parked.take()
+    if parked is not None:
+        try:
+            return await _read(db, parked, sql, args)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+    return await _read(db, await _checkout(db), sql, args)
+
+
+async def _checkout(db: Database) -> PoolProxiedConnection:
     dialect = db.engine.dialect
     try:
-        pooled = await db.engine.raw_connection()  # the pool's checkout, its ping included
+        return await db.engine.raw_connection()  # the pool's checkout, its ping included
     except dialect.loaded_dbapi.Error as exc:
         # A raw checkout does not wrap the driver's error as a session's would: wrap it the same way (a server
         # that is down or shutting down then answers 503 like any other route).
@@ -86,6 +103,9 @@ async def pooled_fetch(db: Database, sql: str, *args: Any) -> Sequence[Any]:
             connection_invalidated=dialect.is_disconnect(exc, None, None),
             dialect=dialect,
         ) from exc
+
+
+async def _read(db: Database, pooled: PoolProxiedConnection, sql: str, args: tuple[Any, ...]) -> Sequence[Any]:
     try:
         rows: Sequence[Any] = await _fetch(db.engine.sync_engine.dispatch, None, pooled.driver_connection, sql, args)
     except BaseException as exc:
@@ -94,10 +114,12 @@ async def pooled_fetch(db: Database, sql: str, *args: Any) -> Sequence[Any]:
         lost = not isinstance(exc, asyncpg.PostgresError) or connection_lost(exc)
         if lost:
             pooled.invalidate(exc)
+            pooled.close()
+        else:
+            db.parked.park(pooled)
         if not isinstance(exc, _DRIVER_ERRORS):
             raise
         # The error handlers know SQLAlchemy's wrapper: a lost connection answers 503, anything else 500.
         raise DBAPIError(sql, args, exc, connection_invalidated=lost) from exc
-    finally:
-        pooled.close()
+    db.parked.park(pooled)
     return rows
