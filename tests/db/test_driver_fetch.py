@@ -16,7 +16,7 @@ from sqlalchemy.pool import NullPool
 
 from twosigma.config import Settings
 from twosigma.db.driver import driver_fetch, pooled_fetch
-from twosigma.db.engine import PARKED_CONNECTIONS, Database, ParkedConnections
+from twosigma.db.engine import PARKED_CONNECTIONS, Database, ParkedConnections, make_engine, make_sessionmaker
 from twosigma.kit.handlers import is_database_unavailable
 
 
@@ -222,3 +222,16 @@ async def test_a_small_pool_parks_at_most_half_its_connections_and_a_tiny_one_no
     unpooled = create_async_engine(database_url, poolclass=NullPool)
     assert ParkedConnections(unpooled).keep == 0
     await unpooled.dispose()
+
+
+async def test_a_database_around_an_engine_its_caller_disposes_parks_nothing(
+    database_url: str, settings: Settings
+) -> None:
+    engine = make_engine(database_url, settings)
+    db = Database(engine=engine, sessionmaker=make_sessionmaker(engine))
+    try:
+        assert db.parked.keep == 0
+        assert [r[0] for r in await pooled_fetch(db, "SELECT 1")] == [1]
+        assert engine.pool.checkedout() == 0  # back in the pool: engine.dispose() alone closes it
+    finally:
+        await engine.dispose()
