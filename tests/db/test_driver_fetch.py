@@ -69,7 +69,7 @@ async def test_pooled_fetch_runs_outside_any_transaction(database_url: str, sett
         assert second[1] in ("", None)
         assert len(db.parked) == 1
         assert db.engine.pool.checkedout() == 1  # parked: still checked out of the engine's pool
-        db.parked.close()
+        await db.parked.close()
         assert db.engine.pool.checkedout() == 0
     finally:
         await db.dispose()
@@ -82,7 +82,7 @@ async def test_a_connection_parked_too_long_goes_back_to_the_pool(database_url: 
         await pooled_fetch(db, "SELECT 1")
         assert db.engine.pool.checkedout() == 1
         await asyncio.sleep(0.1)
-        assert db.parked.take() is None  # too old to hand out: given back instead
+        assert await db.parked.take() is None  # too old to hand out: given back instead
         assert db.engine.pool.checkedout() == 0
         assert len(db.parked) == 0
     finally:
@@ -235,3 +235,28 @@ async def test_a_database_around_an_engine_its_caller_disposes_parks_nothing(
         assert engine.pool.checkedout() == 0  # back in the pool: engine.dispose() alone closes it
     finally:
         await engine.dispose()
+
+
+async def test_a_connection_beyond_the_pools_size_is_really_closed_when_given_back(
+    database_url: str, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Checked in outside a greenlet, SQLAlchemy could not close an overflow connection: it logged the failure and
+    # left the connection open (a ResourceWarning when collected, a server backend until then).
+    small = settings.model_copy(update={"db_pool_size": 1, "db_max_overflow": 5})
+    for db in (Database.from_url(database_url, small), Database(**_unowned(database_url, small))):
+        try:
+            rows = await asyncio.gather(*(pooled_fetch(db, "SELECT pg_backend_pid(), pg_sleep(0.1)") for _ in range(4)))
+            pids = [r[0][0] for r in rows]
+            assert len(set(pids)) == 4
+            assert db.engine.pool.checkedout() == len(db.parked) <= 1
+            await db.parked.close()
+            (alive,) = await pooled_fetch(db, "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY($1::int[])", pids)
+            assert alive[0] == 1  # the pool's one connection (running this); the overflow ones are gone
+        finally:
+            await db.dispose()
+    assert not [r for r in caplog.records if "Exception closing connection" in r.getMessage()]
+
+
+def _unowned(url: str, settings: Settings) -> dict[str, Any]:
+    engine = make_engine(url, settings)
+    return {"engine": engine, "sessionmaker": make_sessionmaker(engine)}

@@ -17,7 +17,7 @@ statement counters and SQL logging see every statement.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import asyncpg
 from sqlalchemy.engine import Connection
@@ -25,10 +25,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.pool import PoolProxiedConnection
 
+from twosigma.db.engine import Database, check_in
 from twosigma.kit.handlers import sqlstate_unavailable
-
-if TYPE_CHECKING:
-    from twosigma.db.engine import Database
 
 _DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError)
 
@@ -78,7 +76,7 @@ async def pooled_fetch(db: Database, sql: str, *args: Any) -> Sequence[Any]:
     pool, which pings it first."""
     if db.bound is not None:  # a database bound to one connection: stay inside its transaction
         return await _on_connection(db.bound, sql, args)
-    parked = db.parked.take()
+    parked = await db.parked.take()
     if parked is not None:
         try:
             return await _read(db, parked, sql, args)
@@ -114,12 +112,12 @@ async def _read(db: Database, pooled: PoolProxiedConnection, sql: str, args: tup
         lost = not isinstance(exc, asyncpg.PostgresError) or connection_lost(exc)
         if lost:
             pooled.invalidate(exc)
-            pooled.close()
+            await check_in(pooled)
         else:
-            db.parked.park(pooled)
+            await db.parked.park(pooled)
         if not isinstance(exc, _DRIVER_ERRORS):
             raise
         # The error handlers know SQLAlchemy's wrapper: a lost connection answers 503, anything else 500.
         raise DBAPIError(sql, args, exc, connection_invalidated=lost) from exc
-    db.parked.park(pooled)
+    await db.parked.park(pooled)
     return rows

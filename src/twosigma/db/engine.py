@@ -10,6 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.util import greenlet_spawn
 
 from twosigma.config import Settings
 
@@ -100,7 +101,7 @@ class ParkedConnections:
     def __len__(self) -> int:
         return len(self._idle)
 
-    def take(self) -> PoolProxiedConnection | None:
+    async def take(self) -> PoolProxiedConnection | None:
         """The most recently parked connection, or None (then check one out of the engine's pool)."""
         if not self._idle:
             return None
@@ -108,20 +109,28 @@ class ParkedConnections:
         if time.monotonic() - since < self.idle_seconds and connection.is_valid:
             return connection
         # This one sat too long, and every other one has sat longer: all of them go back to the pool.
-        connection.close()
-        self.close()
+        await check_in(connection)
+        await self.close()
         return None
 
-    def park(self, connection: PoolProxiedConnection) -> None:
+    async def park(self, connection: PoolProxiedConnection) -> None:
         if len(self._idle) < self.keep and connection.is_valid:
             self._idle.append((connection, time.monotonic()))
         else:
-            connection.close()
+            await check_in(connection)
 
-    def close(self) -> None:
+    async def close(self) -> None:
         idle, self._idle = self._idle, []
         for connection, _ in idle:
-            connection.close()
+            await check_in(connection)
+
+
+async def check_in(connection: PoolProxiedConnection) -> None:
+    """Give a raw connection back to its pool. In a greenlet, as SQLAlchemy's own async code does: a check-in may
+    close the connection (one beyond the pool's size, or one the pool was disposed under), and closing an asyncpg
+    connection is I/O that SQLAlchemy can only await from a greenlet — called plainly, it logs the failure and
+    leaves the connection open until the garbage collector finds it."""
+    await greenlet_spawn(connection.close)
 
 
 @dataclass
@@ -155,5 +164,5 @@ class Database:
         return database
 
     async def dispose(self) -> None:
-        self.parked.close()
+        await self.parked.close()
         await self.engine.dispose()
