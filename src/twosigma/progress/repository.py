@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import (
     CTE,
-    Integer,
     Row,
     Select,
-    String,
-    Table,
     and_,
-    bindparam,
     case,
     func,
-    literal,
     select,
 )
-from sqlalchemy.dialects.postgresql import aggregate_order_by
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -45,98 +38,70 @@ class ItemPath:
     published: bool  # the module and every ancestor are published
 
 
-# The statements of a progress write are built once, with bound parameters: building these CTEs cost SQLAlchemy
-# several times more CPU than executing their cached compiled forms (two fifths of a write's CPU in the bench).
+# The statements of a progress write are plain SQL run on the session's own asyncpg connection (`driver_fetch`), in
+# its transaction: SQLAlchemy's per-statement work (even on cached compiled forms) was most of a write's CPU.
+
+_PATH_CTE = """
+WITH RECURSIVE path AS (
+  SELECT m.id, m.parent_module_id, m.is_published, 0 AS level
+  FROM modules m JOIN content_items ci ON ci.module_id = m.id
+  WHERE ci.id = $1 AND ci.course_id = $2
+  UNION ALL
+  SELECT p.id, p.parent_module_id, p.is_published, path.level + 1
+  FROM modules p JOIN path ON p.id = path.parent_module_id
+)"""
+_LOCATE_SQL = _PATH_CTE + " SELECT array_agg(id ORDER BY level), bool_and(is_published) FROM path"
+# The same, also taking the transaction-scoped lock that serializes one user's writes in one offering (so that each
+# roll-up sees the previous write's item rows): one round trip for both.
+_LOCATE_AND_LOCK_SQL = (
+    _PATH_CTE
+    + " SELECT array_agg(id ORDER BY level), bool_and(is_published), pg_advisory_xact_lock(hashtextextended($3, 0))"
+    + " FROM path"
+)
 
 
-def _locate_statement() -> Select[Any]:
-    path = (
-        select(Module.id, Module.parent_module_id, Module.is_published, literal(0, Integer).label("level"))
-        .join(ContentItem, ContentItem.module_id == Module.id)
-        .where(ContentItem.id == bindparam("item_id"), ContentItem.course_id == bindparam("course_id"))
-        .cte("path", recursive=True)
-    )
-    parent = aliased(Module)
-    path = path.union_all(
-        select(parent.id, parent.parent_module_id, parent.is_published, path.c.level + 1).join(
-            path, parent.id == path.c.parent_module_id
-        )
-    )
-    return select(func.array_agg(aggregate_order_by(path.c.id, path.c.level.asc())), func.bool_and(path.c.is_published))
+def progress_lock_key(user_id: int, offering_id: int) -> str:
+    return f"progress:{user_id}:{offering_id}"
 
 
-_LOCATE = _locate_statement()
-
-
-async def locate_item(session: AsyncSession, item_id: int, course_id: int) -> ItemPath | None:
-    """The item's module path to the root, if the item belongs to `course_id` (one recursive query)."""
-    ids, published = (await session.execute(_LOCATE, {"item_id": item_id, "course_id": course_id})).one()
+async def locate_item(
+    session: AsyncSession, item_id: int, course_id: int, *, lock_for: tuple[int, int] | None = None
+) -> ItemPath | None:
+    """The item's module path to the root, if the item belongs to `course_id` (one recursive query). With
+    `lock_for=(user_id, offering_id)` the same statement also takes the user's write lock in that offering."""
+    if lock_for is None:
+        (row,) = await driver_fetch(session, _LOCATE_SQL, item_id, course_id)
+    else:
+        (row,) = await driver_fetch(session, _LOCATE_AND_LOCK_SQL, item_id, course_id, progress_lock_key(*lock_for))
+    ids, published = row[0], row[1]
     if not ids:
         return None
     return ItemPath(module_id=ids[0], ancestors=list(ids), published=bool(published))
 
 
-_LOCK_USER_OFFERING = select(
-    func.pg_advisory_xact_lock(func.hashtextextended(bindparam("lock_key", type_=String), literal(0)))
-)
-
-
-async def lock_user_offering(session: AsyncSession, user_id: int, offering_id: int) -> None:
-    """Serialize one user's progress writes in one offering, so each roll-up sees the previous one's item rows."""
-    await session.execute(_LOCK_USER_OFFERING, {"lock_key": f"progress:{user_id}:{offering_id}"})
-
-
-def _upsert_item_statement() -> Any:
-    # On the Table, not the mapped class: an ORM insert executed with a parameter dict is a bulk insert.
-    table = cast(Table, UCP.__table__)
-    stmt = pg_insert(table).values(
-        user_id=bindparam("user_id"),
-        course_offering_id=bindparam("offering_id"),
-        content_item_id=bindparam("item_id"),
-        progress_percent=bindparam("percent"),
-        attempts_count=bindparam("attempts"),
-        first_started_at=bindparam("now"),
-        last_interacted_at=bindparam("now"),
-        completed_at=bindparam("completed_at"),
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c.user_id, table.c.course_offering_id, table.c.content_item_id],
-        set_={
-            "progress_percent": func.greatest(table.c.progress_percent, stmt.excluded.progress_percent),
-            "attempts_count": table.c.attempts_count + stmt.excluded.attempts_count,
-            "last_interacted_at": stmt.excluded.last_interacted_at,
-            # excluded.completed_at is set only when this write is 100, so the first 100 wins.
-            "completed_at": func.coalesce(table.c.completed_at, stmt.excluded.completed_at),
-        },
-    )
-    return stmt.returning(
-        table.c.content_item_id,
-        table.c.progress_percent,
-        table.c.attempts_count,
-        table.c.first_started_at,
-        table.c.last_interacted_at,
-        table.c.completed_at,
-    )
-
-
-_UPSERT_ITEM = _upsert_item_statement()
+_UPSERT_ITEM_SQL = """
+INSERT INTO user_content_progress (user_id, course_offering_id, content_item_id, progress_percent, attempts_count,
+  first_started_at, last_interacted_at, completed_at)
+VALUES ($1, $2, $3, $4::int, $5, $6::timestamptz, $6::timestamptz, CASE WHEN $4::int = 100 THEN $6::timestamptz END)
+ON CONFLICT (user_id, course_offering_id, content_item_id) DO UPDATE SET
+  progress_percent = greatest(user_content_progress.progress_percent, excluded.progress_percent),
+  attempts_count = user_content_progress.attempts_count + excluded.attempts_count,
+  last_interacted_at = excluded.last_interacted_at,
+  completed_at = coalesce(user_content_progress.completed_at, excluded.completed_at)
+RETURNING content_item_id, progress_percent, attempts_count, first_started_at, last_interacted_at, completed_at
+"""
 
 
 async def upsert_item_progress(
     session: AsyncSession, *, user_id: int, offering_id: int, item_id: int, percent: int, attempt: bool, now: datetime
-) -> Row[int, int, int, datetime, datetime, datetime | None]:
-    """INSERT … ON CONFLICT: never lowers the percent, adds the attempt atomically, stamps completion once."""
-    params = {
-        "user_id": user_id,
-        "offering_id": offering_id,
-        "item_id": item_id,
-        "percent": percent,
-        "attempts": 1 if attempt else 0,
-        "now": now,
-        "completed_at": now if percent == 100 else None,
-    }
-    row: Row[int, int, int, datetime, datetime, datetime | None] = (await session.execute(_UPSERT_ITEM, params)).one()
-    return row
+) -> Mapping[str, Any]:
+    """INSERT … ON CONFLICT: never lowers the percent, adds the attempt atomically, stamps completion once (the
+    excluded row has a completion time only when this write is 100, so the first 100 wins). The stored row, by
+    column name."""
+    (row,) = await driver_fetch(
+        session, _UPSERT_ITEM_SQL, user_id, offering_id, item_id, percent, 1 if attempt else 0, now
+    )
+    return cast(Mapping[str, Any], row)
 
 
 async def roll_up(
@@ -151,13 +116,26 @@ async def roll_up(
     return await driver_fetch(session, ROLL_UP_SQL, user_id, offering_id, path.ancestors, course_id, now)
 
 
-_LOCK_USER = (
-    select(User).where(User.id == bindparam("user_id")).with_for_update().execution_options(populate_existing=True)
-)
+@dataclass(frozen=True)
+class StreakState:
+    current_streak_days: int
+    last_activity_date: date | None
+    time_zone: str
 
 
-async def lock_user(session: AsyncSession, user_id: int) -> User:
-    return (await session.scalars(_LOCK_USER, {"user_id": user_id})).one()
+_LOCK_USER_SQL = "SELECT current_streak_days, last_activity_date, time_zone FROM users WHERE id = $1 FOR UPDATE"
+# As the ORM's flush would: `updated_at` is the column's onupdate.
+_SET_STREAK_SQL = "UPDATE users SET current_streak_days = $2, last_activity_date = $3, updated_at = now() WHERE id = $1"
+
+
+async def lock_user_streak(session: AsyncSession, user_id: int) -> StreakState:
+    """The user's streak, the row locked until the transaction ends (concurrent writes count one day once)."""
+    (row,) = await driver_fetch(session, _LOCK_USER_SQL, user_id)
+    return StreakState(row[0], row[1], row[2])
+
+
+async def set_streak(session: AsyncSession, user_id: int, days: int, last: date | None) -> None:
+    await driver_fetch(session, _SET_STREAK_SQL, user_id, days, last)
 
 
 # --- Reads -------------------------------------------------------------------------------------------------------

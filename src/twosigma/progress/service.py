@@ -36,10 +36,9 @@ async def record_progress(
     now: datetime,
 ) -> ProgressWriteResult:
     offering = part.offering
-    path = await repo.locate_item(session, content_item_id, offering.course_id)
+    path = await repo.locate_item(session, content_item_id, offering.course_id, lock_for=(principal.id, offering.id))
     if path is None or not path.published:
         raise NotFound("Content item not found.")
-    await repo.lock_user_offering(session, principal.id, offering.id)
     item = await repo.upsert_item_progress(
         session,
         user_id=principal.id,
@@ -66,18 +65,18 @@ async def record_progress(
         completed = await complete_enrollment(session, part.enrollment.id)
         if completed is not None:
             status = completed.status
-    user = await repo.lock_user(session, principal.id)
+    user = await repo.lock_user_streak(session, principal.id)
     streak, last = next_streak(user.current_streak_days, user.last_activity_date, local_today(user.time_zone, now))
-    user.current_streak_days, user.last_activity_date = streak, last
-    await session.flush()
+    if (streak, last) != (user.current_streak_days, user.last_activity_date):
+        await repo.set_streak(session, principal.id, streak, last)
     return ProgressWriteResult(
         item=ContentProgressRead(
-            content_item_id=item.content_item_id,
-            progress_percent=item.progress_percent,
-            attempts_count=item.attempts_count,
-            first_started_at=item.first_started_at,
-            last_interacted_at=item.last_interacted_at,
-            completed_at=item.completed_at,
+            content_item_id=item["content_item_id"],
+            progress_percent=item["progress_percent"],
+            attempts_count=item["attempts_count"],
+            first_started_at=item["first_started_at"],
+            last_interacted_at=item["last_interacted_at"],
+            completed_at=item["completed_at"],
         ),
         modules=[
             ModuleProgressRead(module_id=m, progress_percent=rolled[m][0], completed_at=rolled[m][1])
