@@ -8,12 +8,37 @@ tests/content/test_course_tree.py checks it.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from fastapi import Response
+
+Row = TypeVar("Row", bound=Sequence[Any])
+
+
+def walk_modules(module_rows: Iterable[Row], *, include_unpublished: bool) -> list[tuple[Row, int | None]]:
+    """The course's module tree as flat rows: (row, parent id), the root first, every parent before its children
+    and siblings in row order (breadth first, without recursion, so depth is no limit). Empty if there is no root.
+
+    `module_rows`: (id, parent_module_id, …, is_published at index 7), siblings in order. The root is always
+    included; below it an unpublished module hides its whole subtree unless `include_unpublished` (staff).
+    Both trees the API builds from flat rows walk them here: the course tree and a student's progress tree.
+    """
+    children: dict[int | None, list[Row]] = defaultdict(list)
+    for row in module_rows:
+        children[row[1]].append(row)
+    roots = children.get(None)
+    if not roots:
+        return []
+    order: list[tuple[Row, int | None]] = []
+    queue: deque[tuple[Row, int | None]] = deque([(roots[0], None)])
+    while queue:
+        row, parent_id = queue.popleft()
+        order.append((row, parent_id))
+        queue.extend((child, row[0]) for child in children.get(row[0], ()) if include_unpublished or child[7])
+    return order
 
 
 def build_tree(
@@ -26,9 +51,6 @@ def build_tree(
     content_type_id, sequence_index, duration), each module's items in order. The repository sorts both.
     An unpublished module hides its whole subtree from students: descent stops at it.
     """
-    children: dict[int | None, list[Sequence[Any]]] = defaultdict(list)
-    for row in module_rows:
-        children[row[1]].append(row)
     items: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for r in item_rows:
         items[r[1]].append(
@@ -41,12 +63,9 @@ def build_tree(
                 "estimated_duration_seconds": r[6],
             }
         )
-    roots = children.get(None)
-    if not roots:
-        return None
-
-    def node(row: Sequence[Any]) -> dict[str, Any]:
-        return {
+    nodes: dict[int, dict[str, Any]] = {}
+    for row, parent_id in walk_modules(module_rows, include_unpublished=include_unpublished):
+        node = nodes[row[0]] = {
             "id": row[0],
             "parent_module_id": row[1],
             "title": row[2],
@@ -58,19 +77,9 @@ def build_tree(
             "content_items": items.get(row[0], []),
             "children": [],
         }
-
-    root = node(roots[0])
-    # Iterative, so a deep tree cannot hit the recursion limit.
-    stack = [root]
-    while stack:
-        parent = stack.pop()
-        for row in children.get(parent["id"], []):
-            if not row[7] and not include_unpublished:
-                continue
-            child = node(row)
-            parent["children"].append(child)
-            stack.append(child)
-    return root
+        if parent_id is not None:
+            nodes[parent_id]["children"].append(node)  # breadth first: siblings arrive in row order
+    return next(iter(nodes.values()), None)
 
 
 def json_response(document: dict[str, Any]) -> Response:

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from twosigma.content.repository import ItemSummaryRow, ModuleRow
+from twosigma.content.tree import walk_modules
 from twosigma.progress.models import UserContentProgress
 from twosigma.progress.schemas import ItemProgressNode, ModuleProgressNode
 
@@ -20,9 +21,6 @@ def build_progress_tree(
     """Published modules only; a module's percent is the floor of the mean over the items of its published
     subtree (no row → 0), exactly as `repository.roll_up` stores it, but computed live so it follows edits of the
     tree made since the student's last write."""
-    children: dict[int | None, list[ModuleRow]] = defaultdict(list)
-    for m in modules:
-        children[m[1]].append(m)
     items_of: dict[int, list[ItemProgressNode]] = defaultdict(list)
     for it in items:
         got = progress.get(it[0])
@@ -39,19 +37,9 @@ def build_progress_tree(
                 last_interacted_at=got.last_interacted_at if got else None,
             )
         )
-    roots = [m for m in children.get(None, []) if m[7]]
-    if not roots:
+    order = walk_modules(modules, include_unpublished=False)
+    if not order or not order[0][0][7]:  # no root, or an unpublished one: nothing a student can see
         return None
-
-    # Pre-order with an explicit stack, then totals bottom-up by walking that order backwards.
-    order: list[tuple[ModuleRow, int | None]] = []
-    stack: list[tuple[ModuleRow, int | None]] = [(roots[0], None)]
-    while stack:
-        row, parent_id = stack.pop()
-        order.append((row, parent_id))
-        for child in children.get(row[0], []):
-            if child[7]:
-                stack.append((child, row[0]))
     totals: dict[int, list[int]] = {}
     nodes: dict[int, ModuleProgressNode] = {}
     for row, _ in order:
@@ -76,7 +64,5 @@ def build_progress_tree(
             totals[parent_id][1] += count
     for row, parent_id in order:
         if parent_id is not None:
-            nodes[parent_id].children.append(nodes[row[0]])
-    for node in nodes.values():
-        node.children.sort(key=lambda n: (n.sequence_index, n.id))
-    return nodes[roots[0][0]]
+            nodes[parent_id].children.append(nodes[row[0]])  # breadth first: siblings arrive in row order
+    return nodes[order[0][0][0]]
