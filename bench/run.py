@@ -31,7 +31,7 @@ class Bench:
         self.url = url
         self.data = data
         self.settings = Settings(secret_key=SECRET, database_url=url)  # type: ignore[arg-type]
-        self.reps = 1 if smoke else 3
+        self.reps = 1 if smoke else 5
         self.duration = 1.0 if smoke else 5.0
         self.warmup = 0.5 if smoke else 2.0
         libpq = url.replace("postgresql+asyncpg", "postgresql")
