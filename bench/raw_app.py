@@ -22,7 +22,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from twosigma.progress.rollup import ROLL_UP_SQL as APP_ROLL_UP
+# The app's own statements for a progress write (progress/repository.py, progress/rollup.py).
+from twosigma.progress.repository import (
+    LOCATE_AND_LOCK_SQL,
+    LOCK_USER_SQL,
+    SET_STREAK_SQL,
+    UPSERT_ITEM_SQL,
+    progress_lock_key,
+)
+from twosigma.progress.rollup import ROLL_UP_SQL
+from twosigma.users.streaks import local_today, next_streak
 
 SECRET = os.environ.get("BENCH_SECRET_KEY", "")
 
@@ -50,31 +59,6 @@ OFFERING = (
     " WHERE o.id = $1"
 )
 ENROLMENT = "SELECT id, status FROM course_enrollments WHERE user_id = $1 AND course_offering_id = $2"
-LOCATE = """
-WITH RECURSIVE path AS (
-  SELECT m.id, m.parent_module_id, m.is_published, 0 AS level FROM modules m
-  JOIN content_items ci ON ci.module_id = m.id WHERE ci.id = $1 AND ci.course_id = $2
-  UNION ALL
-  SELECT p.id, p.parent_module_id, p.is_published, path.level + 1
-  FROM modules p JOIN path ON p.id = path.parent_module_id
-) SELECT array_agg(id ORDER BY level), bool_and(is_published) FROM path
-"""
-LOCK = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
-UPSERT = """
-INSERT INTO user_content_progress (user_id, course_offering_id, content_item_id, progress_percent, attempts_count,
-  first_started_at, last_interacted_at, completed_at)
-VALUES ($1, $2, $3, $4::int, $5, $6::timestamptz, $6::timestamptz, CASE WHEN $4::int = 100 THEN $6::timestamptz END)
-ON CONFLICT (user_id, course_offering_id, content_item_id) DO UPDATE SET
-  progress_percent = greatest(user_content_progress.progress_percent, excluded.progress_percent),
-  attempts_count = user_content_progress.attempts_count + excluded.attempts_count,
-  last_interacted_at = excluded.last_interacted_at,
-  completed_at = coalesce(user_content_progress.completed_at, excluded.completed_at)
-RETURNING content_item_id, progress_percent, attempts_count, first_started_at, last_interacted_at, completed_at
-"""
-# The app's own roll-up statement (progress/repository.py: $1 user, $2 offering, $3 the path, $4 course, $5 now).
-ROLL_UP = APP_ROLL_UP
-LOCK_USER = "SELECT current_streak_days, last_activity_date, time_zone FROM users WHERE id = $1 FOR UPDATE"
-TOUCH_USER = "UPDATE users SET current_streak_days = $2, last_activity_date = $3 WHERE id = $1"
 
 pool: asyncpg.Pool | None = None
 
@@ -198,17 +182,19 @@ async def progress(request: Request) -> Response:
         enrolment = await conn.fetchrow(ENROLMENT, user["id"], offering_id)
         if offering is None or enrolment is None or enrolment["status"] != "ACTIVE":
             return _json({"error": {"code": "not_found"}}, 404)
-        ids, published = await conn.fetchrow(LOCATE, item_id, offering["course_id"])
+        lock_key = progress_lock_key(user["id"], offering_id)
+        ids, published, _ = await conn.fetchrow(LOCATE_AND_LOCK_SQL, item_id, offering["course_id"], lock_key)
         if not ids or not published:
             return _json({"error": {"code": "not_found"}}, 404)
-        await conn.execute(LOCK, f"progress:{user['id']}:{offering_id}")
-        item = await conn.fetchrow(UPSERT, user["id"], offering_id, item_id, percent, int(attempt), now)
+        item = await conn.fetchrow(UPSERT_ITEM_SQL, user["id"], offering_id, item_id, percent, int(attempt), now)
         rolled = {
             r[0]: (r[1], r[2])
-            for r in await conn.fetch(ROLL_UP, user["id"], offering_id, list(ids), offering["course_id"], now)
+            for r in await conn.fetch(ROLL_UP_SQL, user["id"], offering_id, list(ids), offering["course_id"], now)
         }
-        locked = await conn.fetchrow(LOCK_USER, user["id"])
-        await conn.execute(TOUCH_USER, user["id"], max(1, locked[0]), now.date())
+        days, last, zone = await conn.fetchrow(LOCK_USER_SQL, user["id"])
+        streak = next_streak(days, last, local_today(zone, now))
+        if streak != (days, last):
+            await conn.execute(SET_STREAK_SQL, user["id"], *streak)
     return _json(
         {
             "item": dict(item),

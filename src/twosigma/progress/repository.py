@@ -39,7 +39,8 @@ class ItemPath:
 
 
 # The statements of a progress write are plain SQL run on the session's own asyncpg connection (`driver_fetch`), in
-# its transaction: SQLAlchemy's per-statement work (even on cached compiled forms) was most of a write's CPU.
+# its transaction: SQLAlchemy's per-statement work (even on cached compiled forms) was most of a write's CPU. The
+# bench's raw baseline (bench/raw_app.py) runs these same statements.
 
 _PATH_CTE = """
 WITH RECURSIVE path AS (
@@ -53,7 +54,7 @@ WITH RECURSIVE path AS (
 _LOCATE_SQL = _PATH_CTE + " SELECT array_agg(id ORDER BY level), bool_and(is_published) FROM path"
 # The same, also taking the transaction-scoped lock that serializes one user's writes in one offering (so that each
 # roll-up sees the previous write's item rows): one round trip for both.
-_LOCATE_AND_LOCK_SQL = (
+LOCATE_AND_LOCK_SQL = (
     _PATH_CTE
     + " SELECT array_agg(id ORDER BY level), bool_and(is_published), pg_advisory_xact_lock(hashtextextended($3, 0))"
     + " FROM path"
@@ -72,14 +73,14 @@ async def locate_item(
     if lock_for is None:
         (row,) = await driver_fetch(session, _LOCATE_SQL, item_id, course_id)
     else:
-        (row,) = await driver_fetch(session, _LOCATE_AND_LOCK_SQL, item_id, course_id, progress_lock_key(*lock_for))
+        (row,) = await driver_fetch(session, LOCATE_AND_LOCK_SQL, item_id, course_id, progress_lock_key(*lock_for))
     ids, published = row[0], row[1]
     if not ids:
         return None
     return ItemPath(module_id=ids[0], ancestors=list(ids), published=bool(published))
 
 
-_UPSERT_ITEM_SQL = """
+UPSERT_ITEM_SQL = """
 INSERT INTO user_content_progress (user_id, course_offering_id, content_item_id, progress_percent, attempts_count,
   first_started_at, last_interacted_at, completed_at)
 VALUES ($1, $2, $3, $4::int, $5, $6::timestamptz, $6::timestamptz, CASE WHEN $4::int = 100 THEN $6::timestamptz END)
@@ -99,7 +100,7 @@ async def upsert_item_progress(
     excluded row has a completion time only when this write is 100, so the first 100 wins). The stored row, by
     column name."""
     (row,) = await driver_fetch(
-        session, _UPSERT_ITEM_SQL, user_id, offering_id, item_id, percent, 1 if attempt else 0, now
+        session, UPSERT_ITEM_SQL, user_id, offering_id, item_id, percent, 1 if attempt else 0, now
     )
     return cast(Mapping[str, Any], row)
 
@@ -123,19 +124,19 @@ class StreakState:
     time_zone: str
 
 
-_LOCK_USER_SQL = "SELECT current_streak_days, last_activity_date, time_zone FROM users WHERE id = $1 FOR UPDATE"
+LOCK_USER_SQL = "SELECT current_streak_days, last_activity_date, time_zone FROM users WHERE id = $1 FOR UPDATE"
 # As the ORM's flush would: `updated_at` is the column's onupdate.
-_SET_STREAK_SQL = "UPDATE users SET current_streak_days = $2, last_activity_date = $3, updated_at = now() WHERE id = $1"
+SET_STREAK_SQL = "UPDATE users SET current_streak_days = $2, last_activity_date = $3, updated_at = now() WHERE id = $1"
 
 
 async def lock_user_streak(session: AsyncSession, user_id: int) -> StreakState:
     """The user's streak, the row locked until the transaction ends (concurrent writes count one day once)."""
-    (row,) = await driver_fetch(session, _LOCK_USER_SQL, user_id)
+    (row,) = await driver_fetch(session, LOCK_USER_SQL, user_id)
     return StreakState(row[0], row[1], row[2])
 
 
 async def set_streak(session: AsyncSession, user_id: int, days: int, last: date | None) -> None:
-    await driver_fetch(session, _SET_STREAK_SQL, user_id, days, last)
+    await driver_fetch(session, SET_STREAK_SQL, user_id, days, last)
 
 
 # --- Reads -------------------------------------------------------------------------------------------------------
