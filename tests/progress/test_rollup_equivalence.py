@@ -74,7 +74,7 @@ async def test_every_ancestor_is_the_floor_of_the_mean_of_its_published_subtree(
     await db.flush()
 
     for item in rng.sample(all_items, min(6, len(all_items))):
-        path = await repo.locate_item(db, item, room.course.id)
+        path = await repo.locate_and_lock(db, item, room.course.id, user_id=room.enrolled.id, offering_id=offering.id)
         assert path is not None
         rolled = await repo.roll_up(
             db,

@@ -139,18 +139,19 @@ class Database:
 
     `bound`: a database bound to one connection (the tests' transaction: a sessionmaker bound to a connection is
     recognised on its own) runs the reads that need no session (`db.driver.pooled_fetch`) on that connection too.
-    `parked`: the connections those reads keep between them otherwise — only in a database that owns its engine
-    (`from_url`, which `dispose()` gives them back and disposes): one built around an engine that its caller
-    disposes parks nothing, since `engine.dispose()` alone would leave parked connections open.
+    `parked`: the connections those reads keep between them otherwise — only when `owns_engine` (`from_url`, whose
+    `dispose()` gives them back and disposes the engine): a database built around an engine that its caller disposes
+    parks nothing, since `engine.dispose()` alone would leave parked connections open.
     """
 
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     bound: AsyncConnection | None = None
+    owns_engine: bool = False
     parked: ParkedConnections = field(init=False)
 
     def __post_init__(self) -> None:
-        self.parked = ParkedConnections(self.engine, keep=0)
+        self.parked = ParkedConnections(self.engine, keep=None if self.owns_engine else 0)
         if self.bound is None and isinstance(self.sessionmaker, async_sessionmaker):
             bind = self.sessionmaker.kw.get("bind")
             if isinstance(bind, AsyncConnection):
@@ -159,9 +160,7 @@ class Database:
     @classmethod
     def from_url(cls, url: str, settings: Settings) -> Database:
         engine = make_engine(url, settings)
-        database = cls(engine=engine, sessionmaker=make_sessionmaker(engine))
-        database.parked = ParkedConnections(engine)
-        return database
+        return cls(engine=engine, sessionmaker=make_sessionmaker(engine), owns_engine=True)
 
     async def dispose(self) -> None:
         await self.parked.close()

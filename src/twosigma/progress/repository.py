@@ -42,7 +42,9 @@ class ItemPath:
 # its transaction: SQLAlchemy's per-statement work (even on cached compiled forms) was most of a write's CPU. The
 # bench's raw baseline (bench/raw_app.py) runs these same statements.
 
-_PATH_CTE = """
+# The item's module path to the root (the item's module first), and the transaction-scoped lock that serializes one
+# user's writes in one offering (so that each roll-up sees the previous write's item rows): one round trip for both.
+LOCATE_AND_LOCK_SQL = """
 WITH RECURSIVE path AS (
   SELECT m.id, m.parent_module_id, m.is_published, 0 AS level
   FROM modules m JOIN content_items ci ON ci.module_id = m.id
@@ -50,30 +52,24 @@ WITH RECURSIVE path AS (
   UNION ALL
   SELECT p.id, p.parent_module_id, p.is_published, path.level + 1
   FROM modules p JOIN path ON p.id = path.parent_module_id
-)"""
-_LOCATE_SQL = _PATH_CTE + " SELECT array_agg(id ORDER BY level), bool_and(is_published) FROM path"
-# The same, also taking the transaction-scoped lock that serializes one user's writes in one offering (so that each
-# roll-up sees the previous write's item rows): one round trip for both.
-LOCATE_AND_LOCK_SQL = (
-    _PATH_CTE
-    + " SELECT array_agg(id ORDER BY level), bool_and(is_published), pg_advisory_xact_lock(hashtextextended($3, 0))"
-    + " FROM path"
 )
+SELECT array_agg(id ORDER BY level), bool_and(is_published), pg_advisory_xact_lock(hashtextextended($3, 0))
+FROM path
+"""
 
 
 def progress_lock_key(user_id: int, offering_id: int) -> str:
     return f"progress:{user_id}:{offering_id}"
 
 
-async def locate_item(
-    session: AsyncSession, item_id: int, course_id: int, *, lock_for: tuple[int, int] | None = None
+async def locate_and_lock(
+    session: AsyncSession, item_id: int, course_id: int, *, user_id: int, offering_id: int
 ) -> ItemPath | None:
-    """The item's module path to the root, if the item belongs to `course_id` (one recursive query). With
-    `lock_for=(user_id, offering_id)` the same statement also takes the user's write lock in that offering."""
-    if lock_for is None:
-        (row,) = await driver_fetch(session, _LOCATE_SQL, item_id, course_id)
-    else:
-        (row,) = await driver_fetch(session, LOCATE_AND_LOCK_SQL, item_id, course_id, progress_lock_key(*lock_for))
+    """The item's module path to the root, if the item belongs to `course_id` (one recursive query), with the
+    user's write lock in the offering taken by the same statement."""
+    (row,) = await driver_fetch(
+        session, LOCATE_AND_LOCK_SQL, item_id, course_id, progress_lock_key(user_id, offering_id)
+    )
     ids, published = row[0], row[1]
     if not ids:
         return None

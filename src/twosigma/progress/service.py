@@ -36,7 +36,9 @@ async def record_progress(
     now: datetime,
 ) -> ProgressWriteResult:
     offering = part.offering
-    path = await repo.locate_item(session, content_item_id, offering.course_id, lock_for=(principal.id, offering.id))
+    path = await repo.locate_and_lock(
+        session, content_item_id, offering.course_id, user_id=principal.id, offering_id=offering.id
+    )
     if path is None or not path.published:
         raise NotFound("Content item not found.")
     item = await repo.upsert_item_progress(
