@@ -197,7 +197,7 @@ class TestListenerClear:
         prompts, keys, more = PromptCache(), ApiKeyCache(), ApiKeyCache()
         listener = PromptCacheListener("postgresql://unused", prompts, others=(keys, more))
         for cache in (keys, more):
-            cache.put("pk", VerifiedKey(1, "pk", "hash", None), cache.generation)
+            cache.put("pk", VerifiedKey(1, "pk", "hash", frozenset({"prompts:read"}), None), cache.generation)
         generations = (prompts.generation, keys.generation, more.generation)
         listener.clear()
         assert (len(keys), len(more)) == (0, 0)

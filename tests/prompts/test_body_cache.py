@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from tests.fixtures.prompts import make_api_key
+from tests.fixtures.prompts import EVERY_SCOPE, make_api_key
 from tests.fixtures.tenancy import count_statements
 from twosigma.config import Settings
 from twosigma.prompts import public_router
@@ -30,7 +30,7 @@ def ref(name: str, *, version: int | None = None, label: str | None = None) -> s
 
 @pytest.fixture
 async def basic(db: AsyncSession, settings: Settings) -> dict[str, str]:
-    return (await make_api_key(db, settings))[1]
+    return (await make_api_key(db, settings, scopes=EVERY_SCOPE))[1]
 
 
 def prompt_cache(app: FastAPI) -> PromptCache:

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 
 from tests.fixtures.prompts import basic_auth, make_prompt
 from twosigma.api_keys.models import ApiKey
+from twosigma.api_keys.scopes import Scope
 from twosigma.api_keys.service import create_key
 from twosigma.app import create_app
 from twosigma.config import Settings
@@ -82,7 +83,7 @@ async def two_apps(
 ) -> AsyncIterator[tuple[Instance, Instance, dict[str, str]]]:
     """Two apps, as two server processes would be: own engines, own caches; committed data, cleaned up."""
     async with make_sessionmaker(db_engine)() as session:
-        created = await create_key(session, settings, "cache test", None)
+        created = await create_key(session, settings, "cache test", None, tuple(Scope))
         await session.commit()
     instances = []
     for engine in engines:

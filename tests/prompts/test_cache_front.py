@@ -12,12 +12,13 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.fixtures.prompts import make_api_key
+from tests.fixtures.prompts import EVERY_SCOPE, make_api_key
 from twosigma.api_keys.cache import VerifiedKey
 from twosigma.api_keys.dependencies import get_api_key
 from twosigma.config import Settings
 from twosigma.kit.errors import Forbidden
 from twosigma.kit.logging import ACCESS_LOGGER
+from twosigma.prompts.dependencies import api_key_reader
 from twosigma.prompts.front import ROUTE, _query
 
 URL = "/api/public/v2/prompts"
@@ -26,7 +27,7 @@ NAME = "front/probe"
 
 @pytest.fixture
 async def basic(db: AsyncSession, settings: Settings) -> dict[str, str]:
-    return (await make_api_key(db, settings))[1]
+    return (await make_api_key(db, settings, scopes=EVERY_SCOPE))[1]
 
 
 @pytest.fixture
@@ -55,11 +56,15 @@ def route_refuses(app: FastAPI) -> Iterator[None]:
     async def refuse() -> VerifiedKey:
         raise Forbidden("the route ran")
 
-    app.dependency_overrides[get_api_key] = refuse
+    # The GET route authenticates through api_key_reader (which calls get_api_key itself), the others through
+    # get_api_key.
+    for dependency in (get_api_key, api_key_reader):
+        app.dependency_overrides[dependency] = refuse
     try:
         yield
     finally:
-        app.dependency_overrides.pop(get_api_key, None)
+        for dependency in (get_api_key, api_key_reader):
+            app.dependency_overrides.pop(dependency, None)
 
 
 def comparable(response: httpx.Response) -> tuple[int, bytes, list[tuple[str, str]]]:

@@ -8,20 +8,21 @@ from dataclasses import dataclass
 
 import pytest
 from langfuse import Langfuse
-from langfuse.api import NotFoundError
+from langfuse.api import AccessDeniedError, NotFoundError
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from tests.fixtures.live_server import serve
 from twosigma.api_keys.models import ApiKey
+from twosigma.api_keys.scopes import Scope
 from twosigma.api_keys.service import create_key
 from twosigma.app import create_app
 from twosigma.config import Settings
 from twosigma.db.engine import Database, make_sessionmaker
 from twosigma.prompts.models import Prompt, PromptLabelEvent
 
-NAMES = ("sdk/text", "sdk/chat", "sdk/base")
+NAMES = ("sdk/text", "sdk/chat", "sdk/base", "sdk/scoped")
 
 
 @dataclass
@@ -30,9 +31,13 @@ class Server:
     public_key: str
     secret_key: str
 
-    def client(self) -> Langfuse:
+    def client(self, public_key: str | None = None, secret_key: str | None = None) -> Langfuse:
         return Langfuse(
-            public_key=self.public_key, secret_key=self.secret_key, host=self.url, tracing_enabled=False, timeout=10
+            public_key=public_key or self.public_key,
+            secret_key=secret_key or self.secret_key,
+            host=self.url,
+            tracing_enabled=False,
+            timeout=10,
         )
 
 
@@ -42,7 +47,7 @@ async def live(db_engine: AsyncEngine, settings: Settings) -> AsyncIterator[Serv
     engine = create_async_engine(db_engine.url, poolclass=NullPool)
     app = create_app(settings=settings, database=Database(engine=engine, sessionmaker=make_sessionmaker(engine)))
     async with make_sessionmaker(db_engine)() as session:
-        created = await create_key(session, settings, "sdk test", None)
+        created = await create_key(session, settings, "sdk test", None, tuple(Scope))
         await session.commit()
     try:
         with serve(app) as url:
@@ -110,5 +115,77 @@ class TestLangfuseSdk:
         def scenario() -> None:
             with pytest.raises(NotFoundError):
                 langfuse.get_prompt("sdk/text", label="nowhere", cache_ttl_seconds=0, max_retries=0)
+
+        await asyncio.to_thread(scenario)
+
+
+@dataclass
+class ScopedClients:
+    read: Langfuse
+    write: Langfuse
+    deploy: Langfuse
+
+
+@pytest.fixture
+async def scoped(live: Server, db_engine: AsyncEngine, settings: Settings) -> AsyncIterator[ScopedClients]:
+    """SDK clients on a read-only key, a write key and a deploy key (committed, removed afterwards)."""
+    async with make_sessionmaker(db_engine)() as session:
+        made = [
+            await create_key(session, settings, f"sdk {name}", None, scopes)
+            for name, scopes in (
+                ("read", ()),
+                ("write", (Scope.PROMPTS_WRITE,)),
+                ("deploy", (Scope.PROMPTS_DEPLOY,)),
+            )
+        ]
+        await session.commit()
+    clients = [live.client(created.key.public_key, created.secret_key) for created in made]
+    try:
+        yield ScopedClients(*clients)
+    finally:
+        for client in clients:
+            client.shutdown()
+        async with db_engine.begin() as conn:
+            await conn.execute(delete(ApiKey).where(ApiKey.id.in_([created.key.id for created in made])))
+
+
+class TestSdkScopes:
+    async def test_a_read_only_key_gets_but_cannot_create(self, langfuse: Langfuse, scoped: ScopedClients) -> None:
+        def scenario() -> None:
+            langfuse.create_prompt(name="sdk/scoped", prompt="v1", labels=["production"])
+            assert scoped.read.get_prompt("sdk/scoped", cache_ttl_seconds=0).prompt == "v1"
+            with pytest.raises(AccessDeniedError) as refused:
+                scoped.read.create_prompt(name="sdk/scoped", prompt="v2", labels=[])
+            assert refused.value.status_code == 403
+            assert refused.value.body["error"]["code"] == "insufficient_scope"
+            assert refused.value.body["error"]["details"]["required_scope"] == "prompts:write"
+
+        await asyncio.to_thread(scenario)
+
+    async def test_a_write_key_creates_versions_but_never_touches_production(
+        self, langfuse: Langfuse, scoped: ScopedClients
+    ) -> None:
+        def scenario() -> None:
+            langfuse.create_prompt(name="sdk/scoped", prompt="v1", labels=["production"])
+            created = scoped.write.create_prompt(name="sdk/scoped", prompt="v2", labels=["staging"])
+            assert created.version == 2
+            with pytest.raises(AccessDeniedError) as on_create:
+                scoped.write.create_prompt(name="sdk/scoped", prompt="v3", labels=["production"])
+            with pytest.raises(AccessDeniedError) as on_move:
+                scoped.write.update_prompt(name="sdk/scoped", version=2, new_labels=["production"])
+            for refused in (on_create, on_move):
+                assert refused.value.body["error"]["details"]["required_scope"] == "prompts:deploy"
+            served = scoped.write.get_prompt("sdk/scoped", cache_ttl_seconds=0)
+            assert (served.version, served.prompt) == (1, "v1")
+
+        await asyncio.to_thread(scenario)
+
+    async def test_a_deploy_key_creates_and_moves_production(self, langfuse: Langfuse, scoped: ScopedClients) -> None:
+        def scenario() -> None:
+            langfuse.create_prompt(name="sdk/scoped", prompt="v1", labels=["production"])
+            scoped.deploy.create_prompt(name="sdk/scoped", prompt="v2", labels=["production"])
+            assert scoped.deploy.get_prompt("sdk/scoped", cache_ttl_seconds=0).version == 2
+            scoped.deploy.update_prompt(name="sdk/scoped", version=1, new_labels=["production"])
+            assert scoped.deploy.get_prompt("sdk/scoped", cache_ttl_seconds=0).version == 1
 
         await asyncio.to_thread(scenario)

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.fixtures.prompts import make_api_key
+from tests.fixtures.prompts import EVERY_SCOPE, make_api_key
 from twosigma.config import Settings
 
 URL = "/api/public/v2/prompts"
@@ -16,7 +16,7 @@ URL = "/api/public/v2/prompts"
 
 @pytest.fixture
 async def basic(db: AsyncSession, settings: Settings) -> dict[str, str]:
-    return (await make_api_key(db, settings))[1]
+    return (await make_api_key(db, settings, scopes=EVERY_SCOPE))[1]
 
 
 async def _create(client: httpx.AsyncClient, basic: dict[str, str], **body: Any) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tests.fixtures.factories import auth_headers, grant_role, make_university, make_user
-from tests.fixtures.prompts import make_api_key, make_prompt
+from tests.fixtures.prompts import EVERY_SCOPE, make_api_key, make_prompt
 from tests.fixtures.taxonomy import make_subject
 from tests.fixtures.tutor import add_messages, make_chat, make_lesson
 from twosigma.config import Settings
@@ -42,7 +42,7 @@ async def seed_world(url: str, settings: Settings) -> SeededWorld:
             db.add(FeatureRequest(user_id=lesson.student.id, title="Dark mode", description="Please."))
             await install_builtin_prompts(db)
             await make_prompt(db, "fuzz/greeting", labels=["production"])
-            _, api_key_headers = await make_api_key(db, settings)
+            _, api_key_headers = await make_api_key(db, settings, scopes=EVERY_SCOPE)
             await db.commit()
             return SeededWorld(
                 admin_headers=auth_headers(settings, admin),

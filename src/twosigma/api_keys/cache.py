@@ -1,8 +1,9 @@
 """The per-process cache of verified API keys: the public prompt API answers a warm prompt with no query.
 
-Holds only keys that exist and are not revoked, by public key, with their secret's HMAC: every request still
-checks its secret against it. Revocation empties this cache in its own process at once and in every other process
-through the NOTIFY the listener of prompts/cache.py receives (milliseconds after the commit).
+Holds only keys that exist and are not revoked, by public key, with their secret's HMAC (every request still
+checks its secret against it) and their scopes (fixed when a key is made, so a cached copy cannot go stale).
+Revocation empties this cache in its own process at once and in every other process through the NOTIFY the listener
+of prompts/cache.py receives (milliseconds after the commit).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ class VerifiedKey:
     id: int
     public_key: str
     secret_hash: str
+    scopes: frozenset[str]  # api_keys/scopes.py; what each route needs is decided in authz/scopes.py
     last_used_at: datetime | None  # as last written by this process or read from the database
 
 

@@ -1,4 +1,4 @@
-"""/api-keys: platform administrators create (the secret is shown once), list and revoke API keys."""
+"""/api-keys: platform administrators create (the secret shown once, the scopes chosen then), list and revoke keys."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ router = APIRouter(prefix="/api-keys", tags=["api-keys"])
 async def create_api_key(
     session: DbSession, settings: AppSettings, admin: PlatformAdmin, body: ApiKeyCreate
 ) -> dict[str, Any]:
-    return (await service.create_key(session, settings, body.name, admin.id)).as_dict()
+    return (await service.create_key(session, settings, body.name, admin.id, body.scopes)).as_dict()
 
 
 @router.get("", response_model=Page[ApiKeyRead], responses=error_responses(401, 403, 422))

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from twosigma.api_keys import repository as repo
 from twosigma.api_keys.cache import ApiKeyCache, VerifiedKey, default_key_cache
 from twosigma.api_keys.models import ApiKey
+from twosigma.api_keys.scopes import Scope, normalize
 from twosigma.config import Settings
 from twosigma.kit.cache import clear_now_and_after_commit, notify_invalidation
 from twosigma.kit.errors import NotFound, Unauthorized
@@ -44,14 +46,28 @@ class CreatedKey:
             "name": self.key.name,
             "public_key": self.key.public_key,
             "secret_key": self.secret_key,
+            "scopes": self.key.scopes,
             "created_at": self.key.created_at,
         }
 
 
-async def create_key(session: AsyncSession, settings: Settings, name: str, created_by: int | None) -> CreatedKey:
+async def create_key(
+    session: AsyncSession,
+    settings: Settings,
+    name: str,
+    created_by: int | None,
+    scopes: Iterable[Scope] = (),
+) -> CreatedKey:
+    """A new key holding `scopes` (normalized: read always, deploy brings write); no scopes → read only."""
     public_key = f"pk-lf-{uuid.uuid4()}"
     secret_key = f"sk-lf-{secrets.token_urlsafe(32)}"
-    key = ApiKey(public_key=public_key, secret_hash=hash_secret(settings, secret_key), name=name, created_by=created_by)
+    key = ApiKey(
+        public_key=public_key,
+        secret_hash=hash_secret(settings, secret_key),
+        name=name,
+        created_by=created_by,
+        scopes=normalize(scopes),
+    )
     session.add(key)
     await session.flush()
     await session.refresh(key)
@@ -111,7 +127,7 @@ async def authenticate(
     if key is None:
         row = await repo.by_public_key(session, public_key)
         if row is not None:
-            key = VerifiedKey(row.id, row.public_key, row.secret_hash, row.last_used_at)
+            key = VerifiedKey(row.id, row.public_key, row.secret_hash, frozenset(row.scopes), row.last_used_at)
             revoked = row.revoked_at is not None
     expected = key.secret_hash if key is not None else hash_secret(settings, "")
     valid = hmac.compare_digest(expected, hash_secret(settings, secret_key))

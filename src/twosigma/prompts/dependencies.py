@@ -1,4 +1,5 @@
-"""Typed dependencies: the caller as a prompt reader or writer (v1), the API key as writer (public), the cache."""
+"""Typed dependencies: the caller as a prompt reader or writer (v1), the API key as reader or writer by its scopes
+(public), the cache."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from twosigma.api_keys.dependencies import PublicApiKey
+from twosigma.api_keys.cache import VerifiedKey
+from twosigma.api_keys.dependencies import PublicApiKey, get_api_key
+from twosigma.api_keys.scopes import Scope
 from twosigma.authz.dependencies import CurrentPrincipal
 from twosigma.authz.policy import (
     can_move_protected_prompt_labels,
@@ -15,6 +18,7 @@ from twosigma.authz.policy import (
     ensure_allowed,
 )
 from twosigma.authz.principal import Principal
+from twosigma.authz.scopes import deploy_refusal, ensure_scope, may_deploy
 from twosigma.prompts.cache import PromptCache, prompt_cache_of
 from twosigma.prompts.service import Actor
 
@@ -39,12 +43,26 @@ async def require_prompt_writer(principal: CurrentPrincipal) -> Actor:
     )
 
 
-async def api_key_actor(key: PublicApiKey) -> Actor:
-    # An API key acts with a platform administrator's prompt rights, `production` included (as in Langfuse).
-    return Actor(created_by=API_CREATED_BY, audit=f"api_key:{key.id}", may_move_protected=True)
+async def api_key_reader(request: Request) -> VerifiedKey:
+    # Not built on PublicApiKey: the hot GET resolves this one dependency and nothing else.
+    key = await get_api_key(request)
+    ensure_scope(key.scopes, Scope.PROMPTS_READ, "read prompts")
+    return key
+
+
+async def api_key_writer(key: PublicApiKey) -> Actor:
+    """A key acts by its scopes (authz/scopes.py): write to change prompts; deploy, also to touch `production`."""
+    ensure_scope(key.scopes, Scope.PROMPTS_WRITE, "change prompts")
+    return Actor(
+        created_by=API_CREATED_BY,
+        audit=f"api_key:{key.id}",
+        may_move_protected=may_deploy(key.scopes),
+        refuse_protected=deploy_refusal(key.scopes),
+    )
 
 
 PromptCacheDep = Annotated[PromptCache, Depends(get_prompt_cache)]
 PromptReader = Annotated[Principal, Depends(require_prompt_reader)]
 PromptWriter = Annotated[Actor, Depends(require_prompt_writer)]
-ApiKeyActor = Annotated[Actor, Depends(api_key_actor)]
+ApiKeyReader = Annotated[VerifiedKey, Depends(api_key_reader)]
+ApiKeyWriter = Annotated[Actor, Depends(api_key_writer)]

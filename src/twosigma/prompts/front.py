@@ -5,7 +5,8 @@ hottest path, and a warm one needs nothing but two process caches: the verified 
 prompt's serialized response body (prompts/cache.py). Routing, dependency resolution and parameter validation then
 cost most of the request. This middleware answers such a request from those caches with the bytes the route itself
 would send (the route put them there); anything it is not sure of goes to the route unchanged: a key or body not
-cached, a key whose use is due to be recorded, a wrong secret, any query parameter other than one `version` (plain
+cached, a key whose use is due to be recorded, a wrong secret, a key without the `prompts:read` scope (the route
+answers its 403), any query parameter other than one `version` (plain
 digits in range) or one `label` and `resolve=true`, an empty name. So every error, and every answer that needs
 the database, still comes from the route. It sits inside the edge middleware: request id, security headers,
 access log and metrics apply as to any response.
@@ -21,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from twosigma.api_keys import service as api_keys
 from twosigma.api_keys.cache import key_cache_of
 from twosigma.api_keys.dependencies import basic_credentials
+from twosigma.authz.scopes import may_read_prompts
 from twosigma.kit.errors import AppError
 from twosigma.prompts.cache import prompt_cache_of
 from twosigma.prompts.queries import cached_prompt_body
@@ -103,7 +105,7 @@ class PromptCacheFront:
             key = api_keys.authenticate_cached(state.settings, public_key, secret_key, cache=key_cache_of(state))
         except AppError:
             return None  # the route answers the 401
-        if key is None:
+        if key is None or not may_read_prompts(key.scopes):
             return None
         version, label = query
         return cached_prompt_body(prompt_cache_of(state), name, version=version, label=label)

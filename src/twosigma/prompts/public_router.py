@@ -1,7 +1,8 @@
 """/api/public/v2/prompts: Langfuse's public prompt API, wire-compatible with the official SDKs.
 
-HTTP Basic auth with an API key. Bodies and responses are camelCase, as Langfuse's are; errors use this app's
-error shape (the SDK only looks at status codes).
+HTTP Basic auth with an API key, acting by its scopes (authz/scopes.py): read to list and get, write to change,
+deploy to touch `production`; a refusal is 403 `insufficient_scope`. Bodies and responses are camelCase, as
+Langfuse's are; errors use this app's error shape (the SDK only looks at status codes).
 """
 
 from __future__ import annotations
@@ -13,14 +14,13 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi import status as http
 from pydantic import TypeAdapter
 
-from twosigma.api_keys.dependencies import PublicApiKey
 from twosigma.db.session import DbSession, unit_of_work
 from twosigma.kit.pagination import PageParams
 from twosigma.kit.schemas import error_responses
 from twosigma.prompts import queries, service
 from twosigma.prompts.cache import prompt_cache_of
 from twosigma.prompts.composition import ResolvedPrompt
-from twosigma.prompts.dependencies import ApiKeyActor, PromptCacheDep
+from twosigma.prompts.dependencies import ApiKeyReader, ApiKeyWriter, PromptCacheDep
 from twosigma.prompts.repository import ListFilters
 from twosigma.prompts.schemas import LabelsUpdate, PromptCreate, PromptMetaList, PromptRead
 
@@ -30,10 +30,10 @@ NamePath = Annotated[str, Path(description="Prompt name; folders as '/', URL-enc
 VersionQuery = Annotated[int | None, Query(ge=1, le=2_147_483_647)]
 
 
-@router.get("", response_model=PromptMetaList, responses=error_responses(401, 422))
+@router.get("", response_model=PromptMetaList, responses=error_responses(401, 403, 422))
 async def list_prompts(
     session: DbSession,
-    actor: ApiKeyActor,
+    _: ApiKeyReader,
     name: str | None = None,
     label: str | None = None,
     tag: str | None = None,
@@ -56,17 +56,19 @@ async def list_prompts(
     responses=error_responses(400, 401, 403, 409, 422),
 )
 async def create_prompt(
-    session: DbSession, actor: ApiKeyActor, cache: PromptCacheDep, body: PromptCreate
+    session: DbSession, actor: ApiKeyWriter, cache: PromptCacheDep, body: PromptCreate
 ) -> ResolvedPrompt:
     return await service.create_prompt(session, actor, body, cache=cache)
 
 
 @router.patch(
-    "/{name:path}/versions/{version}", response_model=PromptRead, responses=error_responses(400, 401, 404, 409, 422)
+    "/{name:path}/versions/{version}",
+    response_model=PromptRead,
+    responses=error_responses(400, 401, 403, 404, 409, 422),
 )
 async def update_prompt_version(
     session: DbSession,
-    actor: ApiKeyActor,
+    actor: ApiKeyWriter,
     cache: PromptCacheDep,
     name: NamePath,
     version: Annotated[int, Path(ge=1, le=2_147_483_647)],
@@ -75,10 +77,10 @@ async def update_prompt_version(
     return await service.set_labels(session, actor, name, version, body.new_labels, cache=cache)
 
 
-@router.get("/{name:path}", response_model=PromptRead, responses=error_responses(400, 401, 404, 422))
+@router.get("/{name:path}", response_model=PromptRead, responses=error_responses(400, 401, 403, 404, 422))
 async def get_prompt(
     request: Request,
-    _: PublicApiKey,
+    _: ApiKeyReader,
     name: NamePath,
     version: VersionQuery = None,
     label: str | None = None,
@@ -107,10 +109,12 @@ def _serialize(prompt: ResolvedPrompt) -> bytes:
     return _PROMPT_READ.dump_json(PromptRead.model_validate(prompt), by_alias=True)
 
 
-@router.delete("/{name:path}", status_code=http.HTTP_204_NO_CONTENT, responses=error_responses(400, 401, 404, 409, 422))
+@router.delete(
+    "/{name:path}", status_code=http.HTTP_204_NO_CONTENT, responses=error_responses(400, 401, 403, 404, 409, 422)
+)
 async def delete_prompt(
     session: DbSession,
-    actor: ApiKeyActor,
+    actor: ApiKeyWriter,
     cache: PromptCacheDep,
     name: NamePath,
     version: VersionQuery = None,

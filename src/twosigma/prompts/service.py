@@ -7,7 +7,7 @@ this process's cache now and again after the commit (so a read racing the write 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,14 +30,24 @@ from twosigma.prompts.templates import chat_variable_names, dependency_tags, pla
 PROTECTED_LABELS = frozenset({PRODUCTION})
 
 
+def _platform_admins_only(labels: Sequence[str]) -> Forbidden:
+    return Forbidden(
+        f"Only a platform administrator may move or remove the protected label(s): {', '.join(labels)}.",
+        code="protected_label",
+    )
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who writes: `created_by` is stored on new versions (a user id, or "API"); `audit` names them in label
-    events; `may_move_protected` says whether they may move or remove the protected `production` label."""
+    events; `may_move_protected` says whether they may give, move or remove the protected `production` label
+    (decided in authz: a platform administrator, an API key with `prompts:deploy`), and `refuse_protected` builds
+    the error when they may not (a user lacks the role, a key the scope)."""
 
     created_by: str
     audit: str
     may_move_protected: bool
+    refuse_protected: Callable[[Sequence[str]], Forbidden] = _platform_admins_only
 
 
 def _refuse_reserved(labels: Iterable[str]) -> None:
@@ -50,10 +60,7 @@ def _refuse_reserved(labels: Iterable[str]) -> None:
 def _guard_protected(actor: Actor, labels: Iterable[str]) -> None:
     touched = PROTECTED_LABELS.intersection(labels)
     if touched and not actor.may_move_protected:
-        raise Forbidden(
-            f"Only a platform administrator may move or remove the protected label(s): {', '.join(sorted(touched))}.",
-            code="protected_label",
-        )
+        raise actor.refuse_protected(sorted(touched))
 
 
 def _conflict_with_dependents(message: str, dependents: list[repo.Dependent]) -> Conflict:
