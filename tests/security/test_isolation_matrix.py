@@ -319,7 +319,8 @@ MATRIX: dict[str, list[Case]] = {
     f"DELETE {V1}/feature-requests/{{request_id}}": [Case(PRIVATE)],
     # Tutor: a chat and everything in it belong to its user.
     f"POST {V1}/chat/sessions": [
-        Case((401, 201, 201), body={}, label="a session without content"),
+        # Without content: needs an ACTIVE enrolment or a staff role (B's student has neither; B's admin is staff).
+        Case((401, 403, 201), body={}, label="a session without content"),
         Case(PRIVATE, body=lambda w: {"content_item_id": w.params["content_item_id"]}, label="on A's content"),
     ],
     f"GET {V1}/chat/sessions": [

@@ -35,7 +35,8 @@ def headers(settings: Settings, lesson: Lesson) -> Headers:
 
 @pytest.fixture
 async def chat(db: AsyncSession, lesson: Lesson) -> ChatSession:
-    chat = await make_chat(db, lesson.student, content_context={"content_item": {"title": "The chain rule"}})
+    context = {"content_item": {"id": lesson.item.id, "title": "The chain rule"}}
+    chat = await make_chat(db, lesson.student, content_item_id=lesson.item.id, content_context=context)
     await db.execute(
         insert(ChatMessage),
         [

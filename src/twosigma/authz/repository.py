@@ -6,9 +6,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.authz.principal import Grant, Principal, UserSnapshot
+from twosigma.courses.models import CourseOffering
 from twosigma.db.driver import pooled_fetch
 from twosigma.db.engine import Database
-from twosigma.enums import UserRole
+from twosigma.enrollments.models import CourseEnrollment
+from twosigma.enums import EnrollmentStatus, UserRole
 from twosigma.tenancy.models import UserUniversityRole
 
 # The snapshot's fields are the users columns it holds, in its constructor's order.
@@ -43,3 +45,14 @@ async def load_principal(db: Database, user_id: int) -> Principal | None:
         Grant(university_id=r[_N], role=UserRole(r[_N + 1]), department_id=r[_N + 2]) for r in rows if r[_N] is not None
     )
     return Principal(user=user, grants=grants)
+
+
+async def active_enrollment_universities(session: AsyncSession, user_id: int) -> frozenset[int]:
+    """The universities in whose offerings the user holds an ACTIVE enrolment."""
+    stmt = (
+        select(CourseOffering.university_id)
+        .join(CourseEnrollment, CourseEnrollment.course_offering_id == CourseOffering.id)
+        .where(CourseEnrollment.user_id == user_id, CourseEnrollment.status == EnrollmentStatus.ACTIVE)
+        .distinct()
+    )
+    return frozenset((await session.scalars(stmt)).all())

@@ -7,7 +7,11 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-Scalar = str | int | float
+# bool first: True is also an int, and a union tries its members in order when serializing a default.
+Scalar = bool | str | int | float
+
+_TRUE = ("true", "1", "yes", "on")
+_FALSE = ("false", "0", "no", "off")
 
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")
 # Keys in these namespaces must be known: a typo such as `llm.temprature` is refused instead of silently ignored.
@@ -19,6 +23,7 @@ class SettingType(StrEnum):
     URL = "url"
     INT = "int"
     FLOAT = "float"
+    BOOL = "bool"
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,9 @@ class SettingSpec:
 
     def parse(self, value: object) -> Scalar:
         """The typed value, or ValueError with a message fit for the client. Strings are accepted for numbers
-        (environment variables and the command line only have strings)."""
+        (environment variables and the command line only have strings), and for booleans."""
+        if self.type is SettingType.BOOL:
+            return self._parse_bool(value)
         if self.type in (SettingType.INT, SettingType.FLOAT):
             number = self._parse_number(value)
             self._check_bounds(number)
@@ -60,6 +67,17 @@ class SettingSpec:
         if self.type is SettingType.URL and not re.match(r"^https?://[^\s/]+", text):
             raise ValueError(f"{self.key} must be an http(s) URL.")
         return text
+
+    def _parse_bool(self, value: object) -> bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            text = value.strip().lower()
+            if text in _TRUE:
+                return True
+            if text in _FALSE:
+                return False
+        raise ValueError(f"{self.key} must be true or false.")
 
     def _parse_number(self, value: object) -> int | float:
         kind = "an integer" if self.type is SettingType.INT else "a number"
@@ -205,6 +223,13 @@ KNOWN_SETTINGS: dict[str, SettingSpec] = {
             "LLM tokens (input + output) one user may use per UTC day; 0 means no limit.",
             default=200_000,
             minimum=0,
+        ),
+        SettingSpec(
+            "tutor.open_chat",
+            SettingType.BOOL,
+            "Let every signed-in user chat with the tutor without a content item. Off: such chats need an ACTIVE "
+            "enrolment or a staff role (a chat without an item is a general-purpose LLM).",
+            default=False,
         ),
     )
 }

@@ -2,6 +2,9 @@
 
 Chats belong to their user (SPEC §4): the loaders select by id AND the caller's user id, so anyone else's chat,
 note or message is a 404 — indistinguishable from one that does not exist. Staff have no view of chats.
+
+Talking to the tutor in a chat (a message, a retry) and sharing it also need the caller's access to the tutor *now*
+(authz/tutor.py): `ContinuableChat`. Reading, deleting, unsharing and notes need only ownership.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 
 from twosigma.authz.dependencies import CurrentPrincipal
+from twosigma.authz.tutor import ensure_tutor_access
 from twosigma.db.session import DbSession, get_database
 from twosigma.kit.clock import Now
 from twosigma.kit.deps import Limiter
@@ -29,6 +33,16 @@ async def get_own_session(session: DbSession, principal: CurrentPrincipal, sessi
     chat = await repo.own_session(session, session_id, principal.id)
     if chat is None:
         raise NotFound("Chat session not found.", code="chat_session_not_found")
+    return chat
+
+
+async def get_continuable_session(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    chat: Annotated[ChatSession, Depends(get_own_session)],
+    effective: Effective,
+) -> ChatSession:
+    await ensure_tutor_access(session, principal, open_chat=effective.tutor_open_chat, chat=chat)
     return chat
 
 
@@ -64,6 +78,7 @@ async def wants_event_stream(request: Request) -> bool:
 
 
 OwnChatSession = Annotated[ChatSession, Depends(get_own_session)]
+ContinuableChat = Annotated[ChatSession, Depends(get_continuable_session)]
 OwnNote = Annotated[ChatNote, Depends(get_own_note)]
 OwnMessage = Annotated[ChatMessage, Depends(get_own_message)]
 Turns = Annotated[TurnDeps, Depends(get_turn_deps)]

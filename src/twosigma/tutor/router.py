@@ -12,8 +12,9 @@ from twosigma.kit.clock import Now
 from twosigma.kit.deps import AppSettings
 from twosigma.kit.pagination import MAX_LIMIT, Page, Pagination
 from twosigma.kit.schemas import error_responses
+from twosigma.system_settings.dependencies import Effective
 from twosigma.tutor import orchestrator, service, streaming
-from twosigma.tutor.dependencies import OwnChatSession, OwnMessage, OwnNote, Turns, WantsStream
+from twosigma.tutor.dependencies import ContinuableChat, OwnChatSession, OwnMessage, OwnNote, Turns, WantsStream
 from twosigma.tutor.models import ChatMessage, ChatNote, ChatSession
 from twosigma.tutor.schemas import (
     ChatSessionCreate,
@@ -33,7 +34,8 @@ from twosigma.tutor.schemas import (
 router = APIRouter(tags=["tutor"])
 
 _READ = error_responses(401, 404, 422)
-_TURN = error_responses(401, 404, 409, 422, 429, 502, 503)
+_GATED = error_responses(401, 403, 404, 422)  # also needs access to the tutor now (authz/tutor.py)
+_TURN = error_responses(401, 403, 404, 409, 422, 429, 502, 503)
 Cursor = Annotated[int | None, Query(ge=1, le=2_147_483_647)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
@@ -47,9 +49,11 @@ _TURN_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("/chat/sessions", response_model=ChatSessionRead, status_code=201, responses=_READ)
-async def create_session(session: DbSession, principal: CurrentPrincipal, body: ChatSessionCreate) -> ChatSession:
-    return await service.create_session(session, principal, body)
+@router.post("/chat/sessions", response_model=ChatSessionRead, status_code=201, responses=_GATED)
+async def create_session(
+    session: DbSession, principal: CurrentPrincipal, effective: Effective, body: ChatSessionCreate
+) -> ChatSession:
+    return await service.create_session(session, principal, body, open_chat=effective.tutor_open_chat)
 
 
 @router.get("/chat/sessions", response_model=Page[ChatSessionRead], responses=_READ)
@@ -83,7 +87,7 @@ async def list_messages(
 
 @router.post("/chat/sessions/{session_id}/messages", response_model=TurnRead, responses=_TURN_RESPONSES)
 async def send_message(
-    session: DbSession, chat: OwnChatSession, body: MessageCreate, deps: Turns, stream: WantsStream
+    session: DbSession, chat: ContinuableChat, body: MessageCreate, deps: Turns, stream: WantsStream
 ) -> Any:
     turn = await orchestrator.start_turn(session, deps, chat, body.content)
     if stream:
@@ -92,7 +96,7 @@ async def send_message(
 
 
 @router.post("/chat/sessions/{session_id}/retry", response_model=TurnRead, responses=_TURN_RESPONSES)
-async def retry(session: DbSession, chat: OwnChatSession, deps: Turns, stream: WantsStream) -> Any:
+async def retry(session: DbSession, chat: ContinuableChat, deps: Turns, stream: WantsStream) -> Any:
     """Answer the last user message again (no new user message; earlier replies are kept)."""
     turn = await orchestrator.start_turn(session, deps, chat, None)
     if stream:
@@ -100,8 +104,8 @@ async def retry(session: DbSession, chat: OwnChatSession, deps: Turns, stream: W
     return await streaming.collect(turn, deps.sessionmaker)
 
 
-@router.post("/chat/sessions/{session_id}/share", response_model=ShareRead, responses=_READ)
-async def share(session: DbSession, settings: AppSettings, chat: OwnChatSession) -> ShareRead:
+@router.post("/chat/sessions/{session_id}/share", response_model=ShareRead, responses=_GATED)
+async def share(session: DbSession, settings: AppSettings, chat: ContinuableChat) -> ShareRead:
     return await service.share_session(session, settings, chat)
 
 

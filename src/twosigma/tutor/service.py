@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.authz.principal import Principal
+from twosigma.authz.tutor import ensure_tutor_access
 from twosigma.config import Settings
-from twosigma.content.dependencies import get_readable_item
 from twosigma.enums import MessageRole
-from twosigma.kit.errors import Forbidden, Invalid, NotFound
+from twosigma.kit.errors import Invalid, NotFound
 from twosigma.kit.pagination import PageParams, PageResult, paginate
 from twosigma.tutor import repository as repo
 from twosigma.tutor.context import context_title, snapshot
@@ -34,14 +34,13 @@ SHARED_PATH = "/api/v1/shared/chats/"
 # --- Sessions ------------------------------------------------------------------------------------------------------
 
 
-async def create_session(session: AsyncSession, principal: Principal, body: ChatSessionCreate) -> ChatSession:
+async def create_session(
+    session: AsyncSession, principal: Principal, body: ChatSessionCreate, *, open_chat: bool
+) -> ChatSession:
+    """`open_chat`: the `tutor.open_chat` setting (a chat without an item for every signed-in user)."""
+    access = await ensure_tutor_access(session, principal, open_chat=open_chat, content_item_id=body.content_item_id)
     context = {}
-    if body.content_item_id is not None:
-        try:
-            access = await get_readable_item(session, principal, body.content_item_id)
-        except Forbidden:
-            # A chat is the caller's own business: an item they may not read simply is not there for them.
-            raise NotFound("Content item not found.") from None
+    if access is not None:
         context = await snapshot(session, access.item, access.course)
     chat = ChatSession(user_id=principal.id, content_item_id=body.content_item_id, content_context=context)
     session.add(chat)
