@@ -195,7 +195,10 @@ async def build(url: str, settings: Settings, smoke: bool) -> DataSet:
             enrol = c.table("course_enrollments", ["id", "user_id", "course_offering_id", "status"])
             for size in sizes:
                 info = data.courses[f"items{size}"]
-                for uid in students[: max(plan.writers, 4)]:
+                # Every student is ACTIVE in the main course: a chat without a content item needs an ACTIVE
+                # enrolment somewhere (authz/tutor.py), and every student owns one of the streams' chats.
+                enrolled = students if info is data.courses["main"] else students[: max(plan.writers, 4)]
+                for uid in enrolled:
                     enrol.add(c.new_id("course_enrollments"), uid, info.offering_id, "ACTIVE")
             progress = c.table(
                 "user_content_progress",
