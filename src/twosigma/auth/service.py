@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.auth import repository
 from twosigma.auth.models import RefreshToken
-from twosigma.auth.passwords import hash_password, verify_password
+from twosigma.auth.passwords import hash_password, needs_rehash, verify_password
 from twosigma.auth.schemas import (
     ChangePasswordRequest,
     CheckEmailResponse,
@@ -138,17 +138,24 @@ async def register_with_onboarding(
 async def login(
     session: AsyncSession, settings: Settings, limiter: RateLimiter, address: str, email: str, password: str
 ) -> TokenPair:
-    """One 401 for an unknown email and a wrong password; 403 for an inactive account, after the password."""
+    """One 401 for an unknown email and a wrong password; 403 for an inactive account, after the password.
+
+    Every attempt under the limits costs one bcrypt check at the configured cost, account or not (auth/passwords.py).
+    """
     email = normalize_email(email)
     message = "Too many sign-in attempts; try again shortly."
     await limiter.hit(_login_limit(settings), "login:address", address, message=message)
     await limiter.hit(_login_limit(settings), "login:email", email, message=message)
     user = await users_repository.get_by_email(session, email)
     # With no user, verify_password checks a dummy hash, so both failures take the same time.
-    if not await verify_password(password, user.password_hash if user else None) or user is None:
+    matches = await verify_password(password, user.password_hash if user else None, settings.bcrypt_rounds)
+    if not matches or user is None:
         raise InvalidCredentials()
     if not user.is_active:
         raise AccountInactive()
+    if needs_rehash(user.password_hash, settings.bcrypt_rounds):
+        user.password_hash = await hash_password(password, settings.bcrypt_rounds)
+        await session.flush()
     return await issue_pair(session, settings, user.id)
 
 
@@ -202,7 +209,7 @@ async def change_password(
         message="Too many password attempts; try again shortly.",
     )
     user = await users_service.load_self(session, principal)
-    if not await verify_password(data.current_password, user.password_hash):
+    if not await verify_password(data.current_password, user.password_hash, settings.bcrypt_rounds):
         raise InvalidCurrentPassword()
     user.password_hash = await hash_password(data.new_password, settings.bcrypt_rounds)
     await repository.revoke_all_of_user(session, user.id, datetime.now(UTC))
