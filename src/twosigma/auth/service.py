@@ -34,6 +34,9 @@ from twosigma.users.models import User, UserProfile
 from twosigma.users.schemas import ProfileRead, UserRead
 
 CHECK_EMAIL_PER_MINUTE = 30  # per client address: the endpoint answers "is this email registered?"
+# Both sign-up routes share one budget per client address (TWOSIGMA_REGISTRATIONS_PER_MINUTE): a taken email answers
+# 409, so unlimited sign-ups would answer "is this email registered?" without check-email's limit.
+_REGISTER_KEY = "register:address"
 
 
 class InvalidCredentials(Unauthorized):
@@ -62,6 +65,16 @@ def _invalid_token() -> Unauthorized:
 
 def _login_limit(settings: Settings) -> str:
     return f"{settings.login_attempts_per_minute}/minute"
+
+
+async def _count_registration(settings: Settings, limiter: RateLimiter, address: str) -> None:
+    """One sign-up attempt from `address`, counted before any query or bcrypt, whatever its outcome (201 or 409)."""
+    await limiter.hit(
+        f"{settings.registrations_per_minute}/minute",
+        _REGISTER_KEY,
+        address,
+        message="Too many sign-ups from this address; try again shortly.",
+    )
 
 
 async def issue_pair(
@@ -110,15 +123,19 @@ def _account(data: RegisterRequest) -> users_service.NewAccount:
     )
 
 
-async def register(session: AsyncSession, settings: Settings, data: RegisterRequest) -> TokenPair:
+async def register(
+    session: AsyncSession, settings: Settings, limiter: RateLimiter, address: str, data: RegisterRequest
+) -> TokenPair:
+    await _count_registration(settings, limiter, address)
     user = await users_service.create_user(session, settings, _account(data))
     return await issue_pair(session, settings, user.id)
 
 
 async def register_with_onboarding(
-    session: AsyncSession, settings: Settings, data: OnboardingRegisterRequest
+    session: AsyncSession, settings: Settings, limiter: RateLimiter, address: str, data: OnboardingRegisterRequest
 ) -> OnboardingResult:
     """User, profile, preferences and the first refresh token in the request's one transaction."""
+    await _count_registration(settings, limiter, address)
     subject_ids = sorted(set(data.subject_preferences))
     await users_service.ensure_subjects_exist(session, subject_ids)
     user = await users_service.create_user(session, settings, _account(data))
