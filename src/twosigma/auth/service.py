@@ -1,8 +1,10 @@
 """Sign-up, sign-in, refresh-token rotation with reuse detection, sign-out and password change.
 
 Refresh tokens form families: every token rotated from one sign-in shares the first one's `family_id`. Presenting
-a token that was already spent (or revoked) means a copy of it is in someone else's hands, so the whole family is
-revoked, the successor issued before the reuse included, and the caller must sign in again.
+a token that was already spent (rotated into a successor) means a copy of it is in someone else's hands, so the
+whole family is revoked, the successor issued before the reuse included, and the caller must sign in again. A token
+revoked without a successor (sign-out, password change, a family revoked after reuse) is only refused: nothing was
+stolen that the revocation has not already dealt with.
 """
 
 from __future__ import annotations
@@ -52,6 +54,11 @@ class AccountInactive(Forbidden):
 class RefreshTokenReused(Unauthorized):
     code = "refresh_token_reused"
     default_message = "This refresh token was already used; every session of its sign-in has been revoked."
+
+
+class RefreshTokenRevoked(Unauthorized):
+    code = "refresh_token_revoked"
+    default_message = "This refresh token was revoked (signed out, or the password changed); sign in again."
 
 
 class InvalidCurrentPassword(Invalid):
@@ -189,6 +196,8 @@ async def refresh(session: AsyncSession, settings: Settings, token: str) -> Toke
     if row is None or row.user_id != claims.user_id or row.family_id != claims.family_id:
         raise _invalid_token()
     now = datetime.now(UTC)
+    if row.revoked_at is not None and row.replaced_by is None:
+        raise RefreshTokenRevoked()
     if row.revoked_at is not None:
         await repository.revoke_family(session, row.family_id, now)
         return RefreshTokenReused()
