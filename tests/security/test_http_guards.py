@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from tests.fixtures.factories import auth_headers
+from tests.fixtures.factories import DEFAULT_PASSWORD, auth_headers, make_user
 from tests.fixtures.tutor import make_lesson
 from twosigma.app import create_app
 from twosigma.config import Environment, Settings
@@ -66,6 +66,46 @@ class TestBodySizeLimit:
         )
         assert response.status_code == 413
         assert error_code(response) == "payload_too_large"
+
+    @pytest.mark.parametrize(
+        ("path", "content_type"),
+        [
+            (f"{API}/auth/token", "application/x-www-form-urlencoded"),
+            (f"{API}/auth/login", "text/plain"),
+            (f"{API}/auth/login", None),
+        ],
+    )
+    async def test_a_chunked_body_of_any_media_type_over_the_limit_is_413(
+        self, client: httpx.AsyncClient, path: str, content_type: str | None
+    ) -> None:
+        async def chunks() -> AsyncIterator[bytes]:
+            yield b"username=a%40b.edu&password="
+            for _ in range(20):
+                yield b"x" * 60_000
+
+        headers = {"Content-Type": content_type} if content_type else {}
+        response = await client.post(path, content=chunks(), headers=headers)
+        assert "content-length" not in response.request.headers
+        assert response.status_code == 413
+        assert response.json()["error"] == {
+            "code": "payload_too_large",
+            "message": "The request body is larger than 1048576 bytes.",
+            "details": {"max_bytes": 1_048_576},
+        }
+
+    async def test_a_chunked_form_under_the_limit_still_signs_in(
+        self, client: httpx.AsyncClient, db: AsyncSession
+    ) -> None:
+        user = await make_user(db)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            yield f"username={user.email}".encode()
+            yield f"&password={DEFAULT_PASSWORD}".encode()
+
+        response = await client.post(
+            f"{API}/auth/token", content=chunks(), headers={"Content-Type": "application/x-www-form-urlencoded"}
+        )
+        assert response.status_code == 200, response.text
 
     async def test_a_form_body_over_the_limit_is_413(self, client: httpx.AsyncClient) -> None:
         response = await client.post(f"{API}/auth/token", data={"username": "a@b.edu", "password": "x" * 1_100_000})

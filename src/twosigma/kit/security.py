@@ -86,6 +86,13 @@ def _is_json(content_type: str | None) -> bool:
 
 
 class BodyGuardMiddleware:
+    """Every request body is read here, bounded by the size limit, before the app sees any of it.
+
+    Reading it here rather than counting it as the app reads is what makes a chunked body over the limit a 413 for
+    every media type: an error raised into the app's read (forms, text) is caught by FastAPI's body parsing and
+    becomes its 400 "There was an error parsing the body". A body costs at most `max_body_bytes` of memory either way.
+    """
+
     def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_json_depth: int) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
@@ -100,11 +107,7 @@ class BodyGuardMiddleware:
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             await self._too_large(send)
             return
-        if not _is_json(headers.get("content-type")):
-            await self._limited(scope, receive, send)
-            return
-        # JSON bodies are read here (bounded by the size limit) so their depth is known before any parser runs;
-        # the app then receives the same bytes, and later messages (a disconnect) come from the server as usual.
+        # The app then receives the same bytes, and later messages (a disconnect) come from the server as usual.
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -122,7 +125,7 @@ class BodyGuardMiddleware:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        if json_depth_exceeds(body, self.max_json_depth):
+        if _is_json(headers.get("content-type")) and json_depth_exceeds(body, self.max_json_depth):
             await _send_error(
                 send,
                 422,
@@ -142,37 +145,6 @@ class BodyGuardMiddleware:
             f"The request body is larger than {self.max_body_bytes} bytes.",
             {"max_bytes": self.max_body_bytes},
         )
-
-    async def _limited(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Non-JSON bodies (forms) stream through, counted; past the limit the app's read fails with 413."""
-        size = 0
-        started = False
-
-        async def counting_receive() -> Message:
-            nonlocal size
-            message = await receive()
-            if message["type"] == "http.request":
-                size += len(message.get("body", b""))
-                if size > self.max_body_bytes:
-                    raise _TooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except _TooLarge:
-            if started:
-                raise
-            await self._too_large(send)
-
-
-class _TooLarge(Exception):
-    pass
 
 
 def _replay(messages: list[Message], pending: Message | None, receive: Receive) -> Receive:
