@@ -15,7 +15,7 @@ from tests.fixtures.tutor import make_lesson
 from twosigma.app import create_app
 from twosigma.config import Environment, Settings
 from twosigma.db.engine import Database
-from twosigma.kit.security import API_CSP, DOCS_CSP, json_depth_exceeds
+from twosigma.kit.security import API_CSP, DOCS_CSP, MAX_URL_BYTES, json_depth_exceeds
 
 API = "/api/v1"
 
@@ -135,6 +135,29 @@ class TestBodySizeLimit:
     def test_the_limit_may_not_be_set_below_data_json_maximum(self) -> None:
         with pytest.raises(ValueError, match="max_body_bytes"):
             Settings(_env_file=None, max_body_bytes=200_000)  # type: ignore[call-arg]
+
+
+class TestUrlLengthLimit:
+    async def test_a_query_string_over_the_limit_is_414_in_the_error_shape(self, client: httpx.AsyncClient) -> None:
+        response = await client.get(f"{API}/courses", params={"q": "a" * MAX_URL_BYTES})
+        assert response.status_code == 414
+        assert response.json()["error"] == {
+            "code": "uri_too_long",
+            "message": f"The URL is longer than {MAX_URL_BYTES} bytes.",
+            "details": {"max_bytes": MAX_URL_BYTES},
+        }
+        assert response.headers["x-request-id"]
+        assert response.headers["x-content-type-options"] == "nosniff"
+
+    async def test_a_path_over_the_limit_is_414_too(self, client: httpx.AsyncClient) -> None:
+        response = await client.post(f"{API}/auth/{'p' * MAX_URL_BYTES}", json={})
+        assert response.status_code == 414
+
+    async def test_a_url_at_the_limit_is_served(self, client: httpx.AsyncClient) -> None:
+        path = f"{API}/courses"
+        query = "q=" + "a" * (MAX_URL_BYTES - len(path) - len("?q="))
+        response = await client.get(f"{path}?{query}")
+        assert response.status_code != 414
 
 
 class TestJsonDepthLimit:
