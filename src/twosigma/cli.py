@@ -105,6 +105,8 @@ def serve(
     """Migrate to head, then serve the API (embedded PostgreSQL when no database URL is set)."""
     import uvicorn
 
+    from twosigma.kit.server import HTTP_PROTOCOL
+
     settings = get_settings()
     configure_logging(settings.log_level, json_lines=settings.log_json)
     target: DatabaseTarget = asyncio.run(resolve_database(settings))
@@ -123,6 +125,8 @@ def serve(
             workers=workers if not reload else None,
             reload=reload,
             proxy_headers=True,
+            # Requests uvicorn's parser refuses (an over-long URL) are answered in the error shape: kit/server.py.
+            http=HTTP_PROTOCOL,
             # Logging is ours (JSON lines, one access line per request from the app itself).
             log_config=None,
             access_log=False,

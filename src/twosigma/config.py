@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     refresh_token_days: int = Field(default=14, ge=1)
     bcrypt_rounds: int = Field(default=12, ge=4, le=16, description="bcrypt cost; 12 in production.")
     login_attempts_per_minute: int = Field(default=10, ge=1, description="Per email and per client address.")
+    registrations_per_minute: int = Field(
+        default=20,
+        ge=1,
+        description="Sign-ups per client address (both sign-up routes together); a campus behind one NAT shares it.",
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     redis_url: str | None = None
     redis_key_prefix: str = Field(

@@ -7,8 +7,9 @@ import asyncio
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.fixtures.auth import STRONG_PASSWORD, LiveClient, bearer, claims_of
+from tests.fixtures.auth import STRONG_PASSWORD, BcryptWork, LiveClient, bearer, claims_of, live_client
 from twosigma.auth.models import RefreshToken
+from twosigma.config import Settings
 from twosigma.users.models import User
 
 REGISTER = "/api/v1/auth/register"
@@ -33,6 +34,29 @@ class TestConcurrentRegistration:
         async with db_engine.connect() as conn:
             count = await conn.scalar(select(func.count()).select_from(User).where(func.lower(User.email) == address))
         assert count == 1
+
+
+class TestConcurrentRegistrationLimit:
+    async def test_concurrent_sign_ups_past_the_limit_from_one_address_are_429_and_run_no_bcrypt(
+        self, settings: Settings, db_engine: AsyncEngine, bcrypt_work: BcryptWork
+    ) -> None:
+        # The limit is checked before any query or hash, so sign-ups arriving together cannot all slip past it.
+        limit = 5
+        async for live in live_client(settings.model_copy(update={"registrations_per_minute": limit}), db_engine):
+            emails = [live.email() for _ in range(limit + 7)]
+            responses = await asyncio.gather(
+                *(
+                    live.client.post(REGISTER, json={"email": e, "password": STRONG_PASSWORD, "full_name": "Crowd"})
+                    for e in emails
+                )
+            )
+            statuses = sorted(r.status_code for r in responses)
+            assert statuses == [201] * limit + [429] * 7, [r.text for r in responses]
+            assert all(r.json()["error"]["code"] == "rate_limited" for r in responses if r.status_code == 429)
+            async with db_engine.connect() as conn:
+                created = await conn.scalar(select(func.count()).select_from(User).where(User.email.in_(emails)))
+            assert created == limit
+            assert bcrypt_work.take() == [settings.bcrypt_rounds] * limit
 
 
 class TestConcurrentRefresh:

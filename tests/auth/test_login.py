@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import bcrypt
 import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.fixtures.auth import STRONG_PASSWORD, bearer, new_email, register
+from tests.fixtures.auth import STRONG_PASSWORD, BcryptWork, Configure, bearer, new_email, register
 from tests.fixtures.factories import DEFAULT_PASSWORD, make_user
 from twosigma.config import Settings
 
@@ -135,3 +136,77 @@ class TestOAuth2TokenForm:
         response = await client.post(TOKEN, data=form)
         assert response.status_code == 422
         assert response.json()["error"]["code"] == "validation_error"
+
+
+def hash_at(cost: int, password: str = DEFAULT_PASSWORD) -> str:
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=cost)).decode()
+
+
+class TestEqualWork:
+    """Every failed sign-in does the same bcrypt work, so its duration does not say which emails have accounts.
+    The app runs at cost 5 here (not the tests' 4), so a dummy hash of any other cost shows."""
+
+    ROUNDS = 5
+
+    async def test_an_unknown_email_checks_one_hash_at_the_configured_cost(
+        self, client: httpx.AsyncClient, configure: Configure, bcrypt_work: BcryptWork
+    ) -> None:
+        configure(bcrypt_rounds=self.ROUNDS)
+        response = await client.post(LOGIN, json={"email": new_email(), "password": "wrong-password-1"})
+        assert response.status_code == 401
+        assert bcrypt_work.take() == [self.ROUNDS]
+
+    async def test_a_wrong_password_for_a_known_email_does_the_same_work_as_an_unknown_email(
+        self, client: httpx.AsyncClient, db: AsyncSession, configure: Configure, bcrypt_work: BcryptWork
+    ) -> None:
+        configure(bcrypt_rounds=self.ROUNDS)
+        user = await make_user(db, password_hash=hash_at(self.ROUNDS))
+        bcrypt_work.take()
+        known = await client.post(LOGIN, json={"email": user.email, "password": "wrong-password-1"})
+        known_work = bcrypt_work.take()
+        unknown = await client.post(LOGIN, json={"email": new_email(), "password": "wrong-password-1"})
+        assert known.json() == unknown.json()
+        assert known_work == bcrypt_work.take() == [self.ROUNDS]
+
+    async def test_an_inactive_account_does_the_same_work_as_an_unknown_email(
+        self, client: httpx.AsyncClient, db: AsyncSession, configure: Configure, bcrypt_work: BcryptWork
+    ) -> None:
+        configure(bcrypt_rounds=self.ROUNDS)
+        user = await make_user(db, password_hash=hash_at(self.ROUNDS), is_active=False)
+        bcrypt_work.take()
+        inactive = await client.post(LOGIN, json={"email": user.email, "password": DEFAULT_PASSWORD})
+        inactive_work = bcrypt_work.take()
+        await client.post(LOGIN, json={"email": new_email(), "password": DEFAULT_PASSWORD})
+        assert inactive.status_code == 403
+        assert inactive_work == bcrypt_work.take() == [self.ROUNDS]
+
+    @pytest.mark.parametrize("stored", ["!", "", "x"])
+    async def test_an_account_without_a_usable_password_does_the_same_work(
+        self, client: httpx.AsyncClient, db: AsyncSession, configure: Configure, bcrypt_work: BcryptWork, stored: str
+    ) -> None:
+        configure(bcrypt_rounds=self.ROUNDS)
+        user = await make_user(db, password_hash=stored)
+        response = await client.post(LOGIN, json={"email": user.email, "password": stored or "anything-1"})
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "invalid_credentials"
+        assert bcrypt_work.take() == [self.ROUNDS]
+
+    async def test_the_first_unknown_email_of_a_cost_does_the_work_of_every_later_one(
+        self, client: httpx.AsyncClient, configure: Configure, bcrypt_work: BcryptWork
+    ) -> None:
+        # A cost no other test uses: the first attempt makes the dummy hash (one computation at that cost) instead
+        # of checking against it, so it costs what the later ones do.
+        configure(bcrypt_rounds=7)
+        for _ in range(3):
+            await client.post(LOGIN, json={"email": new_email(), "password": "wrong-password-1"})
+        assert bcrypt_work.take() == [7, 7, 7]
+
+    async def test_a_hash_of_an_older_cost_is_replaced_at_the_next_sign_in(
+        self, client: httpx.AsyncClient, db: AsyncSession, configure: Configure
+    ) -> None:
+        configure(bcrypt_rounds=self.ROUNDS)
+        user = await make_user(db, password_hash=hash_at(4))
+        assert (await client.post(LOGIN, json={"email": user.email, "password": DEFAULT_PASSWORD})).status_code == 200
+        await db.refresh(user)
+        assert user.password_hash.startswith(f"$2b$0{self.ROUNDS}$")
+        assert (await client.post(LOGIN, json={"email": user.email, "password": DEFAULT_PASSWORD})).status_code == 200

@@ -24,6 +24,21 @@ class TestLogout:
         assert response.content == b""
         assert (await client.post(REFRESH, headers=bearer(second["refresh_token"]))).status_code == 401
 
+    async def test_a_refresh_after_logout_says_the_token_was_revoked_not_reused(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        pair = await register(client)
+        await client.post(LOGOUT, json={"refresh_token": pair["refresh_token"]})
+        response = await client.post(REFRESH, headers=bearer(pair["refresh_token"]))
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "refresh_token_revoked"
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+
+    async def test_an_access_token_is_refused_with_a_grammatical_message(self, client: httpx.AsyncClient) -> None:
+        pair = await register(client)
+        response = await client.post(LOGOUT, json={"refresh_token": pair["access_token"]})
+        assert response.json()["error"]["message"] == "A refresh token is required."
+
     async def test_leaves_other_sign_ins_alone(self, client: httpx.AsyncClient) -> None:
         address = new_email()
         first = await register(client, email=address)
@@ -80,6 +95,18 @@ class TestChangePassword:
         db.expire_all()
         rows = await db.scalars(select(RefreshToken).where(RefreshToken.user_id == user_id))
         assert all(row.revoked_at is not None for row in rows)
+
+    async def test_a_refresh_after_a_password_change_says_the_token_was_revoked(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        pair = await register(client)
+        await client.post(
+            CHANGE,
+            headers=bearer(pair["access_token"]),
+            json={"current_password": STRONG_PASSWORD, "new_password": "brand-new-99"},
+        )
+        response = await client.post(REFRESH, headers=bearer(pair["refresh_token"]))
+        assert response.json()["error"]["code"] == "refresh_token_revoked"
 
     async def test_a_wrong_current_password_is_422_and_changes_nothing(
         self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings

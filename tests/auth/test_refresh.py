@@ -75,7 +75,19 @@ class TestRefreshReuseDetection:
 
         response = await client.post(REFRESH, headers=bearer(second["refresh_token"]))
         assert response.status_code == 401
-        assert response.json()["error"]["code"] == "refresh_token_reused"
+        # Revoked with its family, never itself rotated away: refused as revoked.
+        assert response.json()["error"]["code"] == "refresh_token_revoked"
+
+    async def test_a_rotated_away_token_presented_again_after_the_family_was_revoked_still_reports_reuse(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        first = await register(client)
+        await client.post(REFRESH, headers=bearer(first["refresh_token"]))
+        await client.post(REFRESH, headers=bearer(first["refresh_token"]))
+
+        again = await client.post(REFRESH, headers=bearer(first["refresh_token"]))
+        assert again.status_code == 401
+        assert again.json()["error"]["code"] == "refresh_token_reused"
 
     async def test_other_sign_ins_of_the_same_user_keep_working(self, client: httpx.AsyncClient) -> None:
         address = new_email()
@@ -98,12 +110,14 @@ class TestRefreshRefusals:
         response = await client.post(REFRESH, headers=bearer(pair["access_token"]))
         assert response.status_code == 401
         assert response.json()["error"]["code"] == "invalid_token"
+        assert response.json()["error"]["message"] == "A refresh token is required."
 
     async def test_a_refresh_token_is_not_an_access_token(self, client: httpx.AsyncClient) -> None:
         pair = await register(client)
         response = await client.get("/api/v1/users/me", headers=bearer(pair["refresh_token"]))
         assert response.status_code == 401
         assert response.json()["error"]["code"] == "invalid_token"
+        assert response.json()["error"]["message"] == "An access token is required."
 
     async def test_a_validly_signed_token_that_was_never_issued_is_401(
         self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings

@@ -3,10 +3,20 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import httpx
+from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.fixtures.auth import STRONG_PASSWORD, bearer, claims_of, make_subject, new_email, register
+from tests.fixtures.auth import (
+    STRONG_PASSWORD,
+    BcryptWork,
+    bearer,
+    claims_of,
+    client_at,
+    make_subject,
+    new_email,
+    register,
+)
 from tests.fixtures.factories import make_user
 from twosigma.config import Settings
 from twosigma.users.models import User, UserProfile, UserSubjectPreference
@@ -170,3 +180,63 @@ class TestRegisterWithOnboarding:
     async def test_profile_is_required(self, client: httpx.AsyncClient) -> None:
         response = await client.post(ONBOARD, json=body())
         assert response.status_code == 422
+
+
+class TestRegistrationRateLimit:
+    """Sign-ups are limited per client address (TWOSIGMA_REGISTRATIONS_PER_MINUTE, 20): a taken email answers 409,
+    so without a limit sign-up would tell which emails have accounts as fast as anyone can ask."""
+
+    async def test_the_sign_up_past_the_limit_from_one_address_is_429_with_retry_after(
+        self, app: FastAPI, settings: Settings
+    ) -> None:
+        async with client_at(app, "10.20.0.1") as ac:
+            for _ in range(settings.registrations_per_minute):
+                assert (await ac.post(REGISTER, json=body())).status_code == 201
+            response = await ac.post(REGISTER, json=body())
+        assert response.status_code == 429
+        assert response.json()["error"]["code"] == "rate_limited"
+        assert set(response.json()["error"]) == {"code", "message", "details"}
+        assert int(response.headers["Retry-After"]) >= 1
+
+    async def test_taken_emails_count_like_any_other_attempt_and_get_429_past_the_limit(
+        self, app: FastAPI, db: AsyncSession, settings: Settings
+    ) -> None:
+        taken = (await make_user(db)).email
+        async with client_at(app, "10.20.0.2") as ac:
+            for _ in range(settings.registrations_per_minute):
+                assert (await ac.post(REGISTER, json=body(email=taken))).status_code == 409
+            blocked_taken = await ac.post(REGISTER, json=body(email=taken))
+            blocked_free = await ac.post(REGISTER, json=body())
+        assert blocked_taken.status_code == blocked_free.status_code == 429
+        assert blocked_taken.json() == blocked_free.json()
+
+    async def test_a_sign_up_past_the_limit_runs_no_bcrypt_and_creates_no_user(
+        self, app: FastAPI, db: AsyncSession, settings: Settings, bcrypt_work: BcryptWork
+    ) -> None:
+        async with client_at(app, "10.20.0.3") as ac:
+            for _ in range(settings.registrations_per_minute):
+                await ac.post(REGISTER, json=body())
+            bcrypt_work.take()
+            late = body()
+            assert (await ac.post(REGISTER, json=late)).status_code == 429
+        assert bcrypt_work.take() == []
+        assert await db.scalar(select(func.count()).select_from(User).where(User.email == late["email"])) == 0
+
+    async def test_onboarding_sign_ups_share_the_budget(self, app: FastAPI, settings: Settings) -> None:
+        async with client_at(app, "10.20.0.4") as ac:
+            for _ in range(settings.registrations_per_minute):
+                await ac.post(REGISTER, json=body())
+            response = await ac.post(ONBOARD, json=body(profile={}))
+        assert response.status_code == 429
+        assert "Retry-After" in response.headers
+
+    async def test_another_address_still_signs_up(self, app: FastAPI, settings: Settings) -> None:
+        async with client_at(app, "10.20.0.5") as busy:
+            for _ in range(settings.registrations_per_minute + 1):
+                await busy.post(REGISTER, json=body())
+        async with client_at(app, "10.20.0.6") as other:
+            assert (await other.post(REGISTER, json=body())).status_code == 201
+            assert (await other.post(ONBOARD, json=body(profile={}))).status_code == 201
+
+    def test_the_default_lets_a_campus_behind_one_address_sign_up_twenty_a_minute(self) -> None:
+        assert Settings(_env_file=None).registrations_per_minute == 20  # type: ignore[call-arg]

@@ -10,12 +10,12 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from tests.fixtures.factories import auth_headers
+from tests.fixtures.factories import DEFAULT_PASSWORD, auth_headers, make_user
 from tests.fixtures.tutor import make_lesson
 from twosigma.app import create_app
 from twosigma.config import Environment, Settings
 from twosigma.db.engine import Database
-from twosigma.kit.security import API_CSP, DOCS_CSP, json_depth_exceeds
+from twosigma.kit.security import API_CSP, DOCS_CSP, MAX_URL_BYTES, json_depth_exceeds
 
 API = "/api/v1"
 
@@ -67,6 +67,46 @@ class TestBodySizeLimit:
         assert response.status_code == 413
         assert error_code(response) == "payload_too_large"
 
+    @pytest.mark.parametrize(
+        ("path", "content_type"),
+        [
+            (f"{API}/auth/token", "application/x-www-form-urlencoded"),
+            (f"{API}/auth/login", "text/plain"),
+            (f"{API}/auth/login", None),
+        ],
+    )
+    async def test_a_chunked_body_of_any_media_type_over_the_limit_is_413(
+        self, client: httpx.AsyncClient, path: str, content_type: str | None
+    ) -> None:
+        async def chunks() -> AsyncIterator[bytes]:
+            yield b"username=a%40b.edu&password="
+            for _ in range(20):
+                yield b"x" * 60_000
+
+        headers = {"Content-Type": content_type} if content_type else {}
+        response = await client.post(path, content=chunks(), headers=headers)
+        assert "content-length" not in response.request.headers
+        assert response.status_code == 413
+        assert response.json()["error"] == {
+            "code": "payload_too_large",
+            "message": "The request body is larger than 1048576 bytes.",
+            "details": {"max_bytes": 1_048_576},
+        }
+
+    async def test_a_chunked_form_under_the_limit_still_signs_in(
+        self, client: httpx.AsyncClient, db: AsyncSession
+    ) -> None:
+        user = await make_user(db)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            yield f"username={user.email}".encode()
+            yield f"&password={DEFAULT_PASSWORD}".encode()
+
+        response = await client.post(
+            f"{API}/auth/token", content=chunks(), headers={"Content-Type": "application/x-www-form-urlencoded"}
+        )
+        assert response.status_code == 200, response.text
+
     async def test_a_form_body_over_the_limit_is_413(self, client: httpx.AsyncClient) -> None:
         response = await client.post(f"{API}/auth/token", data={"username": "a@b.edu", "password": "x" * 1_100_000})
         assert response.status_code == 413
@@ -95,6 +135,29 @@ class TestBodySizeLimit:
     def test_the_limit_may_not_be_set_below_data_json_maximum(self) -> None:
         with pytest.raises(ValueError, match="max_body_bytes"):
             Settings(_env_file=None, max_body_bytes=200_000)  # type: ignore[call-arg]
+
+
+class TestUrlLengthLimit:
+    async def test_a_query_string_over_the_limit_is_414_in_the_error_shape(self, client: httpx.AsyncClient) -> None:
+        response = await client.get(f"{API}/courses", params={"q": "a" * MAX_URL_BYTES})
+        assert response.status_code == 414
+        assert response.json()["error"] == {
+            "code": "uri_too_long",
+            "message": f"The URL is longer than {MAX_URL_BYTES} bytes.",
+            "details": {"max_bytes": MAX_URL_BYTES},
+        }
+        assert response.headers["x-request-id"]
+        assert response.headers["x-content-type-options"] == "nosniff"
+
+    async def test_a_path_over_the_limit_is_414_too(self, client: httpx.AsyncClient) -> None:
+        response = await client.post(f"{API}/auth/{'p' * MAX_URL_BYTES}", json={})
+        assert response.status_code == 414
+
+    async def test_a_url_at_the_limit_is_served(self, client: httpx.AsyncClient) -> None:
+        path = f"{API}/courses"
+        query = "q=" + "a" * (MAX_URL_BYTES - len(path) - len("?q="))
+        response = await client.get(f"{path}?{query}")
+        assert response.status_code != 414
 
 
 class TestJsonDepthLimit:

@@ -1,15 +1,31 @@
-"""bcrypt hashing, always off the event loop (a hash at cost 12 takes a quarter of a second of CPU)."""
+"""bcrypt hashing, always off the event loop (a hash at cost 12 takes a quarter of a second of CPU).
+
+Equal work: every password check does exactly one bcrypt computation at the configured cost, whether the email
+is known, unknown, or belongs to an account without a usable password (`verify_password` with no hash, or with a
+stored value that is not a bcrypt hash, checks a dummy hash of that cost instead). So the time a wrong answer
+takes does not tell which emails have accounts.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
+import secrets
 
 import bcrypt
 from anyio import CapacityLimiter, to_thread
 
-# Compared against when the email is unknown, so both failures cost the same time.
-_DUMMY_HASH = bcrypt.hashpw(b"twosigma-timing-equaliser", bcrypt.gensalt(rounds=4))
+_BCRYPT_HASH = re.compile(r"^\$2[abxy]\$(\d\d)\$[./A-Za-z0-9]{53}$")
+
+# One dummy hash per cost, made once per process, in a worker thread: see `_check_dummy`.
+_dummy_hashes: dict[int, bytes] = {}
+
+
+def bcrypt_cost(password_hash: str) -> int | None:
+    """The cost of a bcrypt hash, or None when the value is not one (no usable password)."""
+    match = _BCRYPT_HASH.match(password_hash)
+    return int(match.group(1)) if match else None
 
 
 def _hash(password: str, rounds: int) -> str:
@@ -21,6 +37,18 @@ def _verify(password: str, password_hash: str) -> bool:
         return bcrypt.checkpw(password.encode("utf-8")[:72], password_hash.encode("ascii"))
     except ValueError:
         return False
+
+
+def _check_dummy(password: str, rounds: int) -> bool:
+    """One bcrypt computation at `rounds`, always False. The first call of a process makes the dummy hash instead of
+    checking against it: making it is one computation at the same cost, so even that call costs what every other
+    check costs (and no start-up hook is needed)."""
+    dummy = _dummy_hashes.get(rounds)
+    if dummy is None:
+        _dummy_hashes[rounds] = bcrypt.hashpw(secrets.token_bytes(18), bcrypt.gensalt(rounds=rounds))
+        return False
+    bcrypt.checkpw(password.encode("utf-8")[:72], dummy)
+    return False
 
 
 # At most cores - 1 hashes at once: a login storm then queues for bcrypt instead of taking every core from the event
@@ -41,11 +69,18 @@ async def hash_password(password: str, rounds: int) -> str:
     return await to_thread.run_sync(_hash, password, rounds, limiter=_limiter())
 
 
-async def verify_password(password: str, password_hash: str | None) -> bool:
-    if password_hash is None:
-        await to_thread.run_sync(_verify, password, _DUMMY_HASH.decode("ascii"), limiter=_limiter())
-        return False
+async def verify_password(password: str, password_hash: str | None, rounds: int) -> bool:
+    """Whether `password` matches `password_hash`. With no usable hash (unknown email, account without a password)
+    the answer is False after the same work: a check against the dummy hash at `rounds`, the configured cost."""
+    if password_hash is None or bcrypt_cost(password_hash) is None:
+        return await to_thread.run_sync(_check_dummy, password, rounds, limiter=_limiter())
     return await to_thread.run_sync(_verify, password, password_hash, limiter=_limiter())
+
+
+def needs_rehash(password_hash: str, rounds: int) -> bool:
+    """A hash made at another cost than the configured one (an older setting) is replaced on the next sign-in, so
+    checks against known accounts converge on the cost the dummy hash has."""
+    return bcrypt_cost(password_hash) not in (None, rounds)
 
 
 MIN_PASSWORD_LENGTH = 8

@@ -37,23 +37,32 @@ async def check_email(
 
 
 @router.post(
-    "/register", status_code=status.HTTP_201_CREATED, response_model=TokenPair, responses=error_responses(409, 422)
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TokenPair,
+    responses=error_responses(409, 422, 429),
 )
-async def register(data: RegisterRequest, session: DbSession, settings: AppSettings) -> TokenPair:
-    return await service.register(session, settings, data)
+async def register(
+    data: RegisterRequest, session: DbSession, settings: AppSettings, limiter: Limiter, address: ClientAddress
+) -> TokenPair:
+    return await service.register(session, settings, limiter, address, data)
 
 
 @router.post(
     "/register-with-onboarding",
     status_code=status.HTTP_201_CREATED,
     response_model=OnboardingResult,
-    responses=error_responses(409, 422),
+    responses=error_responses(409, 422, 429),
     summary="Sign up with profile and subject preferences, in one transaction",
 )
 async def register_with_onboarding(
-    data: OnboardingRegisterRequest, session: DbSession, settings: AppSettings
+    data: OnboardingRegisterRequest,
+    session: DbSession,
+    settings: AppSettings,
+    limiter: Limiter,
+    address: ClientAddress,
 ) -> OnboardingResult:
-    return await service.register_with_onboarding(session, settings, data)
+    return await service.register_with_onboarding(session, settings, limiter, address, data)
 
 
 @router.post("/login", response_model=TokenPair, responses=error_responses(401, 403, 422, 429))

@@ -1,8 +1,10 @@
 """Sign-up, sign-in, refresh-token rotation with reuse detection, sign-out and password change.
 
 Refresh tokens form families: every token rotated from one sign-in shares the first one's `family_id`. Presenting
-a token that was already spent (or revoked) means a copy of it is in someone else's hands, so the whole family is
-revoked, the successor issued before the reuse included, and the caller must sign in again.
+a token that was already spent (rotated into a successor) means a copy of it is in someone else's hands, so the
+whole family is revoked, the successor issued before the reuse included, and the caller must sign in again. A token
+revoked without a successor (sign-out, password change, a family revoked after reuse) is only refused: nothing was
+stolen that the revocation has not already dealt with.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.auth import repository
 from twosigma.auth.models import RefreshToken
-from twosigma.auth.passwords import hash_password, verify_password
+from twosigma.auth.passwords import hash_password, needs_rehash, verify_password
 from twosigma.auth.schemas import (
     ChangePasswordRequest,
     CheckEmailResponse,
@@ -34,6 +36,9 @@ from twosigma.users.models import User, UserProfile
 from twosigma.users.schemas import ProfileRead, UserRead
 
 CHECK_EMAIL_PER_MINUTE = 30  # per client address: the endpoint answers "is this email registered?"
+# Both sign-up routes share one budget per client address (TWOSIGMA_REGISTRATIONS_PER_MINUTE): a taken email answers
+# 409, so unlimited sign-ups would answer "is this email registered?" without check-email's limit.
+_REGISTER_KEY = "register:address"
 
 
 class InvalidCredentials(Unauthorized):
@@ -51,6 +56,11 @@ class RefreshTokenReused(Unauthorized):
     default_message = "This refresh token was already used; every session of its sign-in has been revoked."
 
 
+class RefreshTokenRevoked(Unauthorized):
+    code = "refresh_token_revoked"
+    default_message = "This refresh token was revoked (signed out, or the password changed); sign in again."
+
+
 class InvalidCurrentPassword(Invalid):
     code = "invalid_current_password"
     default_message = "The current password is incorrect."
@@ -62,6 +72,16 @@ def _invalid_token() -> Unauthorized:
 
 def _login_limit(settings: Settings) -> str:
     return f"{settings.login_attempts_per_minute}/minute"
+
+
+async def _count_registration(settings: Settings, limiter: RateLimiter, address: str) -> None:
+    """One sign-up attempt from `address`, counted before any query or bcrypt, whatever its outcome (201 or 409)."""
+    await limiter.hit(
+        f"{settings.registrations_per_minute}/minute",
+        _REGISTER_KEY,
+        address,
+        message="Too many sign-ups from this address; try again shortly.",
+    )
 
 
 async def issue_pair(
@@ -110,15 +130,19 @@ def _account(data: RegisterRequest) -> users_service.NewAccount:
     )
 
 
-async def register(session: AsyncSession, settings: Settings, data: RegisterRequest) -> TokenPair:
+async def register(
+    session: AsyncSession, settings: Settings, limiter: RateLimiter, address: str, data: RegisterRequest
+) -> TokenPair:
+    await _count_registration(settings, limiter, address)
     user = await users_service.create_user(session, settings, _account(data))
     return await issue_pair(session, settings, user.id)
 
 
 async def register_with_onboarding(
-    session: AsyncSession, settings: Settings, data: OnboardingRegisterRequest
+    session: AsyncSession, settings: Settings, limiter: RateLimiter, address: str, data: OnboardingRegisterRequest
 ) -> OnboardingResult:
     """User, profile, preferences and the first refresh token in the request's one transaction."""
+    await _count_registration(settings, limiter, address)
     subject_ids = sorted(set(data.subject_preferences))
     await users_service.ensure_subjects_exist(session, subject_ids)
     user = await users_service.create_user(session, settings, _account(data))
@@ -138,17 +162,24 @@ async def register_with_onboarding(
 async def login(
     session: AsyncSession, settings: Settings, limiter: RateLimiter, address: str, email: str, password: str
 ) -> TokenPair:
-    """One 401 for an unknown email and a wrong password; 403 for an inactive account, after the password."""
+    """One 401 for an unknown email and a wrong password; 403 for an inactive account, after the password.
+
+    Every attempt under the limits costs one bcrypt check at the configured cost, account or not (auth/passwords.py).
+    """
     email = normalize_email(email)
     message = "Too many sign-in attempts; try again shortly."
     await limiter.hit(_login_limit(settings), "login:address", address, message=message)
     await limiter.hit(_login_limit(settings), "login:email", email, message=message)
     user = await users_repository.get_by_email(session, email)
     # With no user, verify_password checks a dummy hash, so both failures take the same time.
-    if not await verify_password(password, user.password_hash if user else None) or user is None:
+    matches = await verify_password(password, user.password_hash if user else None, settings.bcrypt_rounds)
+    if not matches or user is None:
         raise InvalidCredentials()
     if not user.is_active:
         raise AccountInactive()
+    if needs_rehash(user.password_hash, settings.bcrypt_rounds):
+        user.password_hash = await hash_password(password, settings.bcrypt_rounds)
+        await session.flush()
     return await issue_pair(session, settings, user.id)
 
 
@@ -165,6 +196,8 @@ async def refresh(session: AsyncSession, settings: Settings, token: str) -> Toke
     if row is None or row.user_id != claims.user_id or row.family_id != claims.family_id:
         raise _invalid_token()
     now = datetime.now(UTC)
+    if row.revoked_at is not None and row.replaced_by is None:
+        raise RefreshTokenRevoked()
     if row.revoked_at is not None:
         await repository.revoke_family(session, row.family_id, now)
         return RefreshTokenReused()
@@ -202,7 +235,7 @@ async def change_password(
         message="Too many password attempts; try again shortly.",
     )
     user = await users_service.load_self(session, principal)
-    if not await verify_password(data.current_password, user.password_hash):
+    if not await verify_password(data.current_password, user.password_hash, settings.bcrypt_rounds):
         raise InvalidCurrentPassword()
     user.password_hash = await hash_password(data.new_password, settings.bcrypt_rounds)
     await repository.revoke_all_of_user(session, user.id, datetime.now(UTC))

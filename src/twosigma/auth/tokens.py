@@ -20,6 +20,14 @@ class TokenType(StrEnum):
     ACCESS = "access"
     REFRESH = "refresh"
 
+    @property
+    def required_message(self) -> str:
+        # Spelled out per type rather than built from the value: "An refresh token" was the built one.
+        return _REQUIRED[self]
+
+
+_REQUIRED = {TokenType.ACCESS: "An access token is required.", TokenType.REFRESH: "A refresh token is required."}
+
 
 @dataclass(frozen=True)
 class TokenClaims:
@@ -104,7 +112,7 @@ def _verify(secret: str, token: str, expected: TokenType) -> TokenClaims:
     except jwt.PyJWTError as exc:
         raise Unauthorized("The token is not valid.", code="invalid_token") from exc
     if payload.get("type") != expected.value:
-        raise Unauthorized(f"An {expected.value} token is required.", code="invalid_token")
+        raise Unauthorized(expected.required_message, code="invalid_token")
     try:
         user_id = int(payload["sub"])
     except (TypeError, ValueError) as exc:

@@ -65,6 +65,12 @@ class PayloadTooLarge(AppError):
     default_message = "The request body is too large."
 
 
+class UriTooLong(AppError):
+    status_code = 414
+    code = "uri_too_long"
+    default_message = "The URL is too long."
+
+
 class Invalid(AppError):
     status_code = 422
     code = "validation_error"

@@ -20,7 +20,8 @@ def is_time_zone(value: str) -> bool:
 
 def check_time_zone(value: str) -> str:
     if not is_time_zone(value):
-        raise ValueError(f"'{value}' is not an IANA time zone (e.g. 'Europe/Lisbon', 'UTC').")
+        # The value stays out of the message: validation errors never echo the input.
+        raise ValueError("The time zone must be an IANA time zone name (e.g. 'Europe/Lisbon', 'UTC').")
     return value
 
 

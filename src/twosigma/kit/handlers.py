@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import asyncpg
@@ -26,6 +27,7 @@ _HTTP_CODES = {
     406: "not_acceptable",
     409: "conflict",
     413: "payload_too_large",
+    414: "uri_too_long",
     415: "unsupported_media_type",
     429: "rate_limited",
 }
@@ -44,9 +46,36 @@ def error_response(
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     # Only location, message and type: never echo the input back (it may hold a password).
     return [
-        {"loc": [str(part) for part in err.get("loc", ())], "msg": str(err.get("msg", "")), "type": err.get("type")}
+        {"loc": [str(part) for part in err.get("loc", ())], "msg": safe_message(err), "type": err.get("type")}
         for err in exc.errors()
     ]
+
+
+# Shorter strings are too likely to occur in any message ("a", "id") to mean an echo, and say nothing if they do.
+_MIN_ECHO = 3
+_ECHO_MESSAGE = "The submitted value is not valid."
+_EMAIL_PREFIX = "value is not a valid email address"
+
+
+def safe_message(err: Mapping[str, Any]) -> str:
+    """A validation error's message without the submitted value in it.
+
+    Two ways a value gets into a message: a validator that formats it (pydantic's email type quotes the offending
+    characters or address literal of the input after a colon or in parentheses: only its first clause is kept),
+    and any other validator that interpolates the input; a message that still contains the (string) input is
+    replaced as a whole, so no validator added later can leak what was sent.
+    """
+    message = str(err.get("msg", ""))
+    reason = (err.get("ctx") or {}).get("reason")
+    if isinstance(reason, str) and message.startswith(_EMAIL_PREFIX):
+        clause = reason.split(":", 1)[0].split(" (", 1)[0].rstrip(" .")
+        message = f"{_EMAIL_PREFIX}: {clause}." if clause else f"{_EMAIL_PREFIX}."
+    value = err.get("input")
+    if isinstance(value, str):
+        for form in {value, value.strip()}:
+            if len(form) >= _MIN_ECHO and form in message:
+                return _ECHO_MESSAGE
+    return message
 
 
 async def _app_error(request: Request, exc: Exception) -> JSONResponse:

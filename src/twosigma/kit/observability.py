@@ -11,6 +11,7 @@ around every message it sends, and these four all wrap the same `http.response.s
   (when the caller authenticated with a token), `method`, `route` (the route template, e.g.
   `/api/v1/courses/{course_id}`, never the raw path: ids and share tokens stay out of the logs and the metric labels
   stay few), `status` and `duration_ms`. Requests that match no route are logged with route `<unmatched>`.
+- A URL longer than `MAX_URL_BYTES` (kit/security.py) is 414 `uri_too_long` here, before routing.
 - An exception that escapes every handler becomes the usual 500 in the error shape here, so that response too gets
   the security headers and is counted; the exception is logged once, with its traceback.
 """
@@ -22,13 +23,14 @@ import time
 from typing import Any
 
 from starlette.requests import Request
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from twosigma.kit.handlers import unhandled_response
+from twosigma.kit.handlers import error_response, unhandled_response
 from twosigma.kit.logging import ACCESS_LOGGER
 from twosigma.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from twosigma.kit.middleware import request_id_for, request_id_var, request_state_var
-from twosigma.kit.security import security_headers
+from twosigma.kit.security import security_headers, uri_too_long_error, url_too_long
 
 access_logger = logging.getLogger(ACCESS_LOGGER)
 
@@ -55,6 +57,11 @@ def route_template(scope: Scope) -> str:
             if getattr(route, "endpoint", None) is endpoint and isinstance(getattr(route, "path_format", None), str):
                 return str(route.path_format)
     return UNMATCHED
+
+
+def uri_too_long() -> JSONResponse:
+    error = uri_too_long_error()
+    return error_response(error.status_code, error.error_code, error.message, error.details)
 
 
 class EdgeMiddleware:
@@ -93,7 +100,10 @@ class EdgeMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_at_the_edge)
+            if url_too_long(scope):
+                await uri_too_long()(scope, receive, send_at_the_edge)
+            else:
+                await self.app(scope, receive, send_at_the_edge)
         except Exception as exc:
             if response_started:
                 raise

@@ -1,9 +1,12 @@
 """Request guards and response headers (pure ASGI middleware).
 
 - `BodyGuardMiddleware`: a request body larger than `max_body_bytes` is 413 `payload_too_large`, checked on the
-  declared Content-Length before anything is read and again on the bytes actually received (chunked bodies); a JSON
-  body nested deeper than `max_json_depth` is 422 `json_too_deep`, refused before any parser recurses into it.
-  Both answers are in the error shape.
+  declared Content-Length before anything is read and again on the bytes actually received (chunked bodies, of any
+  media type); a JSON body nested deeper than `max_json_depth` is 422 `json_too_deep`, refused before any parser
+  recurses into it. Both answers are in the error shape.
+- `url_too_long`: a URL (path and query string) longer than `MAX_URL_BYTES` is 414 `uri_too_long`, answered by the
+  edge middleware (kit/observability.py); longer ones than the HTTP server parses at all get the same answer from
+  the server's protocol class (kit/server.py).
 - `security_headers` (added to every response by the edge middleware, kit/observability.py): nosniff, DENY
   framing, no referrer, HSTS in production, and a Content-Security-Policy: `default-src 'none'` on API
   responses; Swagger UI and ReDoc (which load FastAPI's pinned assets from jsDelivr and run an inline bootstrap
@@ -18,6 +21,7 @@ import re
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from twosigma.kit.errors import UriTooLong
 from twosigma.kit.handlers import error_body
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
@@ -29,6 +33,11 @@ DOCS_CSP = (
 )
 DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
 HSTS = "max-age=63072000; includeSubDomains"
+
+# Below every HTTP server's own limit on the request line (uvicorn + httptools: 65,535 bytes; h11: 16 KiB for the
+# whole head; nginx: 8 KiB buffers), so the app, not the server, answers an over-long URL; far above any URL a
+# client of this API builds (a search and a page).
+MAX_URL_BYTES = 8192
 
 _STRUCTURE = re.compile(rb'["\[\]{}]')
 
@@ -86,6 +95,13 @@ def _is_json(content_type: str | None) -> bool:
 
 
 class BodyGuardMiddleware:
+    """Every request body is read here, bounded by the size limit, before the app sees any of it.
+
+    Reading it here rather than counting it as the app reads is what makes a chunked body over the limit a 413 for
+    every media type: an error raised into the app's read (forms, text) is caught by FastAPI's body parsing and
+    becomes its 400 "There was an error parsing the body". A body costs at most `max_body_bytes` of memory either way.
+    """
+
     def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_json_depth: int) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
@@ -100,11 +116,7 @@ class BodyGuardMiddleware:
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             await self._too_large(send)
             return
-        if not _is_json(headers.get("content-type")):
-            await self._limited(scope, receive, send)
-            return
-        # JSON bodies are read here (bounded by the size limit) so their depth is known before any parser runs;
-        # the app then receives the same bytes, and later messages (a disconnect) come from the server as usual.
+        # The app then receives the same bytes, and later messages (a disconnect) come from the server as usual.
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -122,7 +134,7 @@ class BodyGuardMiddleware:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        if json_depth_exceeds(body, self.max_json_depth):
+        if _is_json(headers.get("content-type")) and json_depth_exceeds(body, self.max_json_depth):
             await _send_error(
                 send,
                 422,
@@ -143,37 +155,6 @@ class BodyGuardMiddleware:
             {"max_bytes": self.max_body_bytes},
         )
 
-    async def _limited(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Non-JSON bodies (forms) stream through, counted; past the limit the app's read fails with 413."""
-        size = 0
-        started = False
-
-        async def counting_receive() -> Message:
-            nonlocal size
-            message = await receive()
-            if message["type"] == "http.request":
-                size += len(message.get("body", b""))
-                if size > self.max_body_bytes:
-                    raise _TooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except _TooLarge:
-            if started:
-                raise
-            await self._too_large(send)
-
-
-class _TooLarge(Exception):
-    pass
-
 
 def _replay(messages: list[Message], pending: Message | None, receive: Receive) -> Receive:
     queue = list(messages)
@@ -186,6 +167,17 @@ def _replay(messages: list[Message], pending: Message | None, receive: Receive) 
         return await receive()
 
     return replay_receive
+
+
+def uri_too_long_error() -> UriTooLong:
+    """The 414 for a URL over `MAX_URL_BYTES`, whether the app (the edge middleware) or the server refuses it."""
+    return UriTooLong(f"The URL is longer than {MAX_URL_BYTES} bytes.", details={"max_bytes": MAX_URL_BYTES})
+
+
+def url_too_long(scope: Scope) -> bool:
+    raw_path = scope.get("raw_path")
+    path_bytes = len(raw_path) if isinstance(raw_path, bytes) else len(scope["path"].encode("utf-8"))
+    return path_bytes + len(scope.get("query_string", b"")) > MAX_URL_BYTES
 
 
 def security_headers(path: str, *, hsts: bool) -> tuple[tuple[bytes, bytes], ...]:
