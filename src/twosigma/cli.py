@@ -8,10 +8,12 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
+from rich.text import Text
 
 from twosigma.api_keys.cli import api_keys_app
-from twosigma.config import get_settings
+from twosigma.config import ConfigError, get_settings
 from twosigma.db import migrate
 from twosigma.db.bootstrap import DatabaseTarget, resolve_database
 from twosigma.db.engine import make_engine
@@ -33,6 +35,30 @@ admin_app = typer.Typer(help="Platform administrators.", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
 
 console = Console()
+
+
+@app.callback()
+def main() -> None:
+    """twosigma: backend for AI-tutored learning."""
+    # Every command needs the settings (and with them the install's secrets, kept_secrets.py): refuse a broken
+    # configuration up front, in one readable line per problem instead of a traceback.
+    try:
+        get_settings()
+    except (ConfigError, ValidationError) as exc:
+        for problem in config_problems(exc):
+            console.print(Text.assemble(("Configuration error: ", "red"), problem))
+        raise typer.Exit(code=2) from None
+
+
+def config_problems(exc: ConfigError | ValidationError) -> list[str]:
+    if isinstance(exc, ConfigError):
+        return [str(exc)]
+    problems = []
+    for error in exc.errors():
+        message = str(error["msg"]).removeprefix("Value error, ")
+        field = ".".join(str(part) for part in error["loc"])
+        problems.append(f"TWOSIGMA_{field.upper()}: {message}" if field else message)
+    return problems
 
 
 def run_with_database(work: Callable[[str], Awaitable[T]]) -> T:
