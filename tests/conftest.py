@@ -34,6 +34,8 @@ from twosigma.system_settings.cache import EffectiveCache
 pytest_plugins = ["tests.fixtures.factories", "tests.fakes.fixtures"]
 
 TEST_ENCRYPTION_KEY = Fernet.generate_key().decode()
+# The test app is configured like a real install: /metrics needs this token (tests/fixtures/factories.py sends it).
+TEST_METRICS_TOKEN = "test-metrics-token-0123456789"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -72,6 +74,7 @@ def settings(database_url: str) -> Settings:
         database_url=database_url,
         secret_key=SecretStr("test-secret-key-that-is-long-enough-0123456789"),
         encryption_keys=[SecretStr(TEST_ENCRYPTION_KEY)],
+        metrics_token=SecretStr(TEST_METRICS_TOKEN),
         bcrypt_rounds=4,
     )
 

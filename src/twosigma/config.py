@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = Field(
         default=None, description="When set, GET /metrics needs `Authorization: Bearer <token>`."
     )
+    metrics_public: bool = Field(
+        default=False,
+        description="Open GET /metrics to anyone when no metrics_token is set (otherwise /metrics answers 401).",
+    )
     shutdown_timeout_seconds: float = Field(
         default=20.0, ge=0, description="How long `twosigma serve` lets in-flight requests (tutor streams) finish."
     )
@@ -94,10 +98,11 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("secret_key", mode="after")
+    @field_validator("secret_key", "metrics_token", mode="after")
     @classmethod
     def _blank_secret_is_none(cls, value: SecretStr | None) -> SecretStr | None:
-        # `TWOSIGMA_SECRET_KEY=` means unset: an empty signing key would sign forgeable tokens.
+        # `TWOSIGMA_X=` means unset: an empty signing key would sign forgeable tokens, and an empty metrics token
+        # would be matched by `Authorization: Bearer `.
         if value is not None and not value.get_secret_value().strip():
             return None
         return value

@@ -219,7 +219,7 @@ class TestSecurityHeaders:
             ("GET", f"{API}/users/me", 401),
             ("GET", "/no/such/route", 404),
             ("POST", f"{API}/auth/login", 422),
-            ("GET", "/metrics", 200),
+            ("GET", "/metrics", 401),
         ],
     )
     async def test_every_response_carries_the_headers(
