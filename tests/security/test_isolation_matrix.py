@@ -98,7 +98,6 @@ PUBLIC_ROUTES: dict[str, str] = {
     "GET /openapi.json": "the API description (SPEC §3)",
     "GET /docs": "Swagger UI (SPEC §3)",
     "GET /docs/oauth2-redirect": "Swagger UI's OAuth2 redirect page",
-    "GET /redoc": "ReDoc",
     f"POST {V1}/auth/check-email": "sign-up form check (rate-limited)",
     f"POST {V1}/auth/register": "sign-up",
     f"POST {V1}/auth/register-with-onboarding": "sign-up with onboarding",
@@ -138,7 +137,6 @@ MATRIX: dict[str, list[Case]] = {
     "GET /openapi.json": [Case(PUBLIC)],
     "GET /docs": [Case(PUBLIC)],
     "GET /docs/oauth2-redirect": [Case(PUBLIC)],
-    "GET /redoc": [Case(PUBLIC)],
     "GET /metrics": [Case(METRICS)],
     # System settings and the LLM check: platform administration.
     f"GET {V1}/admin/settings": [Case(PLATFORM)],
