@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -31,6 +34,18 @@ from twosigma.system_settings.cache import EffectiveCache
 pytest_plugins = ["tests.fixtures.factories", "tests.fakes.fixtures"]
 
 TEST_ENCRYPTION_KEY = Fernet.generate_key().decode()
+# The test app is configured like a real install: /metrics needs this token (tests/fixtures/factories.py sends it).
+TEST_METRICS_TOKEN = "test-metrics-token-0123456789"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _data_dir_of_the_session() -> Iterator[Path]:
+    """Commands under test (get_settings()) keep their generated secrets here, never in the user's data dir."""
+    path = Path(tempfile.mkdtemp(prefix="twosigma-test-data-", dir="/tmp"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TWOSIGMA_DATA_DIR", str(path))
+        yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -59,6 +74,7 @@ def settings(database_url: str) -> Settings:
         database_url=database_url,
         secret_key=SecretStr("test-secret-key-that-is-long-enough-0123456789"),
         encryption_keys=[SecretStr(TEST_ENCRYPTION_KEY)],
+        metrics_token=SecretStr(TEST_METRICS_TOKEN),
         bcrypt_rounds=4,
     )
 

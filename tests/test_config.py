@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from twosigma.config import DEV_SECRET_KEY, Environment, Settings
+from twosigma.config import Environment, Settings
 
 
 def make(**kwargs: object) -> Settings:
@@ -17,9 +17,20 @@ class TestSettings:
         assert settings.access_token_minutes == 30
         assert settings.refresh_token_days == 14
 
-    def test_production_refuses_the_development_secret(self) -> None:
+    def test_production_refuses_a_placeholder_secret(self) -> None:
         with pytest.raises(ValidationError, match="TWOSIGMA_SECRET_KEY"):
-            make(environment="production", secret_key=SecretStr(DEV_SECRET_KEY), encryption_keys=["k"])
+            make(environment="production", secret_key=SecretStr("changeme"), encryption_keys=["k"])
+
+    @pytest.mark.parametrize("secret", [None, "", "   "])
+    def test_production_refuses_a_missing_or_blank_secret(self, secret: str | None) -> None:
+        with pytest.raises(ValidationError, match="TWOSIGMA_SECRET_KEY is missing"):
+            make(environment="production", secret_key=secret, encryption_keys=["k"])
+
+    def test_building_settings_has_no_secret_of_its_own_and_touches_no_file(self, tmp_path: object) -> None:
+        settings = make(data_dir=tmp_path)
+        assert settings.secret_key is None
+        assert settings.encryption_keys == []
+        assert list(settings.data_dir.iterdir()) == []
 
     def test_production_refuses_a_short_secret(self) -> None:
         with pytest.raises(ValidationError, match="at least 32"):

@@ -24,6 +24,7 @@ from twosigma.db.engine import Database
 from twosigma.enrollments.router import router as enrollments_router
 from twosigma.feature_requests.router import router as feature_requests_router
 from twosigma.health.router import router as health_router
+from twosigma.kit.docs import install_docs
 from twosigma.kit.handlers import install_error_handlers
 from twosigma.kit.logging import configure_logging
 from twosigma.kit.metrics import router as metrics_router
@@ -119,6 +120,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         version=__version__,
         description="Backend for AI-tutored learning: courses, enrolment, progress and a one-to-one AI tutor.",
         lifespan=lifespan,
+        # Swagger UI is served from the package (kit/docs.py), not FastAPI's CDN-loaded page; ReDoc is off.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.rate_limiter = RateLimiter(settings.redis_url, key_prefix=settings.redis_key_prefix)
@@ -131,6 +135,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.state.db = database
     install_error_handlers(app)
     app.include_router(health_router, include_in_schema=False)
+    install_docs(app)
     # The Langfuse API first: its SDKs poll it, and its prefix is disjoint from /api/v1's, so no route's
     # priority changes.
     app.include_router(gate(public_prompts_router, ""), responses=DEFAULT_ERROR)

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Awaitable, Callable
+import signal
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from types import FrameType
 from typing import Annotated, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
+from rich.text import Text
 
 from twosigma.api_keys.cli import api_keys_app
-from twosigma.config import get_settings
+from twosigma.config import ConfigError, get_settings
 from twosigma.db import migrate
 from twosigma.db.bootstrap import DatabaseTarget, resolve_database
 from twosigma.db.engine import make_engine
@@ -33,6 +38,30 @@ admin_app = typer.Typer(help="Platform administrators.", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
 
 console = Console()
+
+
+@app.callback()
+def main() -> None:
+    """twosigma: backend for AI-tutored learning."""
+    # Every command needs the settings (and with them the install's secrets, kept_secrets.py): refuse a broken
+    # configuration up front, in one readable line per problem instead of a traceback.
+    try:
+        get_settings()
+    except (ConfigError, ValidationError) as exc:
+        for problem in config_problems(exc):
+            console.print(Text.assemble(("Configuration error: ", "red"), problem))
+        raise typer.Exit(code=2) from None
+
+
+def config_problems(exc: ConfigError | ValidationError) -> list[str]:
+    if isinstance(exc, ConfigError):
+        return [str(exc)]
+    problems = []
+    for error in exc.errors():
+        message = str(error["msg"]).removeprefix("Value error, ")
+        field = ".".join(str(part) for part in error["loc"])
+        problems.append(f"TWOSIGMA_{field.upper()}: {message}" if field else message)
+    return problems
 
 
 def run_with_database(work: Callable[[str], Awaitable[T]]) -> T:
@@ -95,6 +124,50 @@ def db_current() -> None:
     console.print(f"current: {', '.join(sorted(current)) or 'none'}  head: {', '.join(sorted(heads))}  ({state})")
 
 
+class _Stop(BaseException):
+    """SIGTERM or SIGINT reached `twosigma serve` outside uvicorn's own handling (a BaseException, so no
+    `except Exception` on the way swallows it)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_stop(signum: int, frame: FrameType | None) -> None:
+    raise _Stop(signum)
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """SIGTERM (systemd, docker, `kill`) and SIGINT (Ctrl-C) both end `serve` through its `finally`.
+
+    uvicorn handles both itself while it serves (it stops accepting, lets in-flight requests finish within the
+    graceful timeout, runs the lifespan's shutdown), then restores the handlers it found and raises the signal
+    again. With Python's defaults that second SIGTERM killed the process on the spot, before the embedded
+    PostgreSQL was released; these handlers turn it into an exception that unwinds through the release instead.
+    """
+    previous = {sig: signal.signal(sig, _raise_stop) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextmanager
+def _signals_ignored() -> Iterator[None]:
+    """While the embedded server is being stopped, a second Ctrl-C must not interrupt it half-way."""
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
@@ -102,40 +175,52 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
     reload: Annotated[bool, typer.Option(help="Reload on code changes (development).")] = False,
 ) -> None:
-    """Migrate to head, then serve the API (embedded PostgreSQL when no database URL is set)."""
+    """Migrate to head, then serve the API (embedded PostgreSQL when no database URL is set).
+
+    SIGTERM and SIGINT stop it cleanly: in-flight requests get TWOSIGMA_SHUTDOWN_TIMEOUT_SECONDS to finish, then the
+    embedded PostgreSQL is stopped (unless another command still uses it) and the command exits 0.
+    """
     import uvicorn
 
     from twosigma.kit.server import HTTP_PROTOCOL
 
     settings = get_settings()
     configure_logging(settings.log_level, json_lines=settings.log_json)
-    target: DatabaseTarget = asyncio.run(resolve_database(settings))
     try:
-        asyncio.run(_upgrade(target.url))
-        asyncio.run(_after_migrate(target.url))
-        # Workers (and this process, when it serves itself) connect to the database we just resolved.
-        os.environ["TWOSIGMA_DATABASE_URL"] = target.url
-        get_settings.cache_clear()
-        console.print(f"[bold green]twosigma[/bold green] on http://{host}:{port}  docs: http://{host}:{port}/docs")
-        uvicorn.run(
-            "twosigma.app:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers if not reload else None,
-            reload=reload,
-            proxy_headers=True,
-            # Requests uvicorn's parser refuses (an over-long URL) are answered in the error shape: kit/server.py.
-            http=HTTP_PROTOCOL,
-            # Logging is ours (JSON lines, one access line per request from the app itself).
-            log_config=None,
-            access_log=False,
-            # On SIGTERM, in-flight requests (tutor streams) get this long to finish; after it they are
-            # cancelled, and a cancelled turn stores its partial reply (meta.incomplete) before the worker exits.
-            timeout_graceful_shutdown=int(settings.shutdown_timeout_seconds) or None,
-        )
-    finally:
-        target.release()
+        with _stop_on_signals():
+            target: DatabaseTarget = asyncio.run(resolve_database(settings))
+            try:
+                asyncio.run(_upgrade(target.url))
+                asyncio.run(_after_migrate(target.url))
+                # Workers (and this process, when it serves itself) connect to the database we just resolved.
+                os.environ["TWOSIGMA_DATABASE_URL"] = target.url
+                get_settings.cache_clear()
+                console.print(
+                    f"[bold green]twosigma[/bold green] on http://{host}:{port}  docs: http://{host}:{port}/docs"
+                )
+                uvicorn.run(
+                    "twosigma.app:create_app",
+                    factory=True,
+                    host=host,
+                    port=port,
+                    workers=workers if not reload else None,
+                    reload=reload,
+                    proxy_headers=True,
+                    # Requests uvicorn's parser refuses (an over-long URL) get the error shape: kit/server.py.
+                    http=HTTP_PROTOCOL,
+                    # Logging is ours (JSON lines, one access line per request from the app itself).
+                    log_config=None,
+                    access_log=False,
+                    # On SIGTERM, in-flight requests (tutor streams) get this long to finish; after it they are
+                    # cancelled, and a cancelled turn stores its partial reply (meta.incomplete) before the worker
+                    # exits.
+                    timeout_graceful_shutdown=int(settings.shutdown_timeout_seconds) or None,
+                )
+            finally:
+                with _signals_ignored():
+                    target.release()
+    except _Stop as stop:
+        console.print(f"twosigma stopped ({signal.Signals(stop.signum).name}).", highlight=False)
 
 
 async def _after_migrate(url: str) -> None:

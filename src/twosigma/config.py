@@ -12,9 +12,11 @@ import platformdirs
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-# The development defaults below are public knowledge; production refuses to start with them.
-DEV_SECRET_KEY = "dev-insecure-secret-key-change-me-0123456789abcdef"
-PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", DEV_SECRET_KEY})
+from twosigma.kept_secrets import KeptSecretsError, load_or_create_kept_secrets, read_kept_secrets
+
+# Values people paste from examples; production refuses them. (There is no development key: an install without a
+# secret generates its own and keeps it in its data directory, kept_secrets.py.)
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret"})
 
 
 class Environment(StrEnum):
@@ -46,8 +48,15 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL (postgresql+asyncpg://...). Unset: an embedded PostgreSQL is started.",
     )
     data_dir: Path = Field(default_factory=default_data_dir)
-    secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
-    encryption_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Signs JWTs and keys API key hashes. Unset outside production: generated and kept in data_dir.",
+    )
+    encryption_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Fernet keys for secret settings (the first encrypts). Outside production the key kept in "
+        "data_dir is always appended, so what it encrypted stays readable.",
+    )
     access_token_minutes: int = Field(default=30, ge=1)
     refresh_token_days: int = Field(default=14, ge=1)
     bcrypt_rounds: int = Field(default=12, ge=4, le=16, description="bcrypt cost; 12 in production.")
@@ -79,6 +88,10 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = Field(
         default=None, description="When set, GET /metrics needs `Authorization: Bearer <token>`."
     )
+    metrics_public: bool = Field(
+        default=False,
+        description="Open GET /metrics to anyone when no metrics_token is set (otherwise /metrics answers 401).",
+    )
     shutdown_timeout_seconds: float = Field(
         default=20.0, ge=0, description="How long `twosigma serve` lets in-flight requests (tutor streams) finish."
     )
@@ -88,6 +101,15 @@ class Settings(BaseSettings):
     def _split_keys(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("secret_key", "metrics_token", mode="after")
+    @classmethod
+    def _blank_secret_is_none(cls, value: SecretStr | None) -> SecretStr | None:
+        # `TWOSIGMA_X=` means unset: an empty signing key would sign forgeable tokens, and an empty metrics token
+        # would be matched by `Authorization: Bearer `.
+        if value is not None and not value.get_secret_value().strip():
+            return None
         return value
 
     @field_validator("cors_origins", mode="before")
@@ -100,7 +122,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> Settings:
         if self.environment is Environment.PRODUCTION:
-            if self.secret_key.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
+            if self.secret_key is None or self.secret_key.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
                 raise ConfigError(
                     "TWOSIGMA_SECRET_KEY is missing or a placeholder; production needs a random secret "
                     '(e.g. python -c "import secrets; print(secrets.token_urlsafe(48))").'
@@ -118,7 +140,50 @@ class Settings(BaseSettings):
     def uses_embedded_database(self) -> bool:
         return not self.database_url
 
+    def signing_secret(self) -> str:
+        """The secret that signs tokens and keys API key hashes."""
+        if self.secret_key is None:
+            # Only a Settings built by hand can get here: load_settings() always fills the secret (or refuses).
+            raise ConfigError("No secret key: build settings with twosigma.config.load_settings().")
+        return self.secret_key.get_secret_value()
+
+
+def with_kept_secrets(settings: Settings) -> Settings:
+    """`settings` with the secrets the environment leaves out taken from the data directory's kept secrets
+    (generated on first use), and the kept Fernet key appended to the decrypting keys.
+
+    Production is returned as it is: it runs on exactly the secrets it was given (its validator has already
+    refused missing ones). Elsewhere a fully configured install with no kept file is left alone too, so it never
+    writes to its data directory for nothing.
+    """
+    if settings.environment is Environment.PRODUCTION:
+        return settings
+    try:
+        if settings.secret_key is not None and settings.encryption_keys:
+            kept = read_kept_secrets(settings.data_dir)
+            if kept is None:
+                return settings
+        else:
+            kept = load_or_create_kept_secrets(settings.data_dir)
+    except (KeptSecretsError, OSError) as exc:
+        raise ConfigError(str(exc)) from exc
+    keys = list(settings.encryption_keys)
+    if kept.encryption_key not in {key.get_secret_value() for key in keys}:
+        keys.append(SecretStr(kept.encryption_key))
+    return settings.model_copy(
+        update={"secret_key": settings.secret_key or SecretStr(kept.secret_key), "encryption_keys": keys}
+    )
+
+
+def load_settings() -> Settings:
+    """THE effective settings: the environment (and `.env`), completed by the data directory's kept secrets.
+
+    The server (create_app, in every worker) and every command get their settings here, through get_settings(),
+    so they all sign, hash and encrypt with the same secrets.
+    """
+    return with_kept_secrets(Settings())
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    return load_settings()

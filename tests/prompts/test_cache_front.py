@@ -12,6 +12,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tests.fixtures.factories import metrics_headers
 from tests.fixtures.prompts import EVERY_SCOPE, make_api_key
 from twosigma.api_keys.cache import VerifiedKey
 from twosigma.api_keys.dependencies import get_api_key
@@ -103,13 +104,14 @@ class TestTheFrontAnswersWarmRequests:
         warm: dict[str, Any],
         route_refuses: None,
         caplog: pytest.LogCaptureFixture,
+        settings: Settings,
     ) -> None:
         caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
         assert (await client.get(f"{URL}/{NAME}", headers=basic)).status_code == 200
         (record,) = [r for r in caplog.records if r.name == ACCESS_LOGGER]
         assert record.__dict__["route"] == ROUTE == "/api/public/v2/prompts/{name}"
         assert record.__dict__["status"] == 200
-        metrics = (await client.get("/metrics")).text
+        metrics = (await client.get("/metrics", headers=metrics_headers(settings))).text
         assert f'route="{ROUTE}"' in metrics
 
 

@@ -17,6 +17,8 @@ The kinds of route:
 - SIGNED_IN: the catalog and the caller's own things: anonymous → 401, outsiders → 2xx.
 - STAFF_READ: prompts, readable by staff of any university: anonymous → 401, B's student → 403, B's admin → 2xx.
 - API_KEY: the Langfuse-compatible API, HTTP Basic with an API key: a bearer token is no credential there (401).
+- METRICS: the Prometheus scrape target needs the metrics token (the test install has one); a user's bearer token
+  is no credential there (401).
 - PUBLIC: no authentication needed.
 
 Whatever the status, no response may contain `World.sentinel` (found in every private field of A), except where
@@ -50,6 +52,7 @@ PUBLIC_RECORD_WRITE = (401, 403, 403)
 SIGNED_IN = (401, OK, OK)
 STAFF_READ = (401, 403, OK)
 API_KEY = (401, 401, 401)
+METRICS = (401, 401, 401)
 PUBLIC = (OK, OK, OK)
 
 Params = Callable[[World], dict[str, Any]]
@@ -95,9 +98,6 @@ PUBLIC_ROUTES: dict[str, str] = {
     "GET /openapi.json": "the API description (SPEC §3)",
     "GET /docs": "Swagger UI (SPEC §3)",
     "GET /docs/oauth2-redirect": "Swagger UI's OAuth2 redirect page",
-    "GET /redoc": "ReDoc",
-    "GET /metrics": "Prometheus scrape target: aggregate counts only (route templates, no ids); may be disabled or "
-    "put behind TWOSIGMA_METRICS_TOKEN (docs/reliability.md)",
     f"POST {V1}/auth/check-email": "sign-up form check (rate-limited)",
     f"POST {V1}/auth/register": "sign-up",
     f"POST {V1}/auth/register-with-onboarding": "sign-up with onboarding",
@@ -129,7 +129,7 @@ def _register_body() -> dict[str, Any]:
 WRONG_LOGIN = {"email": "nobody-here@example.edu", "password": "wrong-password-1"}
 
 MATRIX: dict[str, list[Case]] = {
-    # Health, documentation, metrics: public.
+    # Health and documentation: public. Metrics: the metrics token only (TWOSIGMA_METRICS_PUBLIC would open them).
     "GET /health": [Case(PUBLIC)],
     "GET /health/ready": [Case(PUBLIC)],
     f"GET {V1}/health": [Case(PUBLIC)],
@@ -137,8 +137,7 @@ MATRIX: dict[str, list[Case]] = {
     "GET /openapi.json": [Case(PUBLIC)],
     "GET /docs": [Case(PUBLIC)],
     "GET /docs/oauth2-redirect": [Case(PUBLIC)],
-    "GET /redoc": [Case(PUBLIC)],
-    "GET /metrics": [Case(PUBLIC)],
+    "GET /metrics": [Case(METRICS)],
     # System settings and the LLM check: platform administration.
     f"GET {V1}/admin/settings": [Case(PLATFORM)],
     f"GET {V1}/admin/settings/schema": [Case(PLATFORM)],

@@ -84,9 +84,13 @@ class TestSettingsCommands:
         use_keys(monkeypatch, KEY_A)
         assert '"••••"' in cli.invoke(app, ["settings", "get", "llm.openai_api_key"]).output
 
-    def test_rotate_key_without_keys_exits_1(self, cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_without_the_variable_secrets_and_rotation_use_the_key_kept_in_the_data_dir(
+        self, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         monkeypatch.delenv("TWOSIGMA_ENCRYPTION_KEYS")
         get_settings.cache_clear()
+        assert cli.invoke(app, ["settings", "set", "llm.openai_api_key", SECRET]).exit_code == 0
         result = cli.invoke(app, ["settings", "rotate-key"])
-        assert result.exit_code == 1
-        assert "TWOSIGMA_ENCRYPTION_KEYS" in result.output
+        assert result.exit_code == 0, result.output
+        assert "Re-encrypted 1 setting(s)" in result.output
+        assert "••••wxyz" in cli.invoke(app, ["settings", "get", "llm.openai_api_key"]).output

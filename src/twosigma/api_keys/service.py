@@ -31,7 +31,7 @@ TOUCH_EVERY = timedelta(minutes=1)
 
 
 def hash_secret(settings: Settings, secret: str) -> str:
-    key = settings.secret_key.get_secret_value().encode()
+    key = settings.signing_secret().encode()
     return hmac.new(key, secret.encode(), hashlib.sha256).hexdigest()
 
 

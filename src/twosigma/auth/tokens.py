@@ -71,7 +71,7 @@ def encode_token(
     }
     if family_id is not None:
         payload["fam"] = family_id
-    token = jwt.encode(payload, settings.secret_key.get_secret_value(), algorithm=ALGORITHM)
+    token = jwt.encode(payload, settings.signing_secret(), algorithm=ALGORITHM)
     return token, claims
 
 
@@ -84,7 +84,7 @@ VERIFIED_TOKENS_KEPT = 20_000
 
 def decode_token(settings: Settings, token: str, expected: TokenType) -> TokenClaims:
     """Verify signature, expiry and type. Any failure is one 401; `alg: none` and other algorithms are refused."""
-    secret = settings.secret_key.get_secret_value()
+    secret = settings.signing_secret()
     key = (secret, token, expected)
     claims = _VERIFIED.get(key)
     if claims is None:

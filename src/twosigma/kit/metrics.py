@@ -1,4 +1,5 @@
-"""Prometheus metrics: requests, LLM calls and the database pool; served by `GET /metrics`.
+"""Prometheus metrics: requests, LLM calls and the database pool; served by `GET /metrics` to the holder of
+`TWOSIGMA_METRICS_TOKEN` (or to anyone, if the operator sets `TWOSIGMA_METRICS_PUBLIC=true` and no token).
 
 The metrics live in one registry per process. With several uvicorn workers each process exposes its own figures
 on its own `/metrics` (scrape every worker, or sum in Prometheus); see docs/reliability.md.
@@ -111,17 +112,35 @@ def render_metrics(engine: AsyncEngine | None) -> bytes:
 
 router = APIRouter()
 
+METRICS_SETTINGS = ("TWOSIGMA_METRICS_TOKEN", "TWOSIGMA_METRICS_PUBLIC")
 
-@router.get("/metrics", include_in_schema=False)
-async def metrics(request: Request) -> Response:
-    settings: Settings = request.app.state.settings
+
+def check_metrics_access(settings: Settings, authorization: str) -> None:
+    """Who may scrape: the holder of the metrics token when one is set; anyone only when the operator opened
+    /metrics explicitly (metrics_public) and set no token; nobody otherwise. The figures name routes, status
+    counts, the pool's state and token use: not for everyone by default."""
     if not settings.metrics_enabled:
         raise NotFound()
     if settings.metrics_token is not None:
         expected = f"Bearer {settings.metrics_token.get_secret_value()}"
-        given = request.headers.get("authorization", "")
-        if not secrets.compare_digest(given.encode(), expected.encode()):
-            raise Unauthorized("A metrics token is required.", code="metrics_token_required")
+        if not secrets.compare_digest(authorization.encode(), expected.encode()):
+            raise Unauthorized(
+                "A metrics token is required: send `Authorization: Bearer <TWOSIGMA_METRICS_TOKEN>`.",
+                code="metrics_token_required",
+            )
+        return
+    if not settings.metrics_public:
+        raise Unauthorized(
+            "GET /metrics is closed: set TWOSIGMA_METRICS_TOKEN and scrape with `Authorization: Bearer <token>`, "
+            "or set TWOSIGMA_METRICS_PUBLIC=true to open it to anyone.",
+            code="metrics_not_configured",
+            details={"settings": list(METRICS_SETTINGS)},
+        )
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(request: Request) -> Response:
+    check_metrics_access(request.app.state.settings, request.headers.get("authorization", ""))
     database = getattr(request.app.state, "db", None)
     engine = database.engine if database is not None else None
     return Response(render_metrics(engine), media_type=CONTENT_TYPE_LATEST)

@@ -9,8 +9,8 @@
   the server's protocol class (kit/server.py).
 - `security_headers` (added to every response by the edge middleware, kit/observability.py): nosniff, DENY
   framing, no referrer, HSTS in production, and a Content-Security-Policy: `default-src 'none'` on API
-  responses; Swagger UI and ReDoc (which load FastAPI's pinned assets from jsDelivr and run an inline bootstrap
-  script) get a policy that allows exactly that.
+  responses; Swagger UI (its assets served by the app itself, kit/docs.py, plus an inline bootstrap script) gets a
+  policy that allows exactly that and names no other host.
 """
 
 from __future__ import annotations
@@ -26,12 +26,11 @@ from twosigma.kit.handlers import error_body
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 DOCS_CSP = (
-    "default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-    "font-src https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
-    "connect-src 'self'; worker-src blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; worker-src blob:; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'self'"
 )
-DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
+DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect"})
 HSTS = "max-age=63072000; includeSubDomains"
 
 # Below every HTTP server's own limit on the request line (uvicorn + httptools: 65,535 bytes; h11: 16 KiB for the
