@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import BigInteger, Index, Integer, String, text
@@ -10,6 +11,24 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from twosigma.db.base import Base, created_at_column
+
+
+class AuditAction(StrEnum):
+    """What is recorded. Stored as text (not a database enum), so a new action needs no migration."""
+
+    ROLE_GRANTED = "role.granted"
+    ROLE_REVOKED = "role.revoked"
+    MEMBER_SUSPENDED = "member.suspended"
+    MEMBER_REINSTATED = "member.reinstated"  # a suspension lifted
+    INVITATION_CREATED = "invitation.created"
+    INVITATION_ACCEPTED = "invitation.accepted"
+    INVITATION_DECLINED = "invitation.declined"
+    INVITATION_REVOKED = "invitation.revoked"
+    ENROLLMENT_CREATED = "enrollment.created"  # by staff (self-enrolment is the student's own business)
+    ENROLLMENT_STATUS_CHANGED = "enrollment.status_changed"  # by staff, of someone else's enrolment
+    ENROLLMENT_DELETED = "enrollment.deleted"
+    ACCOUNT_DEACTIVATED = "account.deactivated"  # platform-level: no university
+    ACCOUNT_REACTIVATED = "account.reactivated"
 
 
 class AuditEvent(Base):

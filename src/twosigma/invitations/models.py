@@ -13,7 +13,8 @@ from twosigma.enums import EnrollmentStatus, InvitationKind, InvitationStatus, U
 
 if TYPE_CHECKING:
     from twosigma.courses.models import CourseOffering
-    from twosigma.tenancy.models import University
+    from twosigma.tenancy.models import Department, University
+    from twosigma.users.models import User
 
 
 class Invitation(Base):
@@ -68,4 +69,6 @@ class Invitation(Base):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     university: Mapped[University] = relationship(lazy="raise")
+    department: Mapped[Department | None] = relationship(lazy="raise")
     course_offering: Mapped[CourseOffering | None] = relationship(lazy="raise")
+    invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id], lazy="raise")

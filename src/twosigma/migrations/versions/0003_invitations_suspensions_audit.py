@@ -53,9 +53,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_member_suspensions")),
         sa.UniqueConstraint("user_id", "university_id", name=op.f("uq_member_suspensions_user_id_university_id")),
     )
-    op.create_index(
-        op.f("ix_member_suspensions_university_id"), "member_suspensions", ["university_id"], unique=False
-    )
+    op.create_index(op.f("ix_member_suspensions_university_id"), "member_suspensions", ["university_id"], unique=False)
     op.create_index(
         op.f("ix_member_suspensions_suspended_by_id"), "member_suspensions", ["suspended_by_id"], unique=False
     )
