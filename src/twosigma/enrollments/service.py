@@ -247,7 +247,7 @@ async def _record_staff_change(
     details: dict[str, Any],
 ) -> None:
     """Staff changing someone's enrolment: the trail outlives the enrolment (and the account)."""
-    owner = await repo.find_user(session, user_id=enrollment.user_id, email=None)
+    owner = await repo.get_user(session, enrollment.user_id)
     await audit.record(
         session,
         action,

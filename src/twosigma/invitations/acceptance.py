@@ -26,7 +26,7 @@ from twosigma.enrollments import service as enrollments
 from twosigma.enums import InvitationKind, InvitationStatus
 from twosigma.invitations import service
 from twosigma.invitations.models import Invitation
-from twosigma.invitations.schemas import AcceptedInvitation
+from twosigma.invitations.schemas import AcceptedInvitation, InvitationState
 from twosigma.kit.errors import Conflict
 from twosigma.tenancy import members_service as members
 from twosigma.users import service as users
@@ -42,6 +42,8 @@ async def accept(session: AsyncSession, p: Principal, invitation: Invitation, no
     row = await service.locked(session, invitation)
     service.ensure_open(row, now)
     policy.ensure_not_suspended(p, row.university_id)
+    # Built before the grant or enrolment: locking the offering there reloads it without its course.
+    view = service.invitee_view(invitation, now).model_copy(update={"status": InvitationState.ACCEPTED})
     authority = await addressing.standing_of(session, row.invited_by_id)
     user = await users.load_self(session, p)
     grant_id = enrollment_id = None
@@ -75,7 +77,7 @@ async def accept(session: AsyncSession, p: Principal, invitation: Invitation, no
     await session.flush()
     await service.record_accepted(session, p, row, grant_id=grant_id, enrollment_id=enrollment_id)
     return AcceptedInvitation(
-        invitation=service.invitee_view(invitation, now),
+        invitation=view,
         grant_id=grant_id,
         enrollment_id=enrollment_id,
         enrollment_status=enrollment_status,

@@ -93,15 +93,11 @@ async def get_with_course(session: AsyncSession, invitation_id: int) -> tuple[In
     return (row[0], row[1]) if row is not None else None
 
 
-async def lock(session: AsyncSession, invitation_id: int) -> Invitation | None:
-    """The row under FOR UPDATE, so an accept, a decline and a revoke of one invitation serialize."""
-    stmt = (
-        select(Invitation)
-        .where(Invitation.id == invitation_id)
-        .with_for_update(of=Invitation)
-        .execution_options(populate_existing=True)
-    )
-    return (await session.scalars(stmt)).one_or_none()
+async def lock(session: AsyncSession, invitation_id: int) -> bool:
+    """Take the row's lock (FOR UPDATE), so an accept, a decline and a revoke of one invitation serialize. False if
+    the row is gone."""
+    stmt = select(Invitation.id).where(Invitation.id == invitation_id).with_for_update()
+    return (await session.scalar(stmt)) is not None
 
 
 async def get_by_token_hash(session: AsyncSession, token_hash: str) -> Invitation | None:

@@ -235,11 +235,16 @@ async def my_invitations(
 # --- Closing -------------------------------------------------------------------------------------------------------
 
 
+# What can change under a concurrent answer or revocation; re-read after the lock (the rest is immutable).
+_MUTABLE = ["status", "closed_by_id", "closed_at"]
+
+
 async def locked(session: AsyncSession, invitation: Invitation) -> Invitation:
-    row = await repo.lock(session, invitation.id)
-    if row is None:  # deleted since it was loaded (its offering or department went)
+    """`invitation` under its row lock, with its state as of now (its loaded context kept)."""
+    if not await repo.lock(session, invitation.id):  # deleted since it was loaded (its offering or department went)
         raise InvitationClosed()
-    return row
+    await session.refresh(invitation, attribute_names=_MUTABLE)
+    return invitation
 
 
 async def decline(session: AsyncSession, p: Principal, invitation: Invitation, now: datetime) -> MyInvitation:

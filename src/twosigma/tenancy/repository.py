@@ -180,11 +180,6 @@ async def get_user(session: AsyncSession, user_id: int) -> User | None:
     return await session.get(User, user_id)
 
 
-async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
-    # Emails are stored lowercased, so the unique index on users.email serves this lookup.
-    return (await session.scalars(select(User).where(User.email == email.lower()))).one_or_none()
-
-
 async def user_grants(session: AsyncSession, user_id: int) -> tuple[Grant, ...]:
     rows = await session.execute(
         select(UserUniversityRole.university_id, UserUniversityRole.role, UserUniversityRole.department_id).where(
