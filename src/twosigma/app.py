@@ -14,6 +14,7 @@ from twosigma import __version__
 from twosigma.analytics.router import router as analytics_router
 from twosigma.api_keys.cache import ApiKeyCache, default_key_cache
 from twosigma.api_keys.router import router as api_keys_router
+from twosigma.audit.router import router as audit_router
 from twosigma.auth.router import router as auth_router
 from twosigma.config import Environment, Settings, get_settings
 from twosigma.content.router import router as content_router
@@ -24,6 +25,7 @@ from twosigma.db.engine import Database
 from twosigma.enrollments.router import router as enrollments_router
 from twosigma.feature_requests.router import router as feature_requests_router
 from twosigma.health.router import router as health_router
+from twosigma.invitations.router import router as invitations_router
 from twosigma.kit.docs import install_docs
 from twosigma.kit.handlers import install_error_handlers
 from twosigma.kit.logging import configure_logging
@@ -68,6 +70,8 @@ def include_api(app: FastAPI) -> None:
         offerings_router,
         enrollments_router,
         tenancy_router,
+        invitations_router,
+        audit_router,
         auth_router,
         users_router,
         taxonomy_router,

@@ -97,3 +97,18 @@ class FeatureRequestStatus(StrEnum):
     IN_PROGRESS = "IN_PROGRESS"
     DONE = "DONE"
     DECLINED = "DECLINED"
+
+
+class InvitationKind(StrEnum):
+    ROLE = "ROLE"  # a role grant in the university
+    ENROLLMENT = "ENROLLMENT"  # a staff enrolment in one of its offerings
+
+
+class InvitationStatus(StrEnum):
+    """What is stored. An invitation still PENDING past its `expires_at` is reported as EXPIRED (derived, so no job
+    has to flip rows when time passes)."""
+
+    PENDING = "PENDING"
+    ACCEPTED = "ACCEPTED"
+    DECLINED = "DECLINED"
+    REVOKED = "REVOKED"

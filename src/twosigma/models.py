@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 from twosigma.api_keys.models import ApiKey
+from twosigma.audit.models import AuditEvent
 from twosigma.auth.models import RefreshToken
 from twosigma.content.models import ContentItem, Module
 from twosigma.courses.models import Course, CourseOffering, CoursePrerequisite, CourseSubject
 from twosigma.enrollments.models import CourseEnrollment
 from twosigma.feature_requests.models import FeatureRequest
+from twosigma.invitations.models import Invitation
 from twosigma.progress.models import UserContentProgress, UserModuleProgress
 from twosigma.prompts.models import Prompt, PromptDependency, PromptLabelEvent
 from twosigma.system_settings.models import SystemSetting
 from twosigma.taxonomy.models import ContentType, Domain, Subject
-from twosigma.tenancy.models import Country, Department, University, UserUniversityRole
+from twosigma.tenancy.models import Country, Department, MemberSuspension, University, UserUniversityRole
 from twosigma.tutor.models import ChatMessage, ChatNote, ChatSession
 from twosigma.users.models import User, UserProfile, UserSubjectPreference
 
 __all__ = [
     "ApiKey",
+    "AuditEvent",
     "ChatMessage",
     "ChatNote",
     "ChatSession",
@@ -32,6 +35,8 @@ __all__ = [
     "Department",
     "Domain",
     "FeatureRequest",
+    "Invitation",
+    "MemberSuspension",
     "Module",
     "Prompt",
     "PromptDependency",

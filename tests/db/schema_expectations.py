@@ -129,6 +129,9 @@ ENUMS: dict[str, list[str]] = {
     "module_type": ["COURSE_ROOT", "UNIT", "CHAPTER", "LESSON", "TOPIC", "SECTION", "LAB", "QUIZ"],
     "message_role": ["USER", "ASSISTANT", "SYSTEM"],
     "feature_request_status": ["OPEN", "PLANNED", "IN_PROGRESS", "DONE", "DECLINED"],
+    # Migration 0003 (invitations).
+    "invitation_kind": ["ROLE", "ENROLLMENT"],
+    "invitation_status": ["PENDING", "ACCEPTED", "DECLINED", "REVOKED"],
 }
 
 TABLES: dict[str, Table] = {
@@ -528,6 +531,8 @@ TABLES: dict[str, Table] = {
             "created_at": _created(),
             "last_used_at": _nullable_ts(),
             "revoked_at": _nullable_ts(),
+            # Migration 0002.
+            "scopes": Col("character varying(32)[]", default=r"'\{prompts:read\}'::character varying\[\]"),
         },
         unique=frozenset({("public_key",)}),
         fks={"created_by": ("users.id", SET_NULL)},
@@ -545,5 +550,83 @@ TABLES: dict[str, Table] = {
         },
         fks={"user_id": ("users.id", CASCADE)},
         indexes=(Idx(("user_id",)), Idx(("status", "created_at"))),
+    ),
+    # --- migration 0003: suspensions, invitations, the audit log (SPEC §7, security) -----------------------------
+    "member_suspensions": Table(
+        columns={
+            "id": _id(),
+            "user_id": _fk(),
+            "university_id": _fk(),
+            "suspended_by_id": _fk(nullable=True),
+            "reason": Col(varchar(500), nullable=True),
+            "created_at": _created(),
+        },
+        unique=frozenset({("user_id", "university_id")}),
+        fks={
+            "user_id": ("users.id", CASCADE),
+            "university_id": ("universities.id", CASCADE),
+            "suspended_by_id": ("users.id", SET_NULL),
+        },
+        indexes=(Idx(("university_id",)), Idx(("suspended_by_id",))),
+    ),
+    "invitations": Table(
+        columns={
+            "id": _id(),
+            "university_id": _fk(),
+            "email": Col(varchar(255)),
+            "kind": Col(enum("invitation_kind")),
+            "role": Col(enum("user_role"), nullable=True),
+            "department_id": _fk(nullable=True),
+            "course_offering_id": _fk(nullable=True),
+            "enrollment_status": Col(enum("enrollment_status"), nullable=True),
+            "status": Col(enum("invitation_status"), default=enum_default("PENDING", "invitation_status")),
+            "token_hash": Col(varchar(64)),
+            "invited_by_id": _fk(nullable=True),
+            "closed_by_id": _fk(nullable=True),
+            "created_at": _created(),
+            "expires_at": Col(TSTZ),
+            "closed_at": _nullable_ts(),
+        },
+        unique=frozenset({("token_hash",)}),
+        fks={
+            "university_id": ("universities.id", CASCADE),
+            "department_id": ("departments.id", CASCADE),
+            "course_offering_id": ("course_offerings.id", CASCADE),
+            "invited_by_id": ("users.id", SET_NULL),
+            "closed_by_id": ("users.id", SET_NULL),
+        },
+        indexes=(
+            Idx(("university_id", "created_at")),
+            Idx(("email", "status")),
+            Idx(("department_id",)),
+            Idx(("course_offering_id",)),
+            Idx(("invited_by_id",)),
+            Idx(("closed_by_id",)),
+        ),
+        checks={
+            "ck_invitations_target_matches_kind": (
+                "kind = 'ROLE'::invitation_kind AND role IS NOT NULL AND course_offering_id IS NULL"
+                " AND enrollment_status IS NULL OR kind = 'ENROLLMENT'::invitation_kind"
+                " AND course_offering_id IS NOT NULL AND role IS NULL AND department_id IS NULL"
+                " AND enrollment_status IS NOT NULL"
+            )
+        },
+    ),
+    # Plain integer ids, no foreign keys: nothing deleted elsewhere may erase or rewrite the trail.
+    "audit_events": Table(
+        columns={
+            "id": _big_id(),
+            "university_id": Col(INT, nullable=True),
+            "action": Col(varchar(64)),
+            "actor_id": Col(INT, nullable=True),
+            "actor_email": Col(varchar(255), nullable=True),
+            "target_user_id": Col(INT, nullable=True),
+            "target_email": Col(varchar(255), nullable=True),
+            "resource_type": Col(varchar(32), nullable=True),
+            "resource_id": Col(BIGINT, nullable=True),
+            "details": Col(JSONB, default=EMPTY_JSONB_OBJECT),
+            "created_at": _created(),
+        },
+        indexes=(Idx(("university_id", "created_at")),),
     ),
 }

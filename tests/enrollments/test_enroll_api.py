@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.fixtures.courses import Campus, make_campus, make_course, make_enrollment, make_offering, make_stranger
 from tests.fixtures.factories import auth_headers, make_user
+from tests.fixtures.tenancy import make_platform_admin
 from twosigma.config import Settings
 from twosigma.courses.models import CoursePrerequisite
 from twosigma.enums import EnrollmentStatus, UserRole, Visibility
@@ -235,7 +236,7 @@ class TestSelfEnrolment:
 
 
 class TestStaffEnrolment:
-    async def test_instructor_enrols_a_user_by_email_bypassing_invite_window_and_prerequisites(
+    async def test_platform_admin_enrols_anyone_by_email_bypassing_invite_window_and_prerequisites(
         self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings, campus: Campus
     ) -> None:
         offering = await make_offering(
@@ -251,7 +252,7 @@ class TestStaffEnrolment:
         r = await client.post(
             f"{API}/offerings/{offering.id}/enrollments",
             json={"email": user.email.upper()},
-            headers=auth_headers(settings, campus.instructor),
+            headers=auth_headers(settings, await make_platform_admin(db)),
         )
         assert r.status_code == 201, r.text
         assert (r.json()["user_id"], r.json()["status"]) == (user.id, "ACTIVE")
@@ -289,11 +290,24 @@ class TestStaffEnrolment:
         )
         assert r.status_code == 409
 
-    async def test_unknown_user_is_404(self, client: httpx.AsyncClient, settings: Settings, campus: Campus) -> None:
+    async def test_instructor_enrols_a_member_by_id(
+        self, client: httpx.AsyncClient, settings: Settings, campus: Campus
+    ) -> None:
+        r = await client.post(
+            f"{API}/offerings/{campus.offering.id}/enrollments",
+            json={"user_id": campus.ta.id},
+            headers=auth_headers(settings, campus.instructor),
+        )
+        assert r.status_code == 201, r.text
+        assert (r.json()["user_id"], r.json()["status"]) == (campus.ta.id, "ACTIVE")
+
+    async def test_unknown_email_is_404_for_a_platform_admin(
+        self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings, campus: Campus
+    ) -> None:
         r = await client.post(
             f"{API}/offerings/{campus.offering.id}/enrollments",
             json={"email": "nobody@nowhere.example"},
-            headers=auth_headers(settings, campus.admin),
+            headers=auth_headers(settings, await make_platform_admin(db)),
         )
         assert r.status_code == 404
         assert r.json()["error"]["code"] == "user_not_found"

@@ -86,6 +86,19 @@ def unlisted(w: World) -> dict[str, Any]:
     return {"offering_id": w.alt["unlisted_offering_id"]}
 
 
+def suspended_member(w: World) -> dict[str, Any]:
+    return {"user_id": w.alt["suspended_a_id"]}
+
+
+def in_b(w: World) -> dict[str, Any]:
+    """A's student addressed from the outsiders' own university."""
+    return {"university_id": w.alt["b_university_id"], "user_id": w.params["user_id"]}
+
+
+def b_offering(w: World) -> dict[str, Any]:
+    return {"offering_id": w.alt["b_offering_id"]}
+
+
 V1 = "/api/v1"
 SSE = {"Accept": "text/event-stream"}
 
@@ -196,7 +209,13 @@ MATRIX: dict[str, list[Case]] = {
         Case(PRIVATE, params=hidden_offering, label="offering of an unpublished course"),
     ],
     f"POST {V1}/offerings/{{offering_id}}/enrollments": [
-        Case(PRIVATE, body=lambda w: {"email": w.alt["student_email"]})
+        Case(PRIVATE, body=lambda w: {"email": w.alt["student_email"]}),
+        Case(
+            (401, 403, 404),
+            params=b_offering,
+            body=lambda w: {"user_id": w.params["user_id"]},
+            label="B's admin enrolling A's student id in B's offering: 404, never the name or email",
+        ),
     ],
     f"GET {V1}/offerings/{{offering_id}}/enrollments": [Case(PRIVATE)],
     f"GET {V1}/users/me/enrollments": [Case(SIGNED_IN)],
@@ -206,11 +225,35 @@ MATRIX: dict[str, list[Case]] = {
     # Tenancy.
     f"GET {V1}/universities/{{university_id}}/roles": [Case(PRIVATE)],
     f"POST {V1}/universities/{{university_id}}/roles": [
-        Case(PRIVATE, body=lambda w: {"user_id": w.params["user_id"], "role": "INSTRUCTOR"})
+        Case(PRIVATE, body=lambda w: {"user_id": w.params["user_id"], "role": "INSTRUCTOR"}),
+        Case(
+            (401, 403, 404),
+            params=in_b,
+            body=lambda w: {"user_id": w.params["user_id"], "role": "TA"},
+            label="B's admin granting in B to A's student id: 404, never the name or email",
+        ),
     ],
     f"DELETE {V1}/universities/{{university_id}}/roles/{{grant_id}}": [Case(PRIVATE)],
     f"GET {V1}/universities/{{university_id}}/members": [Case(PRIVATE)],
-    f"PATCH {V1}/users/{{user_id:int}}": [Case(PRIVATE, body={"is_active": False})],
+    f"PATCH {V1}/users/{{user_id:int}}": [
+        Case(PRIVATE, body={"is_active": False}),
+        Case(PRIVATE, body={"is_active": False}, params=suspended_member, label="a suspended member of A"),
+    ],
+    # Membership administration (issue 17): staff reach users by id only inside their own university.
+    f"POST {V1}/universities/{{university_id}}/members/{{user_id}}/suspension": [
+        Case(PRIVATE, body={"reason": "Intruder"}),
+        Case((401, 403, 404), params=in_b, label="A's student, from B: not a member of B (admins: 404, like nobody)"),
+    ],
+    f"DELETE {V1}/universities/{{university_id}}/members/{{user_id}}/suspension": [
+        Case(PRIVATE, params=suspended_member, label="A's suspended member"),
+        Case((401, 403, 404), params=in_b, label="A's student, from B"),
+    ],
+    f"GET {V1}/universities/{{university_id}}/invitations": [Case(PRIVATE)],
+    f"GET {V1}/universities/{{university_id}}/audit": [Case(PRIVATE)],
+    f"GET {V1}/users/me/invitations": [Case(SIGNED_IN)],
+    f"POST {V1}/invitations/{{invitation_id}}/accept": [Case(PRIVATE)],
+    f"POST {V1}/invitations/{{invitation_id}}/decline": [Case(PRIVATE)],
+    f"DELETE {V1}/invitations/{{invitation_id}}": [Case(PRIVATE)],
     f"GET {V1}/countries": [Case(PUBLIC)],
     f"GET {V1}/countries/{{country_id}}": [Case(PUBLIC)],
     f"POST {V1}/countries": [Case(PLATFORM, body={"code": "QZ", "name": "Intruder land"})],

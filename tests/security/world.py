@@ -1,7 +1,8 @@
 """University A with one of everything, two outsiders from university B, and a sentinel string in every private field.
 
 Every private text of A (an unpublished course's title, module and content titles and data, chat messages, notes,
-a feature request, an invite code, a student's email, a secret setting) contains `World.sentinel`, so a response
+a feature request, an invite code, a student's email, an invitation's address, a suspended member's name and
+the reason, a secret setting) contains `World.sentinel`, so a response
 that carries any of them is caught by a plain substring test, whatever its shape.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,11 +29,13 @@ from tests.fixtures.factories import (
 from tests.fixtures.prompts import make_api_key, make_prompt
 from tests.fixtures.taxonomy import make_content_type, make_domain, make_subject
 from twosigma.config import Settings
-from twosigma.enums import EnrollmentStatus, MessageRole, UserRole, Visibility
+from twosigma.enums import EnrollmentStatus, InvitationKind, MessageRole, UserRole, Visibility
 from twosigma.feature_requests.models import FeatureRequest
+from twosigma.invitations.models import Invitation
 from twosigma.progress.models import UserContentProgress
 from twosigma.system_settings.schemas import SettingWrite
 from twosigma.system_settings.service import put_setting
+from twosigma.tenancy.models import MemberSuspension
 from twosigma.tutor.models import ChatMessage, ChatNote, ChatSession
 from twosigma.users.models import User
 
@@ -118,9 +122,26 @@ async def make_world(db: AsyncSession, settings: Settings) -> World:
     await put_setting(db, settings, "llm.openai_api_key", SettingWrite(value=f"sk-{sentinel}"))
     domain = await make_domain(db)
 
+    # An invitation of A to an address carrying the sentinel, and a suspension there.
+    invitation = Invitation(
+        university_id=a.id,
+        email=f"{sentinel}-invitee@example.edu",
+        kind=InvitationKind.ROLE,
+        role=UserRole.TA,
+        token_hash=secrets.token_hex(32),
+        invited_by_id=admin_a.id,
+        expires_at=datetime.now(UTC) + timedelta(days=14),
+    )
+    db.add(invitation)
+    suspended_a = await make_member(db, a, UserRole.STUDENT, full_name=f"Suspended {sentinel}")
+    db.add(MemberSuspension(user_id=suspended_a.id, university_id=a.id, reason=f"Reason {sentinel}"))
+    await db.flush()
+
     b = await make_university(db)
     outsider_student = await make_member(db, b, UserRole.STUDENT)
     outsider_admin = await make_member(db, b, UserRole.UNIVERSITY_ADMIN)
+    b_course = await make_course(db, university=b, subject=subject)
+    b_offering = await make_offering(db, course=b_course)
     return World(
         sentinel=sentinel,
         params={
@@ -147,6 +168,7 @@ async def make_world(db: AsyncSession, settings: Settings) -> World:
             "domain_id": domain.id,
             "subject_id": subject.id,
             "content_type_id": content_type.id,
+            "invitation_id": invitation.id,
         },
         alt={
             "hidden_course_id": hidden_course.id,
@@ -160,6 +182,9 @@ async def make_world(db: AsyncSession, settings: Settings) -> World:
             "password": DEFAULT_PASSWORD,
             "admin_a_id": admin_a.id,
             "instructor_a_id": instructor_a.id,
+            "suspended_a_id": suspended_a.id,
+            "b_university_id": b.id,
+            "b_offering_id": b_offering.id,
         },
         headers={
             ANONYMOUS: {},

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.fixtures.factories import auth_headers, grant_role, make_user
+from tests.fixtures.factories import auth_headers, grant_role, make_member, make_user
 from tests.fixtures.tenancy import make_campus, make_platform_admin
 from twosigma.config import Settings
 from twosigma.enums import UserRole
@@ -86,13 +86,26 @@ class TestGrantRole:
     ) -> httpx.Response:
         return await client.post(_url(university_id), json=body, headers=auth_headers(settings, granter))
 
-    async def test_university_admin_grants_by_email(
+    async def test_university_admin_grants_a_member_by_id(
         self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings
     ) -> None:
         campus = await make_campus(db)
-        user = await make_user(db)
         response = await self._post(
-            client, settings, campus.admin, campus.university.id, email=user.email.upper(), role="INSTRUCTOR"
+            client, settings, campus.admin, campus.university.id, user_id=campus.student.id, role="INSTRUCTOR"
+        )
+        assert response.status_code == 201
+        body = response.json()
+        assert (body["user_id"], body["role"], body["department_id"]) == (campus.student.id, "INSTRUCTOR", None)
+        assert body["user_email"] == campus.student.email
+
+    async def test_platform_admin_grants_anyone_by_email(
+        self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings
+    ) -> None:
+        admin = await make_platform_admin(db)
+        campus = await make_campus(db)
+        user = await make_user(db)  # no role anywhere: platform admins see every account anyway
+        response = await self._post(
+            client, settings, admin, campus.university.id, email=user.email.upper(), role="INSTRUCTOR"
         )
         assert response.status_code == 201
         body = response.json()
@@ -103,13 +116,12 @@ class TestGrantRole:
         self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings
     ) -> None:
         campus = await make_campus(db)
-        user = await make_user(db)
         response = await self._post(
             client,
             settings,
             campus.admin,
             campus.university.id,
-            user_id=user.id,
+            user_id=campus.instructor.id,
             role="DEPARTMENT_ADMIN",
             department_id=campus.other_department.id,
         )
@@ -140,7 +152,7 @@ class TestGrantRole:
         self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings, role: str
     ) -> None:
         campus = await make_campus(db)
-        user = await make_user(db)
+        user = await make_member(db, campus.university, UserRole.DEPARTMENT_ADMIN, department=campus.other_department)
         response = await self._post(
             client,
             settings,
@@ -209,12 +221,13 @@ class TestGrantRole:
         response = await self._post(client, settings, other.admin, campus.university.id, user_id=user.id, role="TA")
         assert response.status_code == 404
 
-    async def test_unknown_email_is_404_user_not_found(
+    async def test_unknown_email_is_404_user_not_found_for_a_platform_admin(
         self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings
     ) -> None:
+        admin = await make_platform_admin(db)
         campus = await make_campus(db)
         response = await self._post(
-            client, settings, campus.admin, campus.university.id, email="nobody@nowhere.example", role="TA"
+            client, settings, admin, campus.university.id, email="nobody@nowhere.example", role="TA"
         )
         assert response.status_code == 404
         assert response.json()["error"]["code"] == "user_not_found"

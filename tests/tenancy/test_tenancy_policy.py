@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 import twosigma.models  # noqa: F401  (every mapper configured before a User is built)
-from twosigma.authz import policy
+from twosigma.authz import membership, policy
 from twosigma.authz.principal import Grant, Principal
-from twosigma.enums import UserRole
+from twosigma.enums import InvitationKind, UserRole
 from twosigma.kit.errors import Forbidden, NotFound
 from twosigma.users.models import User
 
@@ -19,33 +19,65 @@ def _principal(*grants: Grant) -> Principal:
 UNI_ADMIN_OF_1 = _principal(Grant(1, UserRole.UNIVERSITY_ADMIN))
 
 
-class TestCanManageUser:
-    def test_platform_admin_manages_a_user_without_roles(self) -> None:
-        assert policy.can_manage_user(_principal(Grant(9, UserRole.PLATFORM_ADMIN)), [])
+class TestAccountStatusIsThePlatformAdminsAlone:
+    def test_platform_admin_sets_anyones_status(self) -> None:
+        assert membership.can_set_account_status(_principal(Grant(9, UserRole.PLATFORM_ADMIN)))
+        membership.ensure_account_status_settable(_principal(Grant(9, UserRole.PLATFORM_ADMIN)), frozenset())
 
-    def test_university_admin_manages_a_user_entirely_within_their_university(self) -> None:
-        grants = [Grant(1, UserRole.STUDENT), Grant(1, UserRole.TA)]
-        assert policy.can_manage_user(UNI_ADMIN_OF_1, grants)
-
-    def test_university_admin_may_not_manage_a_user_with_roles_elsewhere(self) -> None:
-        assert not policy.can_manage_user(UNI_ADMIN_OF_1, [Grant(1, UserRole.STUDENT), Grant(2, UserRole.STUDENT)])
-
-    def test_university_admin_may_not_manage_a_platform_admin(self) -> None:
-        assert not policy.can_manage_user(UNI_ADMIN_OF_1, [Grant(1, UserRole.PLATFORM_ADMIN)])
-
-    def test_nobody_but_platform_admins_manages_a_user_without_roles(self) -> None:
-        assert not policy.can_manage_user(UNI_ADMIN_OF_1, [])
-
-
-class TestEnsureUserManageable:
-    def test_outsider_gets_not_found(self) -> None:
-        with pytest.raises(NotFound):
-            policy.ensure_user_manageable(UNI_ADMIN_OF_1, [Grant(2, UserRole.STUDENT)])
-
-    def test_colleague_without_the_right_gets_forbidden(self) -> None:
-        student = _principal(Grant(1, UserRole.STUDENT))
+    def test_university_admin_of_the_users_only_university_is_forbidden(self) -> None:
+        assert not membership.can_set_account_status(UNI_ADMIN_OF_1)
         with pytest.raises(Forbidden):
-            policy.ensure_user_manageable(student, [Grant(1, UserRole.TA)])
+            membership.ensure_account_status_settable(UNI_ADMIN_OF_1, frozenset({1}))
+
+    def test_someone_sharing_no_university_with_the_user_gets_not_found(self) -> None:
+        with pytest.raises(NotFound):
+            membership.ensure_account_status_settable(UNI_ADMIN_OF_1, frozenset({2}))
+
+
+class TestSuspensionInThePrincipal:
+    def _build(self, *grants: Grant, suspended_in: frozenset[int]) -> Principal:
+        user = User(id=1, email="p@example.edu", full_name="P", password_hash="x")
+        return Principal.build(user, grants, suspended_in)  # type: ignore[arg-type]
+
+    def test_roles_of_a_university_where_the_user_is_suspended_do_not_count(self) -> None:
+        p = self._build(Grant(1, UserRole.UNIVERSITY_ADMIN), Grant(2, UserRole.TA), suspended_in=frozenset({1}))
+        assert not policy.administers_university(p, 1)
+        assert policy.is_staff(p, 2)
+        assert p.university_ids() == frozenset({2})
+
+    def test_the_platform_role_survives_a_suspension(self) -> None:
+        p = self._build(Grant(1, UserRole.PLATFORM_ADMIN), suspended_in=frozenset({1}))
+        assert p.is_platform_admin
+        assert not policy.is_suspended(p, 1)
+
+    def test_ensure_tells_a_suspended_member_so(self) -> None:
+        p = self._build(Grant(1, UserRole.STUDENT), suspended_in=frozenset({1}))
+        with pytest.raises(policy.MembershipSuspended):
+            policy.ensure(False, p, 1)
+
+    def test_an_enrolment_in_a_university_where_the_reader_is_suspended_reads_nothing(self) -> None:
+        p = self._build(Grant(1, UserRole.STUDENT), suspended_in=frozenset({1}))
+        assert not policy.can_read_course_content(p, 1, course_published=True, enrolled=True)
+        assert policy.can_read_course_content(p, 2, course_published=True, enrolled=True)
+
+
+class TestInvitationScope:
+    def test_university_admin_sees_every_invitation(self) -> None:
+        scope = membership.invitation_scope(UNI_ADMIN_OF_1, 1)
+        assert scope.covers(InvitationKind.ROLE, None, None, sender=77)
+
+    def test_department_admin_sees_their_departments_roles_and_courses_and_what_they_sent(self) -> None:
+        scope = membership.invitation_scope(_principal(Grant(1, UserRole.DEPARTMENT_ADMIN, 5)), 1)
+        assert scope.covers(InvitationKind.ROLE, 5, None, sender=77)
+        assert scope.covers(InvitationKind.ENROLLMENT, None, 5, sender=77)
+        assert not scope.covers(InvitationKind.ROLE, 6, None, sender=77)
+        assert not scope.covers(InvitationKind.ENROLLMENT, None, None, sender=77)
+        assert scope.covers(InvitationKind.ROLE, None, None, sender=1)
+
+    def test_university_wide_instructor_sees_every_enrolment_invitation_and_no_role_invitation(self) -> None:
+        scope = membership.invitation_scope(_principal(Grant(1, UserRole.INSTRUCTOR)), 1)
+        assert scope.covers(InvitationKind.ENROLLMENT, None, None, sender=77)
+        assert not scope.covers(InvitationKind.ROLE, 5, None, sender=77)
 
 
 class TestCanViewUniversity:

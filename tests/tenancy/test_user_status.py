@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.fixtures.factories import auth_headers, grant_role, make_member, make_university, make_user
 from tests.fixtures.tenancy import make_campus, make_platform_admin
+from twosigma.audit.models import AuditEvent
 from twosigma.auth.models import RefreshToken
 from twosigma.config import Settings
 from twosigma.enums import UserRole
@@ -32,12 +33,12 @@ async def _refresh_token(db: AsyncSession, user: User) -> RefreshToken:
 
 
 class TestSetUserStatus:
-    async def test_university_admin_deactivates_a_member(
+    async def test_platform_admin_deactivates_a_member(
         self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings
     ) -> None:
-        campus = await make_campus(db)
+        admin, campus = await make_platform_admin(db), await make_campus(db)
         response = await client.patch(
-            _url(campus.student.id), json={"is_active": False}, headers=auth_headers(settings, campus.admin)
+            _url(campus.student.id), json={"is_active": False}, headers=auth_headers(settings, admin)
         )
         assert response.status_code == 200
         assert response.json() == {
@@ -47,36 +48,61 @@ class TestSetUserStatus:
             "is_active": False,
         }
 
+    async def test_university_admin_may_not_deactivate_even_their_own_member(
+        self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings
+    ) -> None:
+        campus = await make_campus(db)
+        response = await client.patch(
+            _url(campus.student.id), json={"is_active": False}, headers=auth_headers(settings, campus.admin)
+        )
+        assert response.status_code == 403
+        assert response.json()["error"]["code"] == "platform_admin_only"
+        me = await client.get("/api/v1/users/me", headers=auth_headers(settings, campus.student))
+        assert me.json()["is_active"] is True
+
+    async def test_granting_a_role_first_does_not_let_a_university_admin_lock_anyone_out(
+        self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings
+    ) -> None:
+        """The issue's attack: grant a role to any account (now an invitation, not a grant), then deactivate it."""
+        campus, victim = await make_campus(db), await make_user(db)
+        headers = auth_headers(settings, campus.admin)
+        grant = await client.post(
+            f"/api/v1/universities/{campus.university.id}/roles",
+            json={"user_id": victim.id, "role": "TA"},
+            headers=headers,
+        )
+        assert grant.status_code == 404
+        response = await client.patch(_url(victim.id), json={"is_active": False}, headers=headers)
+        assert response.status_code == 404
+        me = await client.get("/api/v1/users/me", headers=auth_headers(settings, victim))
+        assert me.status_code == 200
+
     async def test_deactivation_locks_the_user_out_at_once(
         self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings
     ) -> None:
-        campus = await make_campus(db)
+        admin, campus = await make_platform_admin(db), await make_campus(db)
         student_headers = auth_headers(settings, campus.student)
-        await client.patch(
-            _url(campus.student.id), json={"is_active": False}, headers=auth_headers(settings, campus.admin)
-        )
+        await client.patch(_url(campus.student.id), json={"is_active": False}, headers=auth_headers(settings, admin))
         response = await client.get(f"/api/v1/universities/{campus.university.id}/roles", headers=student_headers)
         assert response.status_code == 401
 
-    async def test_deactivation_revokes_refresh_tokens(
+    async def test_deactivation_revokes_refresh_tokens_and_is_audited(
         self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings
     ) -> None:
-        campus = await make_campus(db)
+        admin, campus = await make_platform_admin(db), await make_campus(db)
         token = await _refresh_token(db, campus.student)
-        await client.patch(
-            _url(campus.student.id), json={"is_active": False}, headers=auth_headers(settings, campus.admin)
-        )
+        await client.patch(_url(campus.student.id), json={"is_active": False}, headers=auth_headers(settings, admin))
         revoked_at = await db.scalar(select(RefreshToken.revoked_at).where(RefreshToken.id == token.id))
         assert revoked_at is not None
+        event = (await db.scalars(select(AuditEvent).where(AuditEvent.target_user_id == campus.student.id))).one()
+        assert (event.action, event.actor_id, event.university_id) == ("account.deactivated", admin.id, None)
 
     async def test_reactivation_restores_access(
         self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings
     ) -> None:
-        campus = await make_campus(db)
+        admin, campus = await make_platform_admin(db), await make_campus(db)
         student = await make_member(db, campus.university, UserRole.STUDENT, is_active=False)
-        response = await client.patch(
-            _url(student.id), json={"is_active": True}, headers=auth_headers(settings, campus.admin)
-        )
+        response = await client.patch(_url(student.id), json={"is_active": True}, headers=auth_headers(settings, admin))
         assert response.json()["is_active"] is True
 
     async def test_platform_admin_manages_anyone(

@@ -20,6 +20,7 @@ USER_FIELDS = {
     "created_at",
     "updated_at",
     "roles",
+    "suspended_university_ids",
 }
 
 

@@ -2,14 +2,17 @@
 
 Every permission question in the app is answered here. `ensure()` turns a "no" into the right error: a caller
 with no standing in the resource's university gets 404 (existence must not leak), a member with the wrong role
-gets 403.
+gets 403, and a member suspended there 403 `membership_suspended` (they know they belong; nothing leaks).
+
+Suspension: a Principal's grants already leave out the universities where the user is suspended (principal.py),
+so every role rule below applies it without saying so. Enrolments are read per route and judged here
+(`can_read_course_content`, `ensure_enrolled_as`, `ensure_not_suspended`), which check `suspended_in` themselves.
+Membership administration (addressing users, suspensions, invitations, the audit log): authz/membership.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from twosigma.authz.principal import Grant, Principal
+from twosigma.authz.principal import Principal
 from twosigma.enums import EnrollmentStatus, UserRole
 from twosigma.kit.errors import Forbidden, NotFound
 
@@ -90,10 +93,29 @@ def can_view_course_staff_data(p: Principal | None, university_id: int, departme
     return can_edit_course(p, university_id, department_id) or UserRole.TA in p.roles_in(university_id)
 
 
+class MembershipSuspended(Forbidden):
+    code = "membership_suspended"
+    default_message = "Your membership in this university is suspended."
+
+
+def is_suspended(p: Principal | None, university_id: int) -> bool:
+    """Suspended in the university (a platform admin never is: suspension does not touch the platform role)."""
+    return p is not None and not p.is_platform_admin and p.is_suspended_in(university_id)
+
+
+def ensure_not_suspended(p: Principal | None, university_id: int) -> None:
+    """For what a user does with their own standing in a university (enrolling, changing their enrolment, accepting
+    an invitation there): none of it while suspended."""
+    if is_suspended(p, university_id):
+        raise MembershipSuspended()
+
+
 def ensure(allowed: bool, p: Principal | None, university_id: int, *, resource: str = "Resource") -> None:
-    """Raise unless `allowed`: 404 for outsiders of the university, 403 for members with the wrong role."""
+    """Raise unless `allowed`: 404 for outsiders of the university, 403 for members with the wrong role, 403
+    `membership_suspended` for members suspended there."""
     if allowed:
         return
+    ensure_not_suspended(p, university_id)
     if not is_member(p, university_id):
         raise NotFound(f"{resource} not found.")
     raise Forbidden()
@@ -150,29 +172,6 @@ def can_set_university_status(p: Principal | None) -> bool:
     return is_platform_admin(p)
 
 
-def can_manage_user(p: Principal | None, user_grants: Iterable[Grant]) -> bool:
-    """Activate/deactivate an account: platform admins anyone; a university admin only users whose every grant
-    lies in universities they administer (and never a platform admin)."""
-    if p is None:
-        return False
-    if p.is_platform_admin:
-        return True
-    grants = tuple(user_grants)
-    if not grants or any(g.role is UserRole.PLATFORM_ADMIN for g in grants):
-        return False
-    return all(UserRole.UNIVERSITY_ADMIN in p.roles_in(g.university_id) for g in grants)
-
-
-def ensure_user_manageable(p: Principal | None, user_grants: Iterable[Grant]) -> None:
-    """Like `ensure` for a user account: 404 unless the caller shares a university with the user, else 403."""
-    grants = tuple(user_grants)
-    if can_manage_user(p, grants):
-        return
-    if p is None or not (p.university_ids() & {g.university_id for g in grants}):
-        raise NotFound("User not found.")
-    raise Forbidden()
-
-
 def ensure_allowed(allowed: bool, message: str | None = None) -> None:
     """For resources anyone may read (an active university, its departments): a refusal is a plain 403."""
     if not allowed:
@@ -190,9 +189,12 @@ def sees_unpublished_content(p: Principal | None, university_id: int) -> bool:
 def can_read_course_content(p: Principal | None, university_id: int, *, course_published: bool, enrolled: bool) -> bool:
     """Staff of the course's university; or an ACTIVE/COMPLETED enrolment in an offering of a published course.
 
-    Students additionally see published modules only; that filter is applied where the tree is read.
+    Students additionally see published modules only; that filter is applied where the tree is read. An enrolment
+    in a university where the reader is suspended does not count.
     """
-    return sees_unpublished_content(p, university_id) or (course_published and enrolled)
+    if sees_unpublished_content(p, university_id):
+        return True
+    return course_published and enrolled and not is_suspended(p, university_id)
 
 
 # Prompts: platform-wide configuration, not tenant data.
@@ -218,8 +220,10 @@ def ensure_enrolled_as(
     """Routes about the caller's own progress in an offering: pass if their enrolment is in `allowed`.
 
     Neither enrolled nor staff → 404 (the offering's progress is none of their business); staff who are not enrolled,
-    and enrolments in another status (waitlisted, dropped…) → 403.
+    and enrolments in another status (waitlisted, dropped…) → 403; a member suspended in the university → 403
+    `membership_suspended`, whatever their enrolment.
     """
+    ensure_not_suspended(p, university_id)
     if status is not None and status in allowed:
         return
     if status is None and not is_staff(p, university_id):

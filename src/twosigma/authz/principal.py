@@ -1,7 +1,15 @@
-"""Who is asking: the signed-in user and their role grants, loaded once per request."""
+"""Who is asking: the signed-in user and their role grants, loaded once per request.
+
+Suspension is applied here, once, rather than route by route: a Principal's `grants` are the grants that *work*,
+without those of universities where the user is suspended, so every role check of authz.policy (and therefore
+every route) already treats a suspended member as having no role there. The universities themselves are kept in
+`suspended_in`, which the enrolment checks of authz.policy consult (enrolments are read per route, not here).
+PLATFORM_ADMIN is not a university role: a suspension never removes it (and platform admins cannot be suspended).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -37,7 +45,15 @@ class Grant:
 @dataclass(frozen=True)
 class Principal:
     user: UserSnapshot
-    grants: tuple[Grant, ...] = field(default_factory=tuple)
+    grants: tuple[Grant, ...] = field(default_factory=tuple)  # the effective ones: see `build`
+    suspended_in: frozenset[int] = frozenset()
+
+    @classmethod
+    def build(cls, user: UserSnapshot, grants: Iterable[Grant], suspended_in: Iterable[int]) -> Principal:
+        """The principal from everything stored: grants in universities of `suspended_in` do not count."""
+        suspended = frozenset(suspended_in)
+        effective = tuple(g for g in grants if g.role is UserRole.PLATFORM_ADMIN or g.university_id not in suspended)
+        return cls(user=user, grants=effective, suspended_in=suspended)
 
     @property
     def id(self) -> int:
@@ -55,3 +71,6 @@ class Principal:
 
     def university_ids(self) -> frozenset[int]:
         return frozenset(g.university_id for g in self.grants)
+
+    def is_suspended_in(self, university_id: int) -> bool:
+        return university_id in self.suspended_in

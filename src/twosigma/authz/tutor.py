@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.authz import repository
-from twosigma.authz.policy import is_staff
+from twosigma.authz.policy import is_staff, is_suspended
 from twosigma.authz.principal import Principal
 from twosigma.content.dependencies import ItemAccess, get_readable_item
 from twosigma.kit.errors import Forbidden, NotFound
@@ -50,9 +50,9 @@ def is_staff_anywhere(p: Principal) -> bool:
 
 
 def enrollment_counts_for_tutor(p: Principal, university_id: int) -> bool:
-    """Whether an ACTIVE enrolment in an offering of this university opens the tutor to `p`: the place of
-    per-university rules (an enrolment in a university that suspended its member would not)."""
-    return True
+    """Whether an ACTIVE enrolment in an offering of this university opens the tutor to `p`: not while the
+    university has suspended its member."""
+    return not is_suspended(p, university_id)
 
 
 def can_chat_without_content(p: Principal, *, open_chat: bool, enrolled_in: Iterable[int]) -> bool:

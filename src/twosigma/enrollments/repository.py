@@ -104,12 +104,8 @@ async def ensure_student_role(session: AsyncSession, user_id: int, university_id
     await session.execute(stmt)
 
 
-async def find_user(session: AsyncSession, *, user_id: int | None, email: str | None) -> User | None:
-    if user_id is not None:
-        return await session.get(User, user_id)
-    if email is None:
-        return None
-    return (await session.scalars(select(User).where(User.email == email.lower()))).one_or_none()
+async def get_user(session: AsyncSession, user_id: int) -> User | None:
+    return await session.get(User, user_id)
 
 
 def roster_query(offering_id: int, status: EnrollmentStatus | None) -> Select[CourseEnrollment]:

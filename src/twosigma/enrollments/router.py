@@ -22,6 +22,8 @@ from twosigma.enrollments.schemas import (
     StaffEnrollRequest,
 )
 from twosigma.enums import EnrollmentStatus
+from twosigma.invitations.schemas import InvitationRead
+from twosigma.kit.clock import Now
 from twosigma.kit.pagination import Page, Pagination
 from twosigma.kit.schemas import error_responses
 
@@ -48,12 +50,30 @@ async def enroll(
 
 @router.post(
     "/offerings/{offering_id}/enrollments",
-    response_model=EnrollmentRead,
+    response_model=EnrollmentRead | InvitationRead,
     status_code=http.HTTP_201_CREATED,
-    responses=_WRITE,
+    responses=_WRITE
+    | {
+        202: {
+            "model": InvitationRead,
+            "description": "Addressed by email (not a platform admin): an invitation was made, whether or not an "
+            "account has that address; the enrolment happens when its holder accepts.",
+        }
+    },
+    summary="Enrol a member of the university (by user_id), or invite someone (by email)",
 )
-async def enroll_user(session: DbSession, offering: EditableOffering, body: StaffEnrollRequest) -> CourseEnrollment:
-    return await service.enroll_by_staff(session, offering.id, body)
+async def enroll_user(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    offering: EditableOffering,
+    body: StaffEnrollRequest,
+    response: Response,
+    now: Now,
+) -> CourseEnrollment | InvitationRead:
+    result = await service.enrol_or_invite(session, principal, offering, body, now)
+    if isinstance(result, InvitationRead):
+        response.status_code = http.HTTP_202_ACCEPTED
+    return result
 
 
 @router.get("/offerings/{offering_id}/enrollments", response_model=Page[RosterEntry], responses=_READ)
@@ -83,6 +103,8 @@ async def change_status(
 
 
 @router.delete("/enrollments/{enrollment_id}", status_code=http.HTTP_204_NO_CONTENT, responses=_WRITE)
-async def delete_enrollment(session: DbSession, enrollment: EditableEnrollment) -> Response:
-    await service.delete_enrollment(session, enrollment)
+async def delete_enrollment(
+    session: DbSession, principal: CurrentPrincipal, enrollment: EditableEnrollment
+) -> Response:
+    await service.delete_enrollment(session, principal, enrollment)
     return Response(status_code=http.HTTP_204_NO_CONTENT)

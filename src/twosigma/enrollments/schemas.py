@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal, Self
 
-from pydantic import EmailStr, Field, model_validator
+from pydantic import Field, model_validator
 
 from twosigma.courses.schemas import CourseSummary
 from twosigma.enums import EnrollmentStatus, Visibility
+from twosigma.kit.fields import Email
 from twosigma.kit.schemas import ReadSchema, Schema
 
 
@@ -17,8 +18,11 @@ class EnrollRequest(Schema):
 
 
 class StaffEnrollRequest(Schema):
-    user_id: int | None = None
-    email: EmailStr | None = None
+    """A member of the university by `user_id`, or anyone by `email` (an invitation unless the caller is a platform
+    admin): exactly one of the two."""
+
+    user_id: int | None = Field(default=None, ge=1, le=2_147_483_647)
+    email: Email | None = None
     status: Literal[EnrollmentStatus.ACTIVE, EnrollmentStatus.PENDING, EnrollmentStatus.WAITLISTED] = (
         EnrollmentStatus.ACTIVE
     )

@@ -11,11 +11,15 @@ from __future__ import annotations
 import hmac
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from twosigma.authz.policy import can_edit_course, is_staff
+from twosigma.audit import service as audit
+from twosigma.audit.models import AuditAction
+from twosigma.authz import addressing, membership
+from twosigma.authz.policy import can_edit_course, ensure_not_suspended, is_staff
 from twosigma.authz.principal import Principal
 from twosigma.courses import repository as courses_repo
 from twosigma.courses.models import Course, CourseOffering
@@ -25,8 +29,11 @@ from twosigma.enrollments.schemas import StaffEnrollRequest
 from twosigma.enrollments.state import Actor, check_transition, frees_seat
 from twosigma.enums import EnrollmentStatus as S
 from twosigma.enums import Visibility
+from twosigma.invitations import service as invitations
+from twosigma.invitations.schemas import InvitationRead
 from twosigma.kit.errors import Conflict, Forbidden, NotFound
 from twosigma.kit.pagination import PageParams, PageResult, paginate
+from twosigma.users.models import User
 
 
 def _now() -> datetime:
@@ -137,6 +144,7 @@ async def enroll_self(
         if is_staff(principal, course.university_id):
             raise Conflict("The course is not published.", code="course_not_published")
         raise NotFound("Offering not found.")
+    ensure_not_suspended(principal, course.university_id)
     existing = await repo.find_enrollment(session, principal.id, offering.id)
     if existing is not None and existing.status is not S.DROPPED:
         raise AlreadyEnrolled("Already enrolled in this offering.", details={"status": existing.status.value})
@@ -162,13 +170,39 @@ async def enroll_self(
 # --- Staff enrolment -----------------------------------------------------------------------------------------------
 
 
-async def enroll_by_staff(session: AsyncSession, offering_id: int, body: StaffEnrollRequest) -> CourseEnrollment:
-    """Bypasses visibility, invite code, window and prerequisites; respects capacity (ACTIVE → WAITLISTED when full)."""
+async def enrol_or_invite(
+    session: AsyncSession, principal: Principal, offering: CourseOffering, body: StaffEnrollRequest, now: datetime
+) -> CourseEnrollment | InvitationRead:
+    """A member of the offering's university by id is enrolled at once; anyone by email (unless the caller is a
+    platform admin) gets an invitation, whether or not an account has that address (authz/membership.py)."""
+    if body.user_id is not None:
+        user = await addressing.member_by_id(session, principal, offering.university_id, body.user_id)
+    elif membership.addresses_anyone(principal):
+        assert body.email is not None  # the schema requires exactly one of the two
+        user = await addressing.account_by_email(session, principal, body.email)
+    else:
+        assert body.email is not None
+        issued = await invitations.invite_to_offering(
+            session, principal, offering.university_id, offering.id, body.email, S(body.status), now
+        )
+        return invitations.inviter_view(issued.invitation, now)
+    return await enroll_by_staff(session, principal, offering.id, user, S(body.status))
+
+
+async def enroll_by_staff(
+    session: AsyncSession,
+    authority: Principal,
+    offering_id: int,
+    user: User,
+    requested: S,
+    *,
+    via_invitation: int | None = None,
+) -> CourseEnrollment:
+    """Bypasses visibility, invite code, window and prerequisites; respects capacity (ACTIVE → WAITLISTED when full).
+
+    On `authority`'s right (already checked): the caller's, or an accepted invitation's inviter."""
     offering = await _locked_offering(session, offering_id)
-    user = await repo.find_user(session, user_id=body.user_id, email=body.email)
-    if user is None:
-        raise NotFound("User not found.", code="user_not_found")
-    status = S(body.status)
+    status = requested
     if status is S.ACTIVE:
         status = await seat_status(session, offering)
     existing = await repo.find_enrollment(session, user.id, offering.id)
@@ -183,7 +217,47 @@ async def enroll_by_staff(session: AsyncSession, offering_id: int, body: StaffEn
     else:
         enrollment = await _insert(session, user.id, offering.id, status)
     await repo.ensure_student_role(session, user.id, offering.university_id)
+    details: dict[str, Any] = {
+        "course_offering_id": offering.id,
+        "course_id": offering.course_id,
+        "status": enrollment.status.value,
+        "requested_status": requested.value,
+    }
+    if via_invitation is not None:
+        details["invitation_id"] = via_invitation
+    await audit.record(
+        session,
+        AuditAction.ENROLLMENT_CREATED,
+        actor=authority,
+        university_id=offering.university_id,
+        target_user_id=user.id,
+        target_email=user.email,
+        resource=("enrollment", enrollment.id),
+        details=details,
+    )
     return enrollment
+
+
+async def _record_staff_change(
+    session: AsyncSession,
+    principal: Principal,
+    action: AuditAction,
+    offering: CourseOffering,
+    enrollment: CourseEnrollment,
+    details: dict[str, Any],
+) -> None:
+    """Staff changing someone's enrolment: the trail outlives the enrolment (and the account)."""
+    owner = await repo.get_user(session, enrollment.user_id)
+    await audit.record(
+        session,
+        action,
+        actor=principal,
+        university_id=offering.university_id,
+        target_user_id=enrollment.user_id,
+        target_email=owner.email if owner is not None else None,
+        resource=("enrollment", enrollment.id),
+        details={"course_offering_id": enrollment.course_offering_id, **details},
+    )
 
 
 # --- Transitions ---------------------------------------------------------------------------------------------------
@@ -199,6 +273,8 @@ async def change_status(
         raise NotFound("Enrollment not found.")
     actor = Actor.NONE
     if locked.user_id == principal.id:
+        # What a member does with their own enrolment stops while they are suspended in the university.
+        ensure_not_suspended(principal, course.university_id)
         actor |= Actor.SELF
     if can_edit_course(principal, course.university_id, course.department_id):
         actor |= Actor.STAFF
@@ -218,6 +294,9 @@ async def change_status(
     await session.flush()
     if frees_seat(current, locked.status):
         await promote_waitlisted(session, offering)
+    if locked.user_id != principal.id:
+        change = {"from": current.value, "to": locked.status.value}
+        await _record_staff_change(session, principal, AuditAction.ENROLLMENT_STATUS_CHANGED, offering, locked, change)
     return locked
 
 
@@ -241,8 +320,10 @@ async def complete_enrollment(session: AsyncSession, enrollment_id: int) -> Cour
     return locked
 
 
-async def delete_enrollment(session: AsyncSession, enrollment: CourseEnrollment) -> None:
+async def delete_enrollment(session: AsyncSession, principal: Principal, enrollment: CourseEnrollment) -> None:
     offering = await _locked_offering(session, enrollment.course_offering_id)
+    deleted = {"status": enrollment.status.value}
+    await _record_staff_change(session, principal, AuditAction.ENROLLMENT_DELETED, offering, enrollment, deleted)
     await session.delete(enrollment)
     await session.flush()
     await promote_waitlisted(session, offering)

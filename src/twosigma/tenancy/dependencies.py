@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Path
 
-from twosigma.authz import policy
+from twosigma.authz import membership, policy
 from twosigma.authz.dependencies import CurrentPrincipal, OptionalPrincipal
+from twosigma.authz.principal import Principal
 from twosigma.db.session import DbSession
 from twosigma.kit.errors import NotFound
 from twosigma.tenancy import repository as repo
@@ -43,13 +45,32 @@ async def get_administered_university(
     return university
 
 
-async def get_managed_university(p: CurrentPrincipal, university_id: UniversityId, session: DbSession) -> University:
-    """Roles and members are the university's private data: 404 for outsiders, 403 for the wrong role."""
+async def _private_university(
+    session: DbSession, p: Principal, university_id: int, allowed: Callable[[Principal, int], bool]
+) -> University:
+    """Roles, members, invitations and the audit log are the university's private data: 404 for outsiders, 403 for
+    members with the wrong role (or suspended there)."""
     university = await repo.get_university(session, university_id)
     if university is None:
         raise NotFound("University not found.")
-    policy.ensure(policy.can_manage_members(p, university.id), p, university.id, resource="University")
+    policy.ensure(allowed(p, university.id), p, university.id, resource="University")
     return university
+
+
+async def get_managed_university(p: CurrentPrincipal, university_id: UniversityId, session: DbSession) -> University:
+    return await _private_university(session, p, university_id, policy.can_manage_members)
+
+
+async def get_suspending_university(p: CurrentPrincipal, university_id: UniversityId, session: DbSession) -> University:
+    return await _private_university(session, p, university_id, membership.can_suspend_members)
+
+
+async def get_inviting_university(p: CurrentPrincipal, university_id: UniversityId, session: DbSession) -> University:
+    return await _private_university(session, p, university_id, membership.can_list_invitations)
+
+
+async def get_audited_university(p: CurrentPrincipal, university_id: UniversityId, session: DbSession) -> University:
+    return await _private_university(session, p, university_id, membership.can_read_audit)
 
 
 async def get_visible_department(department_id: DepartmentId, session: DbSession, p: OptionalPrincipal) -> Department:
@@ -79,6 +100,9 @@ CountryById = Annotated[Country, Depends(get_country)]
 VisibleUniversity = Annotated[University, Depends(get_visible_university)]
 AdministeredUniversity = Annotated[University, Depends(get_administered_university)]
 ManagedUniversity = Annotated[University, Depends(get_managed_university)]
+SuspendingUniversity = Annotated[University, Depends(get_suspending_university)]
+InvitingUniversity = Annotated[University, Depends(get_inviting_university)]
+AuditedUniversity = Annotated[University, Depends(get_audited_university)]
 VisibleDepartment = Annotated[Department, Depends(get_visible_department)]
 EditableDepartment = Annotated[Department, Depends(get_editable_department)]
 DeletableDepartment = Annotated[Department, Depends(get_deletable_department)]

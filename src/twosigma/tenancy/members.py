@@ -1,25 +1,42 @@
-"""HTTP routes for membership administration: role grants, the member list, account activation."""
+"""HTTP routes for membership administration: role grants, the member list, suspensions, account activation."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Body, Query, Response
 
 from twosigma.authz.dependencies import CurrentPrincipal
 from twosigma.db.session import DbSession
 from twosigma.enums import UserRole
+from twosigma.invitations.schemas import InvitationRead
+from twosigma.kit.clock import Now
 from twosigma.kit.pagination import Page, Pagination
 from twosigma.kit.schemas import error_responses
-from twosigma.tenancy import service
-from twosigma.tenancy.dependencies import GrantId, ManagedUniversity, UserId
-from twosigma.tenancy.schemas import MemberRead, RoleGrantCreate, RoleGrantRead, UserStatusRead, UserStatusUpdate
+from twosigma.tenancy import members_service as service
+from twosigma.tenancy.dependencies import GrantId, ManagedUniversity, SuspendingUniversity, UserId
+from twosigma.tenancy.schemas import (
+    MemberRead,
+    RoleGrantCreate,
+    RoleGrantRead,
+    SuspensionCreate,
+    SuspensionRead,
+    UserStatusRead,
+    UserStatusUpdate,
+)
 from twosigma.users.models import User
 
 router = APIRouter()
 
 _READ = error_responses(401, 403, 404, 422)
 _WRITE = error_responses(401, 403, 404, 409, 422)
+_INVITED: dict[int | str, dict[str, Any]] = {
+    202: {
+        "model": InvitationRead,
+        "description": "Addressed by email (not a platform admin): an invitation was made, whether or not an account "
+        "has that address; the grant happens when its holder accepts.",
+    }
+}
 
 
 @router.get("/universities/{university_id}/roles", response_model=Page[RoleGrantRead], tags=["roles"], responses=_READ)
@@ -36,15 +53,24 @@ async def list_roles(
 
 @router.post(
     "/universities/{university_id}/roles",
-    response_model=RoleGrantRead,
+    response_model=RoleGrantRead | InvitationRead,
     status_code=201,
     tags=["roles"],
-    responses=_WRITE,
+    responses=_WRITE | _INVITED,
+    summary="Grant a role to a member (by user_id), or invite someone (by email)",
 )
 async def grant_role(
-    p: CurrentPrincipal, university: ManagedUniversity, session: DbSession, data: RoleGrantCreate
-) -> RoleGrantRead:
-    return await service.grant_role(session, p, university, data)
+    p: CurrentPrincipal,
+    university: ManagedUniversity,
+    session: DbSession,
+    data: RoleGrantCreate,
+    response: Response,
+    now: Now,
+) -> RoleGrantRead | InvitationRead:
+    result = await service.grant_or_invite(session, p, university, data, now)
+    if isinstance(result, InvitationRead):
+        response.status_code = 202
+    return result
 
 
 @router.delete("/universities/{university_id}/roles/{grant_id}", status_code=204, tags=["roles"], responses=_WRITE)
@@ -62,11 +88,51 @@ async def list_members(
     q: Annotated[str | None, Query(max_length=255, description="Case-insensitive substring of email or name.")] = None,
     role: UserRole | None = None,
     is_active: bool | None = None,
+    suspended: bool | None = None,
 ) -> dict[str, Any]:
-    result = await service.list_members(session, university, params, q=q, role=role, is_active=is_active)
+    result = await service.list_members(
+        session, university, params, q=q, role=role, is_active=is_active, suspended=suspended
+    )
     return result.as_dict()
 
 
-@router.patch("/users/{user_id:int}", response_model=UserStatusRead, tags=["members"], responses=_WRITE)
+@router.post(
+    "/universities/{university_id}/members/{user_id}/suspension",
+    response_model=SuspensionRead,
+    status_code=201,
+    tags=["members"],
+    responses=_WRITE,
+    summary="Suspend a member here: every role and enrolment of theirs in this university stops working",
+)
+async def suspend_member(
+    p: CurrentPrincipal,
+    university: SuspendingUniversity,
+    user_id: UserId,
+    session: DbSession,
+    data: Annotated[SuspensionCreate | None, Body()] = None,
+) -> SuspensionRead:
+    return await service.suspend(session, p, university, user_id, data or SuspensionCreate())
+
+
+@router.delete(
+    "/universities/{university_id}/members/{user_id}/suspension",
+    status_code=204,
+    tags=["members"],
+    responses=_WRITE,
+    summary="Lift a member's suspension",
+)
+async def reinstate_member(
+    p: CurrentPrincipal, university: SuspendingUniversity, user_id: UserId, session: DbSession
+) -> None:
+    await service.reinstate(session, p, university, user_id)
+
+
+@router.patch(
+    "/users/{user_id:int}",
+    response_model=UserStatusRead,
+    tags=["members"],
+    responses=_WRITE,
+    summary="Activate or deactivate an account, platform-wide (platform admins only)",
+)
 async def set_user_status(p: CurrentPrincipal, user_id: UserId, session: DbSession, data: UserStatusUpdate) -> User:
     return await service.set_user_status(session, p, user_id, data)

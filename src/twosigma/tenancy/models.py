@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from twosigma.db.base import Base
+from twosigma.db.base import Base, created_at_column
 from twosigma.enums import UserRole, pg_enum
 
 if TYPE_CHECKING:
@@ -71,3 +72,24 @@ class UserUniversityRole(Base):
     user: Mapped[User] = relationship(back_populates="university_roles", lazy="raise")
     university: Mapped[University] = relationship(lazy="raise")
     department: Mapped[Department | None] = relationship(lazy="raise")
+
+
+class MemberSuspension(Base):
+    """A member's standing in one university, suspended by its administration: while the row exists, none of the
+    user's roles or enrolments in that university count (authz.principal filters them). Lifting deletes the row; the
+    audit log keeps the history. The account itself (`users.is_active`) is the platform's alone."""
+
+    __tablename__ = "member_suspensions"
+    # Leads with user_id, so it also serves as the index of that FK (the principal lookup reads by user).
+    __table_args__ = (UniqueConstraint("user_id", "university_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    university_id: Mapped[int] = mapped_column(
+        ForeignKey("universities.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    suspended_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_at: Mapped[datetime] = created_at_column()

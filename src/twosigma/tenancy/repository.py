@@ -6,16 +6,17 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, String, and_, cast, delete, exists, func, or_, select, update
+from sqlalchemy import Row, Select, String, and_, cast, delete, exists, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from twosigma.auth.models import RefreshToken
 from twosigma.authz.principal import Grant
+from twosigma.authz.repository import member_ids_of
 from twosigma.enums import UserRole
 from twosigma.kit.pagination import PageParams
-from twosigma.tenancy.models import Country, Department, University, UserUniversityRole
+from twosigma.tenancy.models import Country, Department, MemberSuspension, University, UserUniversityRole
 from twosigma.users.models import User
 
 AnySelect = Select[*tuple[Any, ...]]
@@ -179,11 +180,6 @@ async def get_user(session: AsyncSession, user_id: int) -> User | None:
     return await session.get(User, user_id)
 
 
-async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
-    # Emails are stored lowercased, so the unique index on users.email serves this lookup.
-    return (await session.scalars(select(User).where(User.email == email.lower()))).one_or_none()
-
-
 async def user_grants(session: AsyncSession, user_id: int) -> tuple[Grant, ...]:
     rows = await session.execute(
         select(UserUniversityRole.university_id, UserUniversityRole.role, UserUniversityRole.department_id).where(
@@ -193,26 +189,45 @@ async def user_grants(session: AsyncSession, user_id: int) -> tuple[Grant, ...]:
     return tuple(Grant(university_id=u, role=r, department_id=d) for u, r, d in rows)
 
 
-def members_query(university_id: int, *, q: str | None, role: UserRole | None, is_active: bool | None) -> AnySelect:
-    """One row per user with any role in the university; roles and grants aggregated in the same query."""
+def members_query(
+    university_id: int, *, q: str | None, role: UserRole | None, is_active: bool | None, suspended: bool | None
+) -> AnySelect:
+    """One row per member of the university (authz.repository.member_ids_of: a role, an enrolment in one of its
+    offerings, or a suspension there); roles, grants and the suspension aggregated in the same query."""
     grant = UserUniversityRole
     role_text = cast(grant.role, String)
+    has_grant = grant.id.is_not(None)
     stmt = (
         select(
             User.id,
             User.email,
             User.full_name,
             User.is_active,
-            func.array_agg(aggregate_order_by(role_text, role_text)).label("roles"),
-            func.json_agg(
-                aggregate_order_by(
-                    func.json_build_object("id", grant.id, "role", grant.role, "department_id", grant.department_id),
-                    grant.id,
-                )
+            func.coalesce(
+                func.array_agg(aggregate_order_by(role_text, role_text)).filter(has_grant), text("'{}'::varchar[]")
+            ).label("roles"),
+            func.coalesce(
+                func.json_agg(
+                    aggregate_order_by(
+                        func.json_build_object(
+                            "id", grant.id, "role", grant.role, "department_id", grant.department_id
+                        ),
+                        grant.id,
+                    )
+                ).filter(has_grant),
+                text("'[]'::json"),
             ).label("grants"),
+            MemberSuspension.created_at.label("suspended_at"),
+            MemberSuspension.suspended_by_id,
+            MemberSuspension.reason.label("suspension_reason"),
         )
-        .join(grant, and_(grant.user_id == User.id, grant.university_id == university_id))
-        .group_by(User.id)
+        .outerjoin(grant, and_(grant.user_id == User.id, grant.university_id == university_id))
+        .outerjoin(
+            MemberSuspension,
+            and_(MemberSuspension.user_id == User.id, MemberSuspension.university_id == university_id),
+        )
+        .where(User.id.in_(member_ids_of(university_id)))
+        .group_by(User.id, MemberSuspension.id)
         .order_by(User.email, User.id)
     )
     if q:
@@ -220,9 +235,18 @@ def members_query(university_id: int, *, q: str | None, role: UserRole | None, i
         stmt = stmt.where(or_(User.email.ilike(pattern, escape="\\"), User.full_name.ilike(pattern, escape="\\")))
     if is_active is not None:
         stmt = stmt.where(User.is_active.is_(is_active))
+    if suspended is not None:
+        stmt = stmt.where(MemberSuspension.id.is_not(None) if suspended else MemberSuspension.id.is_(None))
     if role is not None:
         stmt = stmt.having(func.bool_or(grant.role == role))
     return stmt
+
+
+async def get_suspension(session: AsyncSession, user_id: int, university_id: int) -> MemberSuspension | None:
+    stmt = select(MemberSuspension).where(
+        MemberSuspension.user_id == user_id, MemberSuspension.university_id == university_id
+    )
+    return (await session.scalars(stmt)).one_or_none()
 
 
 async def revoke_refresh_tokens(session: AsyncSession, user_id: int) -> None:
@@ -233,5 +257,7 @@ async def revoke_refresh_tokens(session: AsyncSession, user_id: int) -> None:
     )
 
 
-async def delete_row(session: AsyncSession, row: Country | University | Department | UserUniversityRole) -> None:
+async def delete_row(
+    session: AsyncSession, row: Country | University | Department | UserUniversityRole | MemberSuspension
+) -> None:
     await session.execute(delete(type(row)).where(type(row).id == row.id))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Annotated, Self
 from urllib.parse import urlsplit
 
@@ -167,13 +168,35 @@ class MemberGrant(ReadSchema):
     department_id: int | None
 
 
+class MemberSuspensionInfo(ReadSchema):
+    suspended_at: datetime
+    suspended_by_id: int | None
+    reason: str | None
+
+
 class MemberRead(ReadSchema):
     id: int
     email: str
     full_name: str
-    is_active: bool
-    roles: list[UserRole]  # distinct role names in this university, sorted
+    is_active: bool  # the account, platform-wide (set by platform admins only)
+    roles: list[UserRole]  # distinct role names in this university, sorted (empty for a member by enrolment only)
     grants: list[MemberGrant]  # the underlying grants (ids for revocation, departments)
+    suspension: MemberSuspensionInfo | None  # set while the member is suspended here: none of the above then works
+
+
+# Suspensions
+
+
+class SuspensionCreate(Schema):
+    reason: str | None = Field(default=None, min_length=1, max_length=500)
+
+
+class SuspensionRead(ReadSchema):
+    user_id: int
+    university_id: int
+    suspended_by_id: int | None
+    reason: str | None
+    created_at: datetime
 
 
 class UserStatusUpdate(Schema):

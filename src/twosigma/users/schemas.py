@@ -36,7 +36,8 @@ class UserRead(ReadSchema):
 
 
 class UserMe(UserRead):
-    roles: list[RoleRead]
+    roles: list[RoleRead]  # the roles that work: none of a university where the user is suspended
+    suspended_university_ids: list[int]  # universities where the user's membership is suspended
 
 
 class UserUpdate(Schema):

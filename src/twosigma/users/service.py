@@ -80,7 +80,11 @@ def me(principal: Principal, user: User | UserSnapshot | None = None) -> UserMe:
     roles = [
         RoleRead(university_id=g.university_id, role=g.role, department_id=g.department_id) for g in principal.grants
     ]
-    return UserMe(**{name: getattr(u, name) for name in UserRead.model_fields}, roles=roles)
+    return UserMe(
+        **{name: getattr(u, name) for name in UserRead.model_fields},
+        roles=roles,
+        suspended_university_ids=sorted(principal.suspended_in),
+    )
 
 
 async def load_self(session: AsyncSession, principal: Principal) -> User:

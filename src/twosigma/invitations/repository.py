@@ -1,0 +1,132 @@
+"""Every query of the invitations domain."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
+
+from twosigma.authz.membership import InvitationScope
+from twosigma.courses.models import Course, CourseOffering
+from twosigma.enums import InvitationKind, InvitationStatus, UserRole
+from twosigma.invitations.models import Invitation
+from twosigma.invitations.schemas import InvitationState
+
+
+def state_clause(state: InvitationState, now: datetime) -> ColumnElement[bool]:
+    if state is InvitationState.PENDING:
+        return and_(Invitation.status == InvitationStatus.PENDING, Invitation.expires_at > now)
+    if state is InvitationState.EXPIRED:
+        return and_(Invitation.status == InvitationStatus.PENDING, Invitation.expires_at <= now)
+    return Invitation.status == InvitationStatus(state.value)
+
+
+def _scope_clause(scope: InvitationScope) -> ColumnElement[bool]:
+    """The SQL twin of `InvitationScope.covers` (tests hold the two to the same answers)."""
+    if scope.everything:
+        return true()
+    clauses: list[ColumnElement[bool]] = [Invitation.invited_by_id == scope.sender_id]
+    if scope.role_departments:
+        clauses.append(
+            and_(Invitation.kind == InvitationKind.ROLE, Invitation.department_id.in_(sorted(scope.role_departments)))
+        )
+    if scope.all_courses:
+        clauses.append(Invitation.kind == InvitationKind.ENROLLMENT)
+    elif scope.course_departments:
+        clauses.append(
+            and_(
+                Invitation.kind == InvitationKind.ENROLLMENT,
+                Course.department_id.in_(sorted(scope.course_departments)),
+            )
+        )
+    return or_(false(), *clauses)
+
+
+def university_query(
+    university_id: int, scope: InvitationScope, state: InvitationState | None, now: datetime
+) -> Select[Invitation]:
+    """The university's invitations the scope covers, newest first."""
+    stmt = (
+        select(Invitation)
+        .outerjoin(CourseOffering, CourseOffering.id == Invitation.course_offering_id)
+        .outerjoin(Course, Course.id == CourseOffering.course_id)
+        .where(Invitation.university_id == university_id, _scope_clause(scope))
+    )
+    if state is not None:
+        stmt = stmt.where(state_clause(state, now))
+    return stmt.order_by(Invitation.created_at.desc(), Invitation.id.desc())
+
+
+def _with_context(stmt: Select[Invitation]) -> Select[Invitation]:
+    """What the invitee's view shows, loaded in the same query."""
+    return stmt.options(
+        joinedload(Invitation.university),
+        joinedload(Invitation.department),
+        joinedload(Invitation.course_offering).joinedload(CourseOffering.course),
+        joinedload(Invitation.invited_by),
+    )
+
+
+def addressed_to_query(email: str, state: InvitationState | None, now: datetime) -> Select[Invitation]:
+    stmt = _with_context(select(Invitation).where(Invitation.email == email.lower()))
+    if state is not None:
+        stmt = stmt.where(state_clause(state, now))
+    return stmt.order_by(Invitation.created_at.desc(), Invitation.id.desc())
+
+
+async def get_with_context(session: AsyncSession, invitation_id: int) -> Invitation | None:
+    stmt = _with_context(select(Invitation).where(Invitation.id == invitation_id))
+    return (await session.scalars(stmt)).one_or_none()
+
+
+async def get_with_course(session: AsyncSession, invitation_id: int) -> tuple[Invitation, Course | None] | None:
+    stmt = (
+        select(Invitation, Course)
+        .outerjoin(CourseOffering, CourseOffering.id == Invitation.course_offering_id)
+        .outerjoin(Course, Course.id == CourseOffering.course_id)
+        .where(Invitation.id == invitation_id)
+    )
+    row = (await session.execute(stmt)).one_or_none()
+    return (row[0], row[1]) if row is not None else None
+
+
+async def lock(session: AsyncSession, invitation_id: int) -> bool:
+    """Take the row's lock (FOR UPDATE), so an accept, a decline and a revoke of one invitation serialize. False if
+    the row is gone."""
+    stmt = select(Invitation.id).where(Invitation.id == invitation_id).with_for_update()
+    return (await session.scalar(stmt)) is not None
+
+
+async def get_by_token_hash(session: AsyncSession, token_hash: str) -> Invitation | None:
+    """For accepting by the token of an emailed link (a later issue): the hash is unique."""
+    return (await session.scalars(select(Invitation).where(Invitation.token_hash == token_hash))).one_or_none()
+
+
+async def open_for_same_target(
+    session: AsyncSession, university_id: int, email: str, target: dict[str, Any], now: datetime
+) -> list[Invitation]:
+    """PENDING, unexpired invitations of the same address to the same role or offering, locked: a new invitation
+    replaces them."""
+    stmt = (
+        select(Invitation)
+        .where(
+            Invitation.university_id == university_id,
+            Invitation.email == email,
+            state_clause(InvitationState.PENDING, now),
+            *(getattr(Invitation, column) == value for column, value in target.items() if value is not None),
+            *(getattr(Invitation, column).is_(None) for column, value in target.items() if value is None),
+        )
+        .with_for_update()
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+def role_target(role: UserRole, department_id: int | None) -> dict[str, Any]:
+    return {"kind": InvitationKind.ROLE, "role": role, "department_id": department_id, "course_offering_id": None}
+
+
+def offering_target(offering_id: int) -> dict[str, Any]:
+    return {"kind": InvitationKind.ENROLLMENT, "role": None, "department_id": None, "course_offering_id": offering_id}
