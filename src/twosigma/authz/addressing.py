@@ -46,6 +46,20 @@ async def account_by_email(session: AsyncSession, p: Principal, email: str) -> U
     return user
 
 
+async def addressee(
+    session: AsyncSession, p: Principal, university_id: int, *, user_id: int | None, email: str | None
+) -> User | None:
+    """Whom a grant or a staff enrolment from `university_id` acts on at once, or None when the caller must invite
+    `email` instead: by id, a member (any account for platform admins); by email, any account for platform admins
+    and an invitation for everyone else, whether or not the address has an account."""
+    if user_id is not None:
+        return await member_by_id(session, p, university_id, user_id)
+    assert email is not None  # the request schemas require exactly one of the two
+    if membership.addresses_anyone(p):
+        return await account_by_email(session, p, email)
+    return None
+
+
 async def account_for_status_change(session: AsyncSession, p: Principal, user_id: int) -> User:
     """The account whose `is_active` a platform admin sets; 403 for members of the user's universities, else 404."""
     user = await repo.get_user(session, user_id)

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.audit import service as audit
 from twosigma.audit.models import AuditAction
-from twosigma.authz import addressing, membership
+from twosigma.authz import addressing
 from twosigma.authz.policy import can_edit_course, ensure_not_suspended, is_staff
 from twosigma.authz.principal import Principal
 from twosigma.courses import repository as courses_repo
@@ -175,12 +175,10 @@ async def enrol_or_invite(
 ) -> CourseEnrollment | InvitationRead:
     """A member of the offering's university by id is enrolled at once; anyone by email (unless the caller is a
     platform admin) gets an invitation, whether or not an account has that address (authz/membership.py)."""
-    if body.user_id is not None:
-        user = await addressing.member_by_id(session, principal, offering.university_id, body.user_id)
-    elif membership.addresses_anyone(principal):
-        assert body.email is not None  # the schema requires exactly one of the two
-        user = await addressing.account_by_email(session, principal, body.email)
-    else:
+    user = await addressing.addressee(
+        session, principal, offering.university_id, user_id=body.user_id, email=body.email
+    )
+    if user is None:
         assert body.email is not None
         issued = await invitations.invite_to_offering(
             session, principal, offering.university_id, offering.id, body.email, S(body.status), now

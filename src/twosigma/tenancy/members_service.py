@@ -88,12 +88,8 @@ async def grant_or_invite(
     session: AsyncSession, p: Principal, university: University, data: RoleGrantCreate, now: datetime
 ) -> RoleGrantRead | InvitationRead:
     await _ensure_may_grant(session, p, university.id, data.role, data.department_id)
-    if data.user_id is not None:
-        user = await addressing.member_by_id(session, p, university.id, data.user_id)
-    elif membership.addresses_anyone(p):
-        assert data.email is not None  # the schema requires exactly one of the two
-        user = await addressing.account_by_email(session, p, data.email)
-    else:
+    user = await addressing.addressee(session, p, university.id, user_id=data.user_id, email=data.email)
+    if user is None:
         assert data.email is not None
         issued = await invitations.invite_to_role(
             session, p, university.id, data.email, data.role, data.department_id, now
