@@ -10,6 +10,7 @@ from twosigma.authz.dependencies import CurrentPrincipal
 from twosigma.db.session import DbSession
 from twosigma.enums import UserRole
 from twosigma.kit.pagination import Page, Pagination
+from twosigma.kit.params import IdQuery
 from twosigma.kit.schemas import error_responses
 from twosigma.tenancy import service
 from twosigma.tenancy.dependencies import GrantId, ManagedUniversity, UserId
@@ -28,7 +29,7 @@ async def list_roles(
     session: DbSession,
     params: Pagination,
     role: UserRole | None = None,
-    department_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
+    department_id: IdQuery = None,
 ) -> dict[str, Any]:
     result = await service.list_grants(session, university, params, role=role, department_id=department_id)
     return result.as_dict()

@@ -11,6 +11,7 @@ from twosigma.db.session import DbSession
 from twosigma.kit.clock import Now
 from twosigma.kit.deps import AppSettings
 from twosigma.kit.pagination import MAX_LIMIT, Page, Pagination
+from twosigma.kit.params import IdQuery
 from twosigma.kit.schemas import error_responses
 from twosigma.tutor import orchestrator, service, streaming
 from twosigma.tutor.dependencies import OwnChatSession, OwnMessage, OwnNote, Turns, WantsStream
@@ -34,7 +35,7 @@ router = APIRouter(tags=["tutor"])
 
 _READ = error_responses(401, 404, 422)
 _TURN = error_responses(401, 404, 409, 422, 429, 502, 503)
-Cursor = Annotated[int | None, Query(ge=1, le=2_147_483_647)]
+Cursor = IdQuery
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
 _TURN_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -57,7 +58,7 @@ async def list_sessions(
     session: DbSession,
     principal: CurrentPrincipal,
     params: Pagination,
-    content_item_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
+    content_item_id: IdQuery = None,
 ) -> dict[str, Any]:
     return (await service.list_sessions(session, principal, content_item_id, params)).as_dict()
 
