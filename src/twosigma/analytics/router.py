@@ -11,6 +11,7 @@ from twosigma.analytics.schemas import AnalyticsOverview
 from twosigma.authz.dependencies import CurrentPrincipal
 from twosigma.db.session import DbSession
 from twosigma.kit.clock import Now
+from twosigma.kit.params import IdQuery
 from twosigma.kit.schemas import error_responses
 
 router = APIRouter(prefix="/admin/analytics", tags=["analytics"])
@@ -22,8 +23,7 @@ async def analytics_overview(
     principal: CurrentPrincipal,
     now: Now,
     university_id: Annotated[
-        int | None,
-        Query(ge=1, le=2_147_483_647, description="Scope to one university (university admins: default theirs)."),
+        IdQuery, Query(description="Scope to one university (university admins: default theirs).")
     ] = None,
 ) -> AnalyticsOverview:
     """Users, activity, enrolments, course progress, tutor usage and top courses; platform-wide or per university."""

@@ -28,9 +28,15 @@ def basic_credentials(header: str) -> tuple[str, str]:
     except (binascii.Error, UnicodeDecodeError) as exc:
         raise service.unauthorized("Malformed Basic credentials.") from exc
     public_key, sep, secret_key = decoded.partition(":")
-    if not sep or not public_key or not secret_key:
+    if not sep or not public_key or not secret_key or not _is_public_key(public_key):
         raise service.unauthorized("Malformed Basic credentials.")
     return public_key, secret_key
+
+
+def _is_public_key(value: str) -> bool:
+    """Only what `create_key` issues (`pk-lf-<uuid>`, printable ASCII within the column's 64) is looked up: a NUL or
+    a 10 kB name is the same 401 as an unknown key, without a query the database would refuse."""
+    return len(value) <= 64 and value.isascii() and value.isprintable()
 
 
 async def get_api_key_cache(request: Request) -> ApiKeyCache:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Response
 from fastapi import status as http
 
 from twosigma.api_keys import service
@@ -14,6 +14,7 @@ from twosigma.authz.dependencies import PlatformAdmin
 from twosigma.db.session import DbSession
 from twosigma.kit.deps import AppSettings
 from twosigma.kit.pagination import Page, Pagination
+from twosigma.kit.params import IdPath
 from twosigma.kit.schemas import error_responses
 
 router = APIRouter(prefix="/api-keys", tags=["api-keys"])
@@ -38,7 +39,7 @@ async def revoke_api_key(
     session: DbSession,
     admin: PlatformAdmin,
     cache: ApiKeyCacheDep,
-    key_id: Annotated[int, Path(ge=1, le=2_147_483_647)],
+    key_id: IdPath,
 ) -> Response:
     await service.revoke_key(session, key_id, cache=cache)
     return Response(status_code=http.HTTP_204_NO_CONTENT)

@@ -12,8 +12,10 @@ import jwt
 
 from twosigma.config import Settings
 from twosigma.kit.errors import Unauthorized
+from twosigma.kit.params import INT4_MAX
 
 ALGORITHM = "HS256"
+MAX_CLAIM_TEXT = 64
 
 
 class TokenType(StrEnum):
@@ -109,19 +111,44 @@ def _verify(secret: str, token: str, expected: TokenType) -> TokenClaims:
         )
     except jwt.ExpiredSignatureError as exc:
         raise Unauthorized("The token has expired.", code="token_expired") from exc
-    except jwt.PyJWTError as exc:
+    except (jwt.PyJWTError, ValueError, TypeError, OverflowError, RecursionError) as exc:
+        # Whatever a token holds, it decodes or it is a 401: PyJWT itself raises more than its own errors on some
+        # inputs (a claim of 1e400 parses to infinity; a header nested 10,000 deep exhausts the JSON parser).
         raise Unauthorized("The token is not valid.", code="invalid_token") from exc
     if payload.get("type") != expected.value:
         raise Unauthorized(expected.required_message, code="invalid_token")
+    claims = _claims(payload, expected)
+    if claims is None:
+        raise Unauthorized("The token is not valid.", code="invalid_token")
+    return claims
+
+
+def _claims(payload: dict[str, Any], expected: TokenType) -> TokenClaims | None:
+    """The claims, or None when one of them is not what this server issues: a user id beyond the column (int4), a
+    time no datetime can hold (`exp: 1e20` is a valid signed number, and `datetime.fromtimestamp` overflows), a
+    `jti` or family that is not a short string."""
+    sub, jti, family = payload["sub"], payload["jti"], payload.get("fam")
+    if not (isinstance(sub, str) and 0 < len(sub) <= 10 and sub.isascii() and sub.isdigit()):
+        return None
+    if not 1 <= int(sub) <= INT4_MAX:
+        return None
+    if not _is_claim_text(jti) or not (family is None or _is_claim_text(family)):
+        return None
     try:
-        user_id = int(payload["sub"])
-    except (TypeError, ValueError) as exc:
-        raise Unauthorized("The token is not valid.", code="invalid_token") from exc
+        issued_at = datetime.fromtimestamp(int(payload["iat"]), UTC)
+        expires_at = datetime.fromtimestamp(int(payload["exp"]), UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
     return TokenClaims(
-        user_id=user_id,
-        jti=str(payload["jti"]),
+        user_id=int(sub),
+        jti=jti,
         type=expected,
-        issued_at=datetime.fromtimestamp(int(payload["iat"]), UTC),
-        expires_at=datetime.fromtimestamp(int(payload["exp"]), UTC),
-        family_id=payload.get("fam"),
+        issued_at=issued_at,
+        expires_at=expires_at,
+        family_id=family,
     )
+
+
+def _is_claim_text(value: object) -> bool:
+    """jti and fam are `secrets.token_urlsafe(24)` here (32 characters); they are looked up in the database."""
+    return isinstance(value, str) and 0 < len(value) <= MAX_CLAIM_TEXT and value.isascii() and value.isprintable()

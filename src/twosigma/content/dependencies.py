@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Path
+from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.authz.dependencies import CurrentPrincipal
@@ -29,6 +29,7 @@ from twosigma.courses.dependencies import VisibleCourse
 from twosigma.courses.models import Course
 from twosigma.db.session import DbSession
 from twosigma.kit.errors import Forbidden, NotFound
+from twosigma.kit.params import IdPath
 
 
 @dataclass(frozen=True)
@@ -77,16 +78,12 @@ async def _load_module(session: AsyncSession, module_id: int) -> Module:
     return module
 
 
-async def get_readable_module(
-    session: DbSession, principal: CurrentPrincipal, module_id: Annotated[int, Path(ge=1)]
-) -> ModuleAccess:
+async def get_readable_module(session: DbSession, principal: CurrentPrincipal, module_id: IdPath) -> ModuleAccess:
     module = await _load_module(session, module_id)
     return await _module_access(session, principal, module, module.course)
 
 
-async def get_editable_module(
-    session: DbSession, principal: CurrentPrincipal, module_id: Annotated[int, Path(ge=1)]
-) -> Module:
+async def get_editable_module(session: DbSession, principal: CurrentPrincipal, module_id: IdPath) -> Module:
     module = await _load_module(session, module_id)
     course = module.course
     if not can_edit_course(principal, course.university_id, course.department_id):
@@ -109,16 +106,12 @@ async def _item_access(session: AsyncSession, principal: Principal, item: Conten
     return ItemAccess(item, course, access.staff_view)
 
 
-async def get_readable_item(
-    session: DbSession, principal: CurrentPrincipal, content_item_id: Annotated[int, Path(ge=1)]
-) -> ItemAccess:
+async def get_readable_item(session: DbSession, principal: CurrentPrincipal, content_item_id: IdPath) -> ItemAccess:
     item, course = await _load_item(session, content_item_id)
     return await _item_access(session, principal, item, course)
 
 
-async def get_editable_item(
-    session: DbSession, principal: CurrentPrincipal, content_item_id: Annotated[int, Path(ge=1)]
-) -> ContentItem:
+async def get_editable_item(session: DbSession, principal: CurrentPrincipal, content_item_id: IdPath) -> ContentItem:
     item, course = await _load_item(session, content_item_id)
     if not can_edit_course(principal, course.university_id, course.department_id):
         await _item_access(session, principal, item, course)

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path
+from fastapi import Depends
 
 from twosigma.authz.dependencies import CurrentPrincipal
 from twosigma.authz.policy import can_edit_course, can_view_course, ensure, ensure_visible
 from twosigma.courses import repository as repo
 from twosigma.courses.models import Course, CourseOffering
 from twosigma.db.session import DbSession
+from twosigma.kit.params import IdPath
 
 
-async def get_visible_course(
-    session: DbSession, principal: CurrentPrincipal, course_id: Annotated[int, Path(ge=1)]
-) -> Course:
+async def get_visible_course(session: DbSession, principal: CurrentPrincipal, course_id: IdPath) -> Course:
     course = await repo.get_course(session, course_id)
     visible = course is not None and can_view_course(principal, course.university_id, course.is_published)
     ensure_visible(visible, resource="Course")
@@ -30,9 +29,7 @@ async def get_editable_course(
     return course
 
 
-async def get_visible_offering(
-    session: DbSession, principal: CurrentPrincipal, offering_id: Annotated[int, Path(ge=1)]
-) -> CourseOffering:
+async def get_visible_offering(session: DbSession, principal: CurrentPrincipal, offering_id: IdPath) -> CourseOffering:
     """Any visibility is reachable by id for signed-in users, as long as its course is visible to them."""
     offering = await repo.get_offering_with_course(session, offering_id)
     visible = offering is not None and can_view_course(

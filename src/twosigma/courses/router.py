@@ -24,6 +24,7 @@ from twosigma.courses.schemas import (
 from twosigma.db.session import DbSession
 from twosigma.enums import CourseLevel
 from twosigma.kit.pagination import Page, Pagination
+from twosigma.kit.params import IdQuery
 from twosigma.kit.schemas import error_responses
 
 router = APIRouter(tags=["courses"])
@@ -38,9 +39,9 @@ async def search_courses(
     principal: CurrentPrincipal,
     params: Pagination,
     q: Annotated[str | None, Query(max_length=200, description="Matches title, code or description.")] = None,
-    university_id: int | None = None,
-    department_id: int | None = None,
-    subject_id: Annotated[int | None, Query(description="Primary subject or any linked subject.")] = None,
+    university_id: IdQuery = None,
+    department_id: IdQuery = None,
+    subject_id: Annotated[IdQuery, Query(description="Primary subject or any linked subject.")] = None,
     level: CourseLevel | None = None,
     sort: CourseSort = CourseSort.TITLE,
 ) -> dict[str, Any]:

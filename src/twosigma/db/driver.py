@@ -52,7 +52,12 @@ async def _on_connection(connection: AsyncConnection, sql: str, args: tuple[Any,
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
-    rows: Sequence[Any] = await _fetch(sync.dispatch, sync, driver, sql, args)
+    try:
+        rows: Sequence[Any] = await _fetch(sync.dispatch, sync, driver, sql, args)
+    except _DRIVER_ERRORS as exc:
+        # Wrapped as SQLAlchemy wraps a session's errors, so the error handlers map it the same way: a value the
+        # column cannot hold (asyncpg refuses it before sending) is a 422, a lost connection a 503, not a 500.
+        raise DBAPIError(sql, args, exc, connection_invalidated=connection_lost(exc)) from exc
     return rows
 
 

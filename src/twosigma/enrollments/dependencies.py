@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path
+from fastapi import Depends
 
 from twosigma.authz.dependencies import CurrentPrincipal
 from twosigma.authz.policy import (
@@ -19,10 +19,11 @@ from twosigma.courses.models import CourseOffering
 from twosigma.db.session import DbSession
 from twosigma.enrollments import repository as repo
 from twosigma.enrollments.models import CourseEnrollment
+from twosigma.kit.params import IdPath
 
 
 async def get_visible_enrollment(
-    session: DbSession, principal: CurrentPrincipal, enrollment_id: Annotated[int, Path(ge=1)]
+    session: DbSession, principal: CurrentPrincipal, enrollment_id: IdPath
 ) -> CourseEnrollment:
     """Your own, or any of a university you are staff of; everything else is 404."""
     enrollment = await repo.get_enrollment_with_course(session, enrollment_id)

@@ -3,7 +3,8 @@
 - `BodyGuardMiddleware`: a request body larger than `max_body_bytes` is 413 `payload_too_large`, checked on the
   declared Content-Length before anything is read and again on the bytes actually received (chunked bodies, of any
   media type); a JSON body nested deeper than `max_json_depth` is 422 `json_too_deep`, refused before any parser
-  recurses into it. Both answers are in the error shape.
+  recurses into it; a JSON body holding a value no column can store (NUL, an unpaired surrogate, NaN:
+  kit/json_values.py) is 422 `validation_error` naming where. All answers are in the error shape.
 - `url_too_long`: a URL (path and query string) longer than `MAX_URL_BYTES` is 414 `uri_too_long`, answered by the
   edge middleware (kit/observability.py); longer ones than the HTTP server parses at all get the same answer from
   the server's protocol class (kit/server.py).
@@ -23,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from twosigma.kit.errors import UriTooLong
 from twosigma.kit.handlers import error_body
+from twosigma.kit.json_values import unstorable_values
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 DOCS_CSP = (
@@ -141,6 +143,10 @@ class BodyGuardMiddleware:
                 f"The JSON body is nested more than {self.max_json_depth} levels deep.",
                 {"max_depth": self.max_json_depth},
             )
+            return
+        unstorable = unstorable_values(body)
+        if unstorable:
+            await _send_error(send, 422, "validation_error", "The request is not valid.", unstorable)
             return
         replay = {"type": "http.request", "body": body, "more_body": False}
         await self.app(scope, _replay([replay], None, receive), send)

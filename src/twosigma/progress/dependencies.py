@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Path
+from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.authz.dependencies import CurrentPrincipal
@@ -19,6 +19,7 @@ from twosigma.enrollments import repository as enrollments_repo
 from twosigma.enrollments.models import CourseEnrollment
 from twosigma.enums import EnrollmentStatus
 from twosigma.kit.errors import NotFound
+from twosigma.kit.params import IdPath
 
 WRITING = frozenset({EnrollmentStatus.ACTIVE})
 READING = frozenset({EnrollmentStatus.ACTIVE, EnrollmentStatus.COMPLETED})
@@ -54,9 +55,7 @@ async def get_reading_participation(
     return await _participation(session, principal, offering, READING)
 
 
-async def get_staff_offering(
-    session: DbSession, principal: CurrentPrincipal, offering_id: Annotated[int, Path(ge=1)]
-) -> CourseOffering:
+async def get_staff_offering(session: DbSession, principal: CurrentPrincipal, offering_id: IdPath) -> CourseOffering:
     offering = await courses_repo.get_offering_with_course(session, offering_id)
     if offering is None:
         raise NotFound("Offering not found.")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 
 from twosigma.authz.dependencies import CurrentPrincipal
 from twosigma.db.session import DbSession
 from twosigma.kit.clock import Now
 from twosigma.kit.pagination import Pagination
+from twosigma.kit.params import IdPath
 from twosigma.kit.schemas import error_responses
 from twosigma.progress import service
 from twosigma.progress.dependencies import ReadingParticipation, StaffOffering, WritingParticipation
@@ -27,7 +26,7 @@ async def put_content_progress(
     session: DbSession,
     principal: CurrentPrincipal,
     part: WritingParticipation,
-    content_item_id: Annotated[int, Path(ge=1)],
+    content_item_id: IdPath,
     body: ProgressUpdate,
     now: Now,
 ) -> ProgressWriteResult:

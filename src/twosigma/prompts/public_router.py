@@ -16,6 +16,7 @@ from pydantic import TypeAdapter
 
 from twosigma.db.session import DbSession, unit_of_work
 from twosigma.kit.pagination import PageParams
+from twosigma.kit.params import IdPath, IdQuery
 from twosigma.kit.schemas import error_responses
 from twosigma.prompts import queries, service
 from twosigma.prompts.cache import prompt_cache_of
@@ -27,7 +28,7 @@ from twosigma.prompts.schemas import LabelsUpdate, PromptCreate, PromptMetaList,
 router = APIRouter(prefix="/api/public/v2/prompts", tags=["prompts (Langfuse-compatible)"])
 
 NamePath = Annotated[str, Path(description="Prompt name; folders as '/', URL-encoded or not.")]
-VersionQuery = Annotated[int | None, Query(ge=1, le=2_147_483_647)]
+VersionQuery = IdQuery
 
 
 @router.get("", response_model=PromptMetaList, responses=error_responses(401, 403, 422))
@@ -71,7 +72,7 @@ async def update_prompt_version(
     actor: ApiKeyWriter,
     cache: PromptCacheDep,
     name: NamePath,
-    version: Annotated[int, Path(ge=1, le=2_147_483_647)],
+    version: IdPath,
     body: LabelsUpdate,
 ) -> ResolvedPrompt:
     return await service.set_labels(session, actor, name, version, body.new_labels, cache=cache)

@@ -11,6 +11,7 @@ from fastapi import status as http
 
 from twosigma.db.session import DbSession
 from twosigma.kit.pagination import Pagination
+from twosigma.kit.params import INT4_MAX, IdPath, IdQuery
 from twosigma.kit.schemas import error_responses
 from twosigma.prompts import queries, service
 from twosigma.prompts.composition import ResolvedPrompt
@@ -31,8 +32,8 @@ from twosigma.prompts.schemas import (
 router = APIRouter(prefix="/prompts", tags=["prompts"])
 
 NamePath = Annotated[str, Path(description="Prompt name; folders as '/', URL-encoded or not.")]
-Version = Annotated[int, Path(ge=1, le=2_147_483_647)]
-VersionQuery = Annotated[int | None, Query(ge=1, le=2_147_483_647)]
+Version = IdPath
+VersionQuery = IdQuery
 _READ = error_responses(400, 401, 403, 404, 422)
 _WRITE = error_responses(400, 401, 403, 404, 409, 422)
 SNAKE: dict[str, Any] = {"response_model_by_alias": False}
@@ -72,8 +73,8 @@ async def diff(
     session: DbSession,
     reader: PromptReader,
     name: NamePath,
-    from_version: Annotated[int, Query(alias="from", ge=1, le=2_147_483_647)],
-    to_version: Annotated[int, Query(alias="to", ge=1, le=2_147_483_647)],
+    from_version: Annotated[int, Query(alias="from", ge=1, le=INT4_MAX)],
+    to_version: Annotated[int, Query(alias="to", ge=1, le=INT4_MAX)],
 ) -> dict[str, Any]:
     return await queries.diff_versions(session, name, from_version, to_version)
 

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Query, Request
 
 from twosigma.authz.dependencies import PlatformAdmin, bearer_scheme, get_optional_principal
 from twosigma.authz.policy import is_platform_admin
 from twosigma.db.session import DbSession
 from twosigma.kit.deps import AppSettings
+from twosigma.kit.params import IdPath
 from twosigma.taxonomy import service
 from twosigma.taxonomy.models import ContentType, Domain, Subject
 
-PathId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+PathId = IdPath
 
 
 async def get_domain(session: DbSession, domain_id: PathId) -> Domain:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, status
 from twosigma.authz.dependencies import PlatformAdmin
 from twosigma.db.session import DbSession
 from twosigma.kit.pagination import Page, Pagination
+from twosigma.kit.params import IdQuery
 from twosigma.kit.schemas import error_responses
 from twosigma.taxonomy import service
 from twosigma.taxonomy.dependencies import (
@@ -37,7 +38,7 @@ from twosigma.taxonomy.schemas import (
 router = APIRouter()
 
 Search = Annotated[str | None, Query(max_length=100, description="Case-insensitive substring of the name.")]
-FilterId = Annotated[int | None, Query(ge=1, le=2_147_483_647)]
+FilterId = IdQuery
 WRITE_ERRORS = error_responses(401, 403, 404, 409, 422)
 
 # --- domains ---------------------------------------------------------------------------------------------------

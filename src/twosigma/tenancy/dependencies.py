@@ -5,22 +5,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Path
+from fastapi import Depends
 
 from twosigma.authz import membership, policy
 from twosigma.authz.dependencies import CurrentPrincipal, OptionalPrincipal
 from twosigma.authz.principal import Principal
 from twosigma.db.session import DbSession
 from twosigma.kit.errors import NotFound
+from twosigma.kit.params import IdPath
 from twosigma.tenancy import repository as repo
 from twosigma.tenancy.models import Country, Department, University
 
 # Path ids are int4 in the database: out-of-range values are a 422, not a driver error.
-CountryId = Annotated[int, Path(ge=1, le=2_147_483_647)]
-UniversityId = Annotated[int, Path(ge=1, le=2_147_483_647)]
-DepartmentId = Annotated[int, Path(ge=1, le=2_147_483_647)]
-GrantId = Annotated[int, Path(ge=1, le=2_147_483_647)]
-UserId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+CountryId = IdPath
+UniversityId = IdPath
+DepartmentId = IdPath
+GrantId = IdPath
+UserId = IdPath
 
 
 async def get_country(country_id: CountryId, session: DbSession) -> Country:

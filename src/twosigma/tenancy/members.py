@@ -12,6 +12,7 @@ from twosigma.enums import UserRole
 from twosigma.invitations.schemas import InvitationRead
 from twosigma.kit.clock import Now
 from twosigma.kit.pagination import Page, Pagination
+from twosigma.kit.params import IdQuery
 from twosigma.kit.schemas import error_responses
 from twosigma.tenancy import members_service as service
 from twosigma.tenancy.dependencies import GrantId, ManagedUniversity, SuspendingUniversity, UserId
@@ -45,7 +46,7 @@ async def list_roles(
     session: DbSession,
     params: Pagination,
     role: UserRole | None = None,
-    department_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
+    department_id: IdQuery = None,
 ) -> dict[str, Any]:
     result = await service.list_grants(session, university, params, role=role, department_id=department_id)
     return result.as_dict()

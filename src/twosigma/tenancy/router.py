@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from twosigma.authz.dependencies import CurrentPrincipal, OptionalPrincipal, PlatformAdmin
 from twosigma.db.session import DbSession
 from twosigma.kit.pagination import Page, Pagination
+from twosigma.kit.params import IdQuery
 from twosigma.kit.schemas import error_responses
 from twosigma.tenancy import service
 from twosigma.tenancy.dependencies import (
@@ -37,7 +38,7 @@ router = APIRouter()
 router.include_router(members_router)
 
 Search = Annotated[str | None, Query(max_length=100, description="Case-insensitive substring of name or code.")]
-OptionalId = Annotated[int | None, Query(ge=1, le=2_147_483_647)]
+OptionalId = IdQuery
 
 _ADMIN_WRITE = error_responses(401, 403, 404, 409, 422)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Request
 
 from twosigma.authz.dependencies import CurrentPrincipal
 from twosigma.authz.tutor import ensure_tutor_access
@@ -19,6 +19,7 @@ from twosigma.db.session import DbSession, get_database
 from twosigma.kit.clock import Now
 from twosigma.kit.deps import Limiter
 from twosigma.kit.errors import NotFound
+from twosigma.kit.params import IdPath
 from twosigma.llm.dependencies import Providers
 from twosigma.prompts.dependencies import PromptCacheDep
 from twosigma.system_settings.dependencies import Effective
@@ -26,7 +27,7 @@ from twosigma.tutor import repository as repo
 from twosigma.tutor.models import ChatMessage, ChatNote, ChatSession
 from twosigma.tutor.orchestrator import TurnDeps
 
-Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
+Id = IdPath
 
 
 async def get_own_session(session: DbSession, principal: CurrentPrincipal, session_id: Id) -> ChatSession:

@@ -11,6 +11,7 @@ from twosigma.db.session import DbSession
 from twosigma.kit.clock import Now
 from twosigma.kit.deps import AppSettings
 from twosigma.kit.pagination import MAX_LIMIT, Page, Pagination
+from twosigma.kit.params import IdQuery
 from twosigma.kit.schemas import error_responses
 from twosigma.system_settings.dependencies import Effective
 from twosigma.tutor import orchestrator, service, streaming
@@ -36,7 +37,7 @@ router = APIRouter(tags=["tutor"])
 _READ = error_responses(401, 404, 422)
 _GATED = error_responses(401, 403, 404, 422)  # also needs access to the tutor now (authz/tutor.py)
 _TURN = error_responses(401, 403, 404, 409, 422, 429, 502, 503)
-Cursor = Annotated[int | None, Query(ge=1, le=2_147_483_647)]
+Cursor = IdQuery
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
 _TURN_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -61,7 +62,7 @@ async def list_sessions(
     session: DbSession,
     principal: CurrentPrincipal,
     params: Pagination,
-    content_item_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
+    content_item_id: IdQuery = None,
 ) -> dict[str, Any]:
     return (await service.list_sessions(session, principal, content_item_id, params)).as_dict()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import UTC, datetime
 
@@ -29,6 +30,9 @@ from twosigma.tutor.schemas import (
 )
 
 SHARED_PATH = "/api/v1/shared/chats/"
+# Share tokens are URL-safe base64 (`secrets.token_urlsafe(32)`: 43 characters; the demo's are 64 hex digits), at
+# most the column's 255.
+SHARE_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,255}")
 
 
 # --- Sessions ------------------------------------------------------------------------------------------------------
@@ -95,7 +99,9 @@ async def unshare_session(session: AsyncSession, chat: ChatSession) -> None:
 
 
 async def shared_chat(session: AsyncSession, token: str, after: int | None, limit: int) -> SharedChatRead:
-    chat = await repo.shared_session(session, token)
+    # Only a string of the tokens' alphabet is looked up: anything else (a NUL, odd characters) is the same 404 as
+    # an unknown token, without a query the database would refuse.
+    chat = await repo.shared_session(session, token) if SHARE_TOKEN.fullmatch(token) else None
     if chat is None:
         raise NotFound("This shared conversation does not exist or is no longer shared.", code="shared_chat_not_found")
     rows = list(await repo.shared_page(session, chat.id, after, limit))
