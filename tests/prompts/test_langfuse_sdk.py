@@ -22,7 +22,7 @@ from twosigma.config import Settings
 from twosigma.db.engine import Database, make_sessionmaker
 from twosigma.prompts.models import Prompt, PromptLabelEvent
 
-NAMES = ("sdk/text", "sdk/chat", "sdk/base", "sdk/scoped")
+NAMES = ("sdk/text", "sdk/chat", "sdk/base", "sdk/scoped", "sdk/part", "sdk/root")
 
 
 @dataclass
@@ -187,5 +187,23 @@ class TestSdkScopes:
             assert scoped.deploy.get_prompt("sdk/scoped", cache_ttl_seconds=0).version == 2
             scoped.deploy.update_prompt(name="sdk/scoped", version=1, new_labels=["production"])
             assert scoped.deploy.get_prompt("sdk/scoped", cache_ttl_seconds=0).version == 1
+
+        await asyncio.to_thread(scenario)
+
+    async def test_a_write_key_cannot_change_production_through_a_label_it_reads(
+        self, langfuse: Langfuse, scoped: ScopedClients
+    ) -> None:
+        def scenario() -> None:
+            langfuse.create_prompt(name="sdk/part", prompt="honest part", labels=[])
+            root = "Tutor: @@@langfusePrompt:name=sdk/part|label=latest@@@"
+            langfuse.create_prompt(name="sdk/root", prompt=root, labels=["production"])
+            with pytest.raises(AccessDeniedError) as refused:
+                scoped.write.create_prompt(name="sdk/part", prompt="EVIL TEXT", labels=[])
+            error = refused.value.body["error"]
+            assert error["details"]["required_scope"] == "prompts:deploy"
+            assert error["details"]["dependents"] == ["sdk/root v1 depends on sdk/part latest"]
+            assert scoped.write.get_prompt("sdk/root", cache_ttl_seconds=0).prompt == "Tutor: honest part"
+            scoped.deploy.create_prompt(name="sdk/part", prompt="reviewed part", labels=[])
+            assert scoped.write.get_prompt("sdk/root", cache_ttl_seconds=0).prompt == "Tutor: reviewed part"
 
         await asyncio.to_thread(scenario)

@@ -3,8 +3,9 @@
 An API key is not a user: it has no role, only the scopes it was created with (api_keys/scopes.py). The rules:
 list and get need `prompts:read`; create, PATCH labels and delete need `prompts:write`; anything that gives, moves
 or removes the protected `production` label (creating a version that carries it, a PATCH that gives it — and so
-takes it from another version —, deleting the version that holds it) also needs `prompts:deploy`. A refusal is
-403 `insufficient_scope` naming the missing scope.
+takes it from another version —, deleting the version that holds it) also needs `prompts:deploy`, and so does
+anything that moves a label a production prompt reads through composition (it changes what production serves).
+A refusal is 403 `insufficient_scope` naming the missing scope.
 """
 
 from __future__ import annotations
@@ -43,12 +44,19 @@ def may_deploy(granted: Collection[str]) -> bool:
     return has_scope(granted, Scope.PROMPTS_DEPLOY)
 
 
-def deploy_refusal(granted: Collection[str]) -> Callable[[Sequence[str]], Forbidden]:
-    """The refusal of a key without `prompts:deploy` that touched a protected label (raised by the prompt service,
-    which is the one that knows which labels a write touches)."""
+def deploy_refusal(granted: Collection[str]) -> Callable[[Sequence[str], Sequence[str]], Forbidden]:
+    """The refusal of a key without `prompts:deploy` that touched a protected label, or a label that production
+    prompts read (`dependents` names them; raised by the prompt service, which is the one that knows which labels a
+    write touches and who reads them)."""
 
-    def refuse(labels: Sequence[str]) -> Forbidden:
+    def refuse(labels: Sequence[str], dependents: Sequence[str]) -> Forbidden:
         action = f"give, move or remove the label(s) {', '.join(labels)}"
-        return InsufficientScope(Scope.PROMPTS_DEPLOY, granted, action)
+        if not dependents:
+            return InsufficientScope(Scope.PROMPTS_DEPLOY, granted, action)
+        refusal = InsufficientScope(
+            Scope.PROMPTS_DEPLOY, granted, f"{action}, which production prompts read (it changes what they serve)"
+        )
+        refusal.details["dependents"] = list(dependents)
+        return refusal
 
     return refuse

@@ -6,8 +6,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, func, or_, select, text, update
+from sqlalchemy import ColumnElement, Integer, Text, and_, any_, cast, delete, func, literal, or_, select, text, update
+from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from twosigma.kit.cache import CHANNEL as CHANNEL  # re-exported: the cache listener's channel
 from twosigma.kit.cache import notify_invalidation
@@ -103,6 +105,83 @@ async def dependents(
             )
         )
     return [Dependent(*row) for row in (await session.execute(stmt)).all()]
+
+
+@dataclass(frozen=True)
+class ReachingDependent:
+    """A version holding a protected label whose resolution goes through `child_name`'s `child_label`, via `through`
+    (the prompt versions between them, from the top down)."""
+
+    parent_name: str
+    parent_version: int
+    child_name: str
+    child_label: str
+    through: tuple[str, ...]
+
+    def describe(self) -> str:
+        via = f" through {', '.join(self.through)}" if self.through else ""
+        return f"{self.parent_name} v{self.parent_version} depends on {self.child_name} {self.child_label}{via}"
+
+
+async def reaching_dependents(
+    session: AsyncSession, child_name: str, labels: Iterable[str], *, holding: Iterable[str], max_depth: int
+) -> list[ReachingDependent]:
+    """Versions holding any of `holding` whose resolution reads `child_name` by one of `labels`: directly, or through
+    up to `max_depth` references in all (by label to the version now holding it, or by version). One query.
+
+    The walk starts at the references *by label* only: a reference by version to `child_name` never follows a label.
+    Above that, a version reached is read by whoever references it by version or by a label it holds now."""
+    wanted = list(dict.fromkeys(labels))
+    if not wanted:
+        return []
+    start = aliased(Prompt)
+    start_dep = aliased(PromptDependency)
+    reach = (
+        select(
+            start.name.label("name"),
+            start.version.label("version"),
+            start.labels.label("labels"),
+            start_dep.child_label.label("moved"),
+            literal(1, Integer).label("depth"),
+            array([], type_=Text).label("below"),
+        )
+        .join(start_dep, start_dep.parent_id == start.id)
+        .where(start_dep.child_name == child_name, start_dep.child_label.in_(wanted))
+        .cte("reach", recursive=True)
+    )
+    parent = aliased(Prompt)
+    dep = aliased(PromptDependency)
+    step = (
+        select(
+            parent.name,
+            parent.version,
+            parent.labels,
+            reach.c.moved,
+            reach.c.depth + 1,
+            # the reached version goes in front: `below` lists the chain from just under the top down to the start
+            array([reach.c.name + " v" + cast(reach.c.version, Text)]).concat(reach.c.below),
+        )
+        .join(dep, dep.parent_id == parent.id)
+        .join(
+            reach,
+            and_(
+                dep.child_name == reach.c.name,
+                or_(dep.child_version == reach.c.version, dep.child_label == any_(reach.c.labels)),
+            ),
+        )
+        .where(reach.c.depth < max_depth)
+    )
+    reach = reach.union(step)
+    stmt = (
+        select(reach.c.name, reach.c.version, reach.c.moved, reach.c.below)
+        .where(reach.c.labels.overlap(list(holding)))
+        .distinct()
+        .order_by(reach.c.name, reach.c.version, reach.c.moved, reach.c.below)
+    )
+    return [
+        ReachingDependent(row.name, row.version, child_name, row.moved, tuple(row.below))
+        for row in (await session.execute(stmt)).all()
+    ]
 
 
 async def parents_of(session: AsyncSession, child_names: Iterable[str]) -> Sequence[Prompt]:

@@ -17,6 +17,7 @@ from twosigma.kit.errors import BadRequest, Conflict, Forbidden, NotFound
 from twosigma.prompts import repository as repo
 from twosigma.prompts.cache import PromptCache, default_cache
 from twosigma.prompts.composition import (
+    MAX_NESTING_DEPTH,
     CompositionError,
     ResolvedPrompt,
     resolve_content,
@@ -30,24 +31,32 @@ from twosigma.prompts.templates import chat_variable_names, dependency_tags, pla
 PROTECTED_LABELS = frozenset({PRODUCTION})
 
 
-def _platform_admins_only(labels: Sequence[str]) -> Forbidden:
+def _platform_admins_only(labels: Sequence[str], dependents: Sequence[str]) -> Forbidden:
+    if not dependents:
+        return Forbidden(
+            f"Only a platform administrator may move or remove the protected label(s): {', '.join(labels)}.",
+            code="protected_label",
+        )
     return Forbidden(
-        f"Only a platform administrator may move or remove the protected label(s): {', '.join(labels)}.",
+        f"Only a platform administrator may move or remove the label(s) {', '.join(labels)}: production prompts "
+        "read them, so this would change what production serves.",
         code="protected_label",
+        details={"dependents": list(dependents)},
     )
 
 
 @dataclass(frozen=True)
 class Actor:
     """Who writes: `created_by` is stored on new versions (a user id, or "API"); `audit` names them in label
-    events; `may_move_protected` says whether they may give, move or remove the protected `production` label
-    (decided in authz: a platform administrator, an API key with `prompts:deploy`), and `refuse_protected` builds
-    the error when they may not (a user lacks the role, a key the scope)."""
+    events; `may_move_protected` says whether they may give, move or remove the protected `production` label, or
+    change what it serves (decided in authz: a platform administrator, an API key with `prompts:deploy`), and
+    `refuse_protected(labels, dependents)` builds the error when they may not (a user lacks the role, a key the
+    scope); `dependents` names the production prompts that read the labels, empty when `production` itself moved."""
 
     created_by: str
     audit: str
     may_move_protected: bool
-    refuse_protected: Callable[[Sequence[str]], Forbidden] = _platform_admins_only
+    refuse_protected: Callable[[Sequence[str], Sequence[str]], Forbidden] = _platform_admins_only
 
 
 def _refuse_reserved(labels: Iterable[str]) -> None:
@@ -57,10 +66,27 @@ def _refuse_reserved(labels: Iterable[str]) -> None:
         )
 
 
-def _guard_protected(actor: Actor, labels: Iterable[str]) -> None:
-    touched = PROTECTED_LABELS.intersection(labels)
-    if touched and not actor.may_move_protected:
-        raise actor.refuse_protected(sorted(touched))
+async def _guard_protected(session: AsyncSession, actor: Actor, name: str, labels: Iterable[str]) -> None:
+    """Refuse an actor who may not move `production` a write that gives, moves or removes `labels` of `name` when
+    that is `production`, or when a version holding `production` reads one of them — by label, directly or through
+    other prompts (by label or by version), as deep as a composition may go. Moving a label changes what every
+    reference to it resolves to, so it would change what production serves without deploying. References to `name`
+    by version are pinned and never concerned. One query, none for an actor who may move `production`; call it with
+    the name locked, before anything moves."""
+    if actor.may_move_protected:
+        return
+    moved = sorted(set(labels))
+    touched = PROTECTED_LABELS.intersection(moved)
+    if touched:
+        raise actor.refuse_protected(sorted(touched), [])
+    # The root is level 0 and level MAX_NESTING_DEPTH is refused: a legal chain has at most MAX_NESTING_DEPTH - 1
+    # references, and every chain that reads the label now is legal.
+    reaching = await repo.reaching_dependents(
+        session, name, moved, holding=PROTECTED_LABELS, max_depth=MAX_NESTING_DEPTH - 1
+    )
+    if reaching:
+        labels_read = sorted({d.child_label for d in reaching})
+        raise actor.refuse_protected(labels_read, list(dict.fromkeys(d.describe() for d in reaching)))
 
 
 def _conflict_with_dependents(message: str, dependents: list[repo.Dependent]) -> Conflict:
@@ -122,7 +148,6 @@ async def create_prompt(
     """Create version max+1 of `data.name` (version 1 for a new name)."""
     assert data.type is not None
     _refuse_reserved(data.labels)
-    _guard_protected(actor, data.labels)
     content = data.content()
     if isinstance(content, list):
         clash = sorted(set(chat_variable_names(content)) & set(placeholder_names(content)))
@@ -133,6 +158,7 @@ async def create_prompt(
                 code="invalid_prompt",
             )
     await repo.lock_name(session, data.name)
+    await _guard_protected(session, actor, data.name, [*data.labels, LATEST])
     latest = await repo.latest_row(session, data.name)
     if latest is not None and latest.type != data.type:
         raise BadRequest(
@@ -178,8 +204,8 @@ async def set_labels(
 ) -> ResolvedPrompt:
     """Langfuse's PATCH: add `new_labels` to the version (taking them from other versions); nothing is removed."""
     _refuse_reserved(new_labels)
-    _guard_protected(actor, new_labels)
     await repo.lock_name(session, name)
+    await _guard_protected(session, actor, name, new_labels)
     row = await repo.by_version(session, name, version)
     if row is None:
         raise NotFound(f"Prompt not found: '{name}' with version {version}", code="prompt_not_found")
@@ -194,8 +220,8 @@ async def remove_label(
     session: AsyncSession, actor: Actor, name: str, label: str, *, cache: PromptCache | None = None
 ) -> None:
     _refuse_reserved([label])
-    _guard_protected(actor, [label])
     await repo.lock_name(session, name)
+    await _guard_protected(session, actor, name, [label])
     row = await repo.by_label(session, name, label)
     if row is None:
         raise NotFound(f"Prompt not found: '{name}' with label '{label}'", code="prompt_not_found")
@@ -238,7 +264,7 @@ async def delete_prompt(
     if not rows:
         what = f" with version {version}" if version is not None else f" with label '{label}'" if label else ""
         raise NotFound(f"Prompt not found: '{name}'{what}", code="prompt_not_found")
-    _guard_protected(actor, [lbl for r in rows for lbl in r.labels])
+    await _guard_protected(session, actor, name, [lbl for r in rows for lbl in r.labels])
     whole_name = len(rows) == len(all_rows)
     if whole_name:
         dependents = await repo.dependents(session, name)
