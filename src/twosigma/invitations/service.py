@@ -10,6 +10,7 @@ Decisions (docs/tenancy.md, docs/security.md):
 - The token is `secrets.token_urlsafe(32)`; only its SHA-256 is stored. It appears in clear once: in the answer to
   the call that made the invitation (`created_view`: `accept_token`, `accept_url`), for the inviter to pass on until
   a later issue mails the link `/invitations/accept?token=…`. Who must present it to accept: authz/membership.py.
+- A decline is audited with no actor: the decliner may be an outsider, whom the university's log must not name.
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ def _target_details(invitation: Invitation) -> dict[str, Any]:
 
 
 async def _record(
-    session: AsyncSession, action: AuditAction, actor: Principal, invitation: Invitation, **extra: Any
+    session: AsyncSession, action: AuditAction, actor: Principal | None, invitation: Invitation, **extra: Any
 ) -> None:
     await audit.record(
         session,
@@ -264,7 +265,8 @@ async def decline(session: AsyncSession, p: Principal, invitation: Invitation, n
     ensure_open(row, now)
     _close(row, InvitationStatus.DECLINED, p, now)
     await session.flush()
-    await _record(session, AuditAction.INVITATION_DECLINED, p, row)
+    # No actor: whoever declines may be outside the university, and its log names only the address typed.
+    await _record(session, AuditAction.INVITATION_DECLINED, None, row)
     return invitee_view(invitation, now)
 
 
