@@ -145,6 +145,19 @@ class TestDeclineExpiryAndOthers:
         ][0]
         assert (listed["status"], listed["user_id"]) == ("DECLINED", None)
 
+    async def test_the_audit_log_names_no_account_for_a_decline(
+        self, client: httpx.AsyncClient, settings: Settings, a: Tenant, b: Tenant
+    ) -> None:
+        admin = Caller(client, settings, a.admin)
+        invitation = await _invite_to_role(admin, a, b.student.email)
+        await Caller(client, settings, b.student).post(f"/invitations/{invitation['id']}/decline")
+        log = await admin.get(f"/universities/{a.university.id}/audit", params={"action": "invitation.declined"})
+        [declined] = log.json()["items"]
+        assert (declined["actor_id"], declined["actor_email"]) == (None, None)
+        assert (declined["target_user_id"], declined["target_email"]) == (None, b.student.email)
+        assert (declined["resource_type"], declined["resource_id"]) == ("invitation", invitation["id"])
+        assert set(declined["details"]) == {"kind", "role", "department_id"}  # what was offered, nobody's id
+
     async def test_after_fourteen_days_the_invitation_has_expired(
         self, client: httpx.AsyncClient, app: FastAPI, settings: Settings, a: Tenant, b: Tenant
     ) -> None:

@@ -13,7 +13,9 @@ The model (docs/security.md):
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
+from datetime import datetime
 
 from twosigma.authz.policy import (
     administers_university,
@@ -125,6 +127,28 @@ def invitation_scope(p: Principal, university_id: int) -> InvitationScope:
 def may_answer_invitation(p: Principal, invitation_email: str) -> bool:
     """Only the holder of the invited address (compared case-insensitively) accepts or declines."""
     return p.user.email.lower() == invitation_email.lower()
+
+
+class InvitationTokenRequired(Forbidden):
+    code = "invitation_token_required"
+    default_message = (
+        "To accept this invitation, open the invitation link you were given (ask the person who invited you for it)."
+    )
+
+
+def ensure_may_accept_invitation(
+    p: Principal, invited_at: datetime, token_hash: str, presented_hash: str | None
+) -> None:
+    """On top of `may_answer_invitation`, for accepting: emails are not verified, so holding the address proves
+    nothing for an account made at or after the invitation (anyone may register it to claim the invitation). Such an
+    account must present the invitation's token (`presented_hash`, its SHA-256); one that existed before needs none.
+    A token presented is always checked (constant-time). Declining needs no token: it harms no one."""
+    if presented_hash is not None:
+        if hmac.compare_digest(presented_hash, token_hash):
+            return
+    elif p.user.created_at < invited_at:
+        return
+    raise InvitationTokenRequired()
 
 
 # --- The audit log -------------------------------------------------------------------------------------------------

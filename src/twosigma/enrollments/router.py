@@ -22,8 +22,9 @@ from twosigma.enrollments.schemas import (
     StaffEnrollRequest,
 )
 from twosigma.enums import EnrollmentStatus
-from twosigma.invitations.schemas import InvitationRead
+from twosigma.invitations.schemas import InvitationCreated
 from twosigma.kit.clock import Now
+from twosigma.kit.deps import AppSettings
 from twosigma.kit.pagination import Page, Pagination
 from twosigma.kit.schemas import error_responses
 
@@ -50,14 +51,15 @@ async def enroll(
 
 @router.post(
     "/offerings/{offering_id}/enrollments",
-    response_model=EnrollmentRead | InvitationRead,
+    response_model=EnrollmentRead | InvitationCreated,
     status_code=http.HTTP_201_CREATED,
     responses=_WRITE
     | {
         202: {
-            "model": InvitationRead,
+            "model": InvitationCreated,
             "description": "Addressed by email (not a platform admin): an invitation was made, whether or not an "
-            "account has that address; the enrolment happens when its holder accepts.",
+            "account has that address; the enrolment happens when its holder accepts. Its `accept_token` and "
+            "`accept_url` are shown here once.",
         }
     },
     summary="Enrol a member of the university (by user_id), or invite someone (by email)",
@@ -69,9 +71,10 @@ async def enroll_user(
     body: StaffEnrollRequest,
     response: Response,
     now: Now,
-) -> CourseEnrollment | InvitationRead:
-    result = await service.enrol_or_invite(session, principal, offering, body, now)
-    if isinstance(result, InvitationRead):
+    settings: AppSettings,
+) -> CourseEnrollment | InvitationCreated:
+    result = await service.enrol_or_invite(session, principal, offering, body, now, settings)
+    if isinstance(result, InvitationCreated):
         response.status_code = http.HTTP_202_ACCEPTED
     return result
 

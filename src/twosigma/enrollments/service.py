@@ -21,6 +21,7 @@ from twosigma.audit.models import AuditAction
 from twosigma.authz import addressing
 from twosigma.authz.policy import can_edit_course, ensure_not_suspended, is_staff
 from twosigma.authz.principal import Principal
+from twosigma.config import Settings
 from twosigma.courses import repository as courses_repo
 from twosigma.courses.models import Course, CourseOffering
 from twosigma.enrollments import repository as repo
@@ -30,7 +31,7 @@ from twosigma.enrollments.state import Actor, check_transition, frees_seat
 from twosigma.enums import EnrollmentStatus as S
 from twosigma.enums import Visibility
 from twosigma.invitations import service as invitations
-from twosigma.invitations.schemas import InvitationRead
+from twosigma.invitations.schemas import InvitationCreated
 from twosigma.kit.errors import Conflict, Forbidden, NotFound
 from twosigma.kit.pagination import PageParams, PageResult, paginate
 from twosigma.users.models import User
@@ -171,8 +172,13 @@ async def enroll_self(
 
 
 async def enrol_or_invite(
-    session: AsyncSession, principal: Principal, offering: CourseOffering, body: StaffEnrollRequest, now: datetime
-) -> CourseEnrollment | InvitationRead:
+    session: AsyncSession,
+    principal: Principal,
+    offering: CourseOffering,
+    body: StaffEnrollRequest,
+    now: datetime,
+    settings: Settings,
+) -> CourseEnrollment | InvitationCreated:
     """A member of the offering's university by id is enrolled at once; anyone by email (unless the caller is a
     platform admin) gets an invitation, whether or not an account has that address (authz/membership.py)."""
     user = await addressing.addressee(
@@ -183,7 +189,7 @@ async def enrol_or_invite(
         issued = await invitations.invite_to_offering(
             session, principal, offering.university_id, offering.id, body.email, S(body.status), now
         )
-        return invitations.inviter_view(issued.invitation, now)
+        return invitations.created_view(issued, now, settings)
     return await enroll_by_staff(session, principal, offering.id, user, S(body.status))
 
 

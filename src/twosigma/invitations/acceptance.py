@@ -1,8 +1,9 @@
 """Accepting an invitation: the grant or enrolment it offers, made with the same rules as a direct one, in the
 request's one transaction.
 
-- Only the holder of the invited address accepts (the loader answers 404 to anyone else), while it is open
-  (409 `invitation_expired` / `invitation_not_pending`), and not while suspended in the university (403).
+- Only the holder of the invited address accepts (the loader answers 404 to anyone else); if their account was
+  created at or after the invitation, only with its token (403 `invitation_token_required`, authz/membership.py);
+  while it is open (409 `invitation_expired` / `invitation_not_pending`), and not while suspended there (403).
 - The inviter's right is re-checked as of now: an invitation is only as good as its inviter's standing. One whose
   inviter has since lost the right to grant that role or edit that course (revoked, suspended, deactivated or
   deleted) is 409 `invitation_no_longer_valid`; it stays PENDING, and staff who still may can invite again.
@@ -10,8 +11,8 @@ request's one transaction.
   waitlist, the STUDENT role on enrolment), audited as done on the inviter's authority; the acceptance is audited
   as the invitee's act.
 
-`accept` takes an already loaded invitation, so accepting by the token of an emailed link is a loader away
-(`repository.get_by_token_hash(service.token_hash(token))` plus the same address check).
+`accept` takes an already loaded invitation, so accepting by the token alone (the link's page, a later issue) is a
+loader away (`repository.get_by_token_hash(service.token_hash(token))` plus the same address check).
 """
 
 from __future__ import annotations
@@ -37,8 +38,13 @@ class InvitationNoLongerValid(Conflict):
     default_message = "The person who invited you may no longer grant this; ask for a new invitation."
 
 
-async def accept(session: AsyncSession, p: Principal, invitation: Invitation, now: datetime) -> AcceptedInvitation:
-    """`invitation` as loaded for its addressee (with its university, department and offering's course)."""
+async def accept(
+    session: AsyncSession, p: Principal, invitation: Invitation, now: datetime, token: str | None = None
+) -> AcceptedInvitation:
+    """`invitation` as loaded for its addressee (with its university, department and offering's course); `token`
+    the one the caller presents, if any."""
+    presented = service.token_hash(token) if token is not None else None
+    membership.ensure_may_accept_invitation(p, invitation.created_at, invitation.token_hash, presented)
     row = await service.locked(session, invitation)
     service.ensure_open(row, now)
     policy.ensure_not_suspended(p, row.university_id)

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Body, Response
 from fastapi import status as http
 
 from twosigma.authz.dependencies import CurrentPrincipal
 from twosigma.db.session import DbSession
 from twosigma.invitations import acceptance, service
 from twosigma.invitations.dependencies import AddressedInvitation, ManagedInvitation
-from twosigma.invitations.schemas import AcceptedInvitation, InvitationRead, InvitationState, MyInvitation
+from twosigma.invitations.schemas import (
+    AcceptedInvitation,
+    InvitationAcceptance,
+    InvitationRead,
+    InvitationState,
+    MyInvitation,
+)
 from twosigma.kit.clock import Now
 from twosigma.kit.pagination import Page, Pagination
 from twosigma.kit.schemas import error_responses
@@ -35,11 +41,21 @@ async def my_invitations(
     return (await service.my_invitations(session, principal, status, params, now)).as_dict()
 
 
-@router.post("/invitations/{invitation_id}/accept", response_model=AcceptedInvitation, responses=_WRITE)
+@router.post(
+    "/invitations/{invitation_id}/accept",
+    response_model=AcceptedInvitation,
+    responses=_WRITE,
+    description="An account created at or after the invitation must send the invitation's `token` (from its link); "
+    "without it, or with a wrong one, 403 `invitation_token_required`.",
+)
 async def accept_invitation(
-    session: DbSession, principal: CurrentPrincipal, invitation: AddressedInvitation, now: Now
+    session: DbSession,
+    principal: CurrentPrincipal,
+    invitation: AddressedInvitation,
+    now: Now,
+    body: Annotated[InvitationAcceptance | None, Body()] = None,
 ) -> AcceptedInvitation:
-    return await acceptance.accept(session, principal, invitation, now)
+    return await acceptance.accept(session, principal, invitation, now, body.token if body else None)
 
 
 @router.post("/invitations/{invitation_id}/decline", response_model=MyInvitation, responses=_WRITE)

@@ -1,4 +1,4 @@
-"""Response shapes of invitations: the inviter's view and the invitee's.
+"""Shapes of invitations: the inviter's view (with the token once, when created), the invitee's, the acceptance.
 
 The inviter's view carries what they typed and the invitation's state, never anything about an account (whether
 one exists, its id, its name): `user_id` appears once the invitation is ACCEPTED, when the person is a member.
@@ -9,8 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
+from pydantic import Field
+
 from twosigma.enums import EnrollmentStatus, InvitationKind, UserRole
-from twosigma.kit.schemas import ReadSchema
+from twosigma.kit.schemas import ReadSchema, Schema
 
 
 class InvitationState(StrEnum):
@@ -38,6 +40,23 @@ class InvitationRead(ReadSchema):
     created_at: datetime
     expires_at: datetime
     closed_at: datetime | None
+
+
+class InvitationCreated(InvitationRead):
+    """The answer to the call that makes an invitation, and the only place its token ever appears: shown once.
+
+    Until invitations are mailed, the inviter passes the link (or the token) to the person. An account created at
+    or after the invitation must present the token to accept it; one that existed before may accept by id alone.
+    """
+
+    accept_token: str = Field(description="Shown once: the invitation's secret. No other response carries it.")
+    accept_url: str = Field(description="Shown once: the link to accept (`/invitations/accept?token=…`).")
+
+
+class InvitationAcceptance(Schema):
+    """The optional body of `POST /invitations/{id}/accept`."""
+
+    token: str = Field(min_length=1, max_length=128, description="The token of the invitation link.")
 
 
 class InvitedUniversity(ReadSchema):

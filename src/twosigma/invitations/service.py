@@ -7,8 +7,10 @@ Decisions (docs/tenancy.md, docs/security.md):
   one past its expiry reads as EXPIRED and can no longer be accepted or declined.
 - Inviting the same address to the same role (or offering) again while one is open replaces it: the old one is
   REVOKED (audited, with `superseded_by`), so there is one open invitation per target, and a fresh expiry.
-- The token is `secrets.token_urlsafe(32)`; only its SHA-256 is stored, and `IssuedInvitation.token` is its only
-  appearance in clear, for the mail outbox of a later issue (a link `/invitations/accept?token=…`).
+- The token is `secrets.token_urlsafe(32)`; only its SHA-256 is stored. It appears in clear once: in the answer to
+  the call that made the invitation (`created_view`: `accept_token`, `accept_url`), for the inviter to pass on until
+  a later issue mails the link `/invitations/accept?token=…`. Who must present it to accept: authz/membership.py.
+- A decline is audited with no actor: the decliner may be an outsider, whom the university's log must not name.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,10 +28,12 @@ from twosigma.audit import service as audit
 from twosigma.audit.models import AuditAction
 from twosigma.authz import membership
 from twosigma.authz.principal import Principal
+from twosigma.config import Settings
 from twosigma.enums import EnrollmentStatus, InvitationKind, InvitationStatus, UserRole
 from twosigma.invitations import repository as repo
 from twosigma.invitations.models import Invitation
 from twosigma.invitations.schemas import (
+    InvitationCreated,
     InvitationRead,
     InvitationState,
     InvitedCourse,
@@ -41,6 +46,7 @@ from twosigma.kit.errors import Conflict
 from twosigma.kit.pagination import PageParams, PageResult, paginate
 
 INVITATION_LIFETIME = timedelta(days=14)
+ACCEPT_PATH = "/invitations/accept"
 
 
 class InvitationExpired(Conflict):
@@ -90,7 +96,7 @@ def _target_details(invitation: Invitation) -> dict[str, Any]:
 
 
 async def _record(
-    session: AsyncSession, action: AuditAction, actor: Principal, invitation: Invitation, **extra: Any
+    session: AsyncSession, action: AuditAction, actor: Principal | None, invitation: Invitation, **extra: Any
 ) -> None:
     await audit.record(
         session,
@@ -188,6 +194,13 @@ def inviter_view(invitation: Invitation, now: datetime) -> InvitationRead:
     )
 
 
+def created_view(issued: IssuedInvitation, now: datetime, settings: Settings) -> InvitationCreated:
+    """The inviter's view with the token: for the answer of the call that issued it, and nothing else."""
+    url = settings.public_base_url.rstrip("/") + ACCEPT_PATH + "?" + urlencode({"token": issued.token})
+    view = inviter_view(issued.invitation, now)
+    return InvitationCreated(**view.model_dump(), accept_token=issued.token, accept_url=url)
+
+
 def invitee_view(invitation: Invitation, now: datetime) -> MyInvitation:
     """`invitation` loaded with its context (repository `_with_context`)."""
     offering = invitation.course_offering
@@ -252,7 +265,8 @@ async def decline(session: AsyncSession, p: Principal, invitation: Invitation, n
     ensure_open(row, now)
     _close(row, InvitationStatus.DECLINED, p, now)
     await session.flush()
-    await _record(session, AuditAction.INVITATION_DECLINED, p, row)
+    # No actor: whoever declines may be outside the university, and its log names only the address typed.
+    await _record(session, AuditAction.INVITATION_DECLINED, None, row)
     return invitee_view(invitation, now)
 
 

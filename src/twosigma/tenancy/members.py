@@ -9,8 +9,9 @@ from fastapi import APIRouter, Body, Query, Response
 from twosigma.authz.dependencies import CurrentPrincipal
 from twosigma.db.session import DbSession
 from twosigma.enums import UserRole
-from twosigma.invitations.schemas import InvitationRead
+from twosigma.invitations.schemas import InvitationCreated
 from twosigma.kit.clock import Now
+from twosigma.kit.deps import AppSettings
 from twosigma.kit.pagination import Page, Pagination
 from twosigma.kit.params import IdQuery
 from twosigma.kit.schemas import error_responses
@@ -33,9 +34,10 @@ _READ = error_responses(401, 403, 404, 422)
 _WRITE = error_responses(401, 403, 404, 409, 422)
 _INVITED: dict[int | str, dict[str, Any]] = {
     202: {
-        "model": InvitationRead,
+        "model": InvitationCreated,
         "description": "Addressed by email (not a platform admin): an invitation was made, whether or not an account "
-        "has that address; the grant happens when its holder accepts.",
+        "has that address; the grant happens when its holder accepts. Its `accept_token` and `accept_url` are shown "
+        "here once.",
     }
 }
 
@@ -54,7 +56,7 @@ async def list_roles(
 
 @router.post(
     "/universities/{university_id}/roles",
-    response_model=RoleGrantRead | InvitationRead,
+    response_model=RoleGrantRead | InvitationCreated,
     status_code=201,
     tags=["roles"],
     responses=_WRITE | _INVITED,
@@ -67,9 +69,10 @@ async def grant_role(
     data: RoleGrantCreate,
     response: Response,
     now: Now,
-) -> RoleGrantRead | InvitationRead:
-    result = await service.grant_or_invite(session, p, university, data, now)
-    if isinstance(result, InvitationRead):
+    settings: AppSettings,
+) -> RoleGrantRead | InvitationCreated:
+    result = await service.grant_or_invite(session, p, university, data, now, settings)
+    if isinstance(result, InvitationCreated):
         response.status_code = 202
     return result
 

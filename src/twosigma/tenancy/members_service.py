@@ -17,9 +17,10 @@ from twosigma.audit import service as audit
 from twosigma.audit.models import AuditAction
 from twosigma.authz import addressing, membership
 from twosigma.authz.principal import Principal
+from twosigma.config import Settings
 from twosigma.enums import UserRole
 from twosigma.invitations import service as invitations
-from twosigma.invitations.schemas import InvitationRead
+from twosigma.invitations.schemas import InvitationCreated
 from twosigma.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from twosigma.kit.pagination import PageParams, PageResult
 from twosigma.tenancy import repository as repo
@@ -85,8 +86,13 @@ async def _ensure_may_grant(
 
 
 async def grant_or_invite(
-    session: AsyncSession, p: Principal, university: University, data: RoleGrantCreate, now: datetime
-) -> RoleGrantRead | InvitationRead:
+    session: AsyncSession,
+    p: Principal,
+    university: University,
+    data: RoleGrantCreate,
+    now: datetime,
+    settings: Settings,
+) -> RoleGrantRead | InvitationCreated:
     await _ensure_may_grant(session, p, university.id, data.role, data.department_id)
     user = await addressing.addressee(session, p, university.id, user_id=data.user_id, email=data.email)
     if user is None:
@@ -94,7 +100,7 @@ async def grant_or_invite(
         issued = await invitations.invite_to_role(
             session, p, university.id, data.email, data.role, data.department_id, now
         )
-        return invitations.inviter_view(issued.invitation, now)
+        return invitations.created_view(issued, now, settings)
     return await grant(session, p, university.id, user, data.role, data.department_id)
 
 
