@@ -16,8 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from twosigma.authz.policy import (
+    GrantableRoles,
     administers_university,
     can_edit_course,
+    grantable,
     grantable_roles,
     is_platform_admin,
 )
@@ -90,21 +92,36 @@ def can_list_invitations(p: Principal | None, university_id: int) -> bool:
 @dataclass(frozen=True)
 class InvitationScope:
     """Which of a university's invitations a caller sees and may revoke: the ones they could issue now, plus the
-    ones they sent. Evaluated in Python (`covers`) and turned into SQL by the invitations repository."""
+    ones they sent. Evaluated in Python (`covers`) and turned into SQL by the invitations repository.
+
+    "Could issue now" is the issuing rule itself: a ROLE invitation is covered when its role is in
+    `policy.grantable_roles` for its department (`roles`), so a department admin never reaches a DEPARTMENT_ADMIN
+    invitation naming their department (their replacement), nor a university-wide one.
+
+    "Sent by me" covers listing *and* revoking, even once the sender could no longer issue it: acceptance re-checks
+    the inviter's right as of then, so such an invitation can no longer be accepted anyway; withdrawing it only
+    closes it, and it is the sender's own word (a later invitation to the same target by someone else supersedes
+    it and is theirs, not the first sender's). The caller must still be one who may list invitations there."""
 
     everything: bool
     sender_id: int
-    role_departments: frozenset[int]  # ROLE invitations naming one of these departments
+    roles: GrantableRoles  # ROLE invitations whose role the caller could grant for the invitation's department
     course_departments: frozenset[int]  # ENROLLMENT invitations into courses of these departments
     all_courses: bool  # ENROLLMENT invitations into any course (a university-wide instructor)
 
     def covers(
-        self, kind: InvitationKind, department_id: int | None, course_department_id: int | None, sender: int | None
+        self,
+        kind: InvitationKind,
+        *,
+        role: UserRole | None,
+        department_id: int | None,
+        course_department_id: int | None,
+        sender: int | None,
     ) -> bool:
         if self.everything or sender == self.sender_id:
             return True
         if kind is InvitationKind.ROLE:
-            return department_id is not None and department_id in self.role_departments
+            return role is not None and role in self.roles.roles(department_id)
         return self.all_courses or (
             course_department_id is not None and course_department_id in self.course_departments
         )
@@ -112,14 +129,14 @@ class InvitationScope:
 
 def invitation_scope(p: Principal, university_id: int) -> InvitationScope:
     if administers_university(p, university_id):
-        return InvitationScope(True, p.id, frozenset(), frozenset(), False)
+        return InvitationScope(True, p.id, grantable(p, university_id), frozenset(), False)
     grants = p.grants_in(university_id)
     administered = frozenset(
         g.department_id for g in grants if g.role is UserRole.DEPARTMENT_ADMIN and g.department_id is not None
     )
     taught = frozenset(g.department_id for g in grants if g.role is UserRole.INSTRUCTOR and g.department_id is not None)
     everywhere = any(g.role is UserRole.INSTRUCTOR and g.department_id is None for g in grants)
-    return InvitationScope(False, p.id, administered, administered | taught, everywhere)
+    return InvitationScope(False, p.id, grantable(p, university_id), administered | taught, everywhere)
 
 
 def may_answer_invitation(p: Principal, invitation_email: str) -> bool:
