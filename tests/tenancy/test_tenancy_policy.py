@@ -33,6 +33,12 @@ class TestAccountStatusIsThePlatformAdminsAlone:
         with pytest.raises(NotFound):
             membership.ensure_account_status_settable(UNI_ADMIN_OF_1, frozenset({2}))
 
+    @pytest.mark.parametrize("role", [UserRole.DEPARTMENT_ADMIN, UserRole.INSTRUCTOR, UserRole.TA, UserRole.STUDENT])
+    def test_a_fellow_member_who_does_not_administer_the_university_gets_not_found(self, role: UserRole) -> None:
+        department = 5 if role is UserRole.DEPARTMENT_ADMIN else None
+        with pytest.raises(NotFound):
+            membership.ensure_account_status_settable(_principal(Grant(1, role, department)), frozenset({1}))
+
 
 class TestSuspensionInThePrincipal:
     def _build(self, *grants: Grant, suspended_in: frozenset[int]) -> Principal:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from twosigma.authz.policy import (
     GrantableRoles,
+    administered_universities,
     administers_university,
     can_edit_course,
     grantable,
@@ -42,11 +43,12 @@ def can_set_account_status(p: Principal | None) -> bool:
 
 
 def ensure_account_status_settable(p: Principal | None, target_universities: frozenset[int]) -> None:
-    """403 for a caller who shares a university with the user (they know the account; a university admin is told to
-    suspend instead), 404 for everyone else (the account is none of their business)."""
+    """403 for a UNIVERSITY_ADMIN of a university the user belongs to (they see the account in their member list
+    and are told to suspend instead), 404 for everyone else, fellow members included: anyone can become a member
+    by self-enrolling in a public offering, and a 403 that only members get would tell them which ids are members."""
     if can_set_account_status(p):
         return
-    if p is not None and p.university_ids() & target_universities:
+    if administered_universities(p) & target_universities:
         raise Forbidden(
             "Only a platform administrator may activate or deactivate an account; suspend the member in your "
             "university instead.",
