@@ -62,6 +62,13 @@ def can_suspend_members(p: Principal | None, university_id: int) -> bool:
     return administers_university(p, university_id)
 
 
+def can_read_suspension_details(p: Principal | None, university_id: int) -> bool:
+    """A suspension's reason and who decided it, in the member list: those who may suspend there. Everyone else who
+    sees the list (department admins) sees only *that* a member is suspended: they grant these people roles, which
+    take effect nowhere while the suspension lasts, and a member by suspension alone is in the list anyway."""
+    return can_suspend_members(p, university_id)
+
+
 def ensure_suspendable(p: Principal, target_id: int, target_is_platform_admin: bool) -> None:
     if target_id == p.id:
         raise Conflict("You cannot suspend yourself.", code="cannot_suspend_self")
