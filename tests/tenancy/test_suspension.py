@@ -253,13 +253,38 @@ class TestTheMemberListAndTheLog:
         admin = Caller(client, settings, a.admin)
         members = (await admin.get(f"/universities/{a.university.id}/members", params={"limit": 100})).json()
         row = next(m for m in members["items"] if m["id"] == pair.student.id)
+        assert row["suspended"] is True
         assert row["suspension"]["reason"] == "Under review"
         assert row["suspension"]["suspended_by_id"] == a.admin.id
         assert row["roles"] == ["STUDENT"]  # the grants stay, unused, for when it is lifted
         other = next(m for m in members["items"] if m["id"] == a.ta.id)
-        assert other["suspension"] is None
+        assert (other["suspended"], other["suspension"]) == (False, None)
         only = (await admin.get(f"/universities/{a.university.id}/members", params={"suspended": True})).json()
         assert [m["id"] for m in only["items"]] == [pair.student.id]
+
+    async def test_a_department_admin_sees_that_a_member_is_suspended_but_not_why_nor_by_whom(
+        self, client: httpx.AsyncClient, settings: Settings, pair: Pair
+    ) -> None:
+        a = pair.a
+        await _suspend(client, settings, a, pair.student)
+        response = await Caller(client, settings, a.department_admin).get(
+            f"/universities/{a.university.id}/members", params={"limit": 100}
+        )
+        row = next(m for m in response.json()["items"] if m["id"] == pair.student.id)
+        assert (row["suspended"], row["suspension"]) == (True, None)
+        assert "Under review" not in response.text
+
+    async def test_a_department_admin_may_filter_on_what_they_see(
+        self, client: httpx.AsyncClient, settings: Settings, pair: Pair
+    ) -> None:
+        a = pair.a
+        await _suspend(client, settings, a, pair.student)
+        department_admin = Caller(client, settings, a.department_admin)
+        url = f"/universities/{a.university.id}/members"
+        only = (await department_admin.get(url, params={"suspended": True})).json()["items"]
+        assert [(m["id"], m["suspended"], m["suspension"]) for m in only] == [(pair.student.id, True, None)]
+        rest = (await department_admin.get(url, params={"suspended": False, "limit": 100})).json()["items"]
+        assert pair.student.id not in {m["id"] for m in rest}
 
     async def test_a_member_by_enrolment_only_is_listed_with_no_roles(
         self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings, pair: Pair

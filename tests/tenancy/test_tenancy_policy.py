@@ -33,6 +33,12 @@ class TestAccountStatusIsThePlatformAdminsAlone:
         with pytest.raises(NotFound):
             membership.ensure_account_status_settable(UNI_ADMIN_OF_1, frozenset({2}))
 
+    @pytest.mark.parametrize("role", [UserRole.DEPARTMENT_ADMIN, UserRole.INSTRUCTOR, UserRole.TA, UserRole.STUDENT])
+    def test_a_fellow_member_who_does_not_administer_the_university_gets_not_found(self, role: UserRole) -> None:
+        department = 5 if role is UserRole.DEPARTMENT_ADMIN else None
+        with pytest.raises(NotFound):
+            membership.ensure_account_status_settable(_principal(Grant(1, role, department)), frozenset({1}))
+
 
 class TestSuspensionInThePrincipal:
     def _build(self, *grants: Grant, suspended_in: frozenset[int]) -> Principal:
@@ -61,23 +67,55 @@ class TestSuspensionInThePrincipal:
         assert policy.can_read_course_content(p, 2, course_published=True, enrolled=True)
 
 
+def _covers(
+    scope: membership.InvitationScope,
+    kind: InvitationKind,
+    *,
+    role: UserRole | None = UserRole.TA,
+    department_id: int | None = None,
+    course_department_id: int | None = None,
+    sender: int | None = 77,
+) -> bool:
+    """`scope.covers` of an invitation by someone else (77), to TA university-wide unless told otherwise."""
+    return scope.covers(
+        kind, role=role, department_id=department_id, course_department_id=course_department_id, sender=sender
+    )
+
+
 class TestInvitationScope:
     def test_university_admin_sees_every_invitation(self) -> None:
         scope = membership.invitation_scope(UNI_ADMIN_OF_1, 1)
-        assert scope.covers(InvitationKind.ROLE, None, None, sender=77)
+        assert _covers(scope, InvitationKind.ROLE)
 
     def test_department_admin_sees_their_departments_roles_and_courses_and_what_they_sent(self) -> None:
         scope = membership.invitation_scope(_principal(Grant(1, UserRole.DEPARTMENT_ADMIN, 5)), 1)
-        assert scope.covers(InvitationKind.ROLE, 5, None, sender=77)
-        assert scope.covers(InvitationKind.ENROLLMENT, None, 5, sender=77)
-        assert not scope.covers(InvitationKind.ROLE, 6, None, sender=77)
-        assert not scope.covers(InvitationKind.ENROLLMENT, None, None, sender=77)
-        assert scope.covers(InvitationKind.ROLE, None, None, sender=1)
+        assert _covers(scope, InvitationKind.ROLE, department_id=5)
+        assert _covers(scope, InvitationKind.ENROLLMENT, role=None, course_department_id=5)
+        assert not _covers(scope, InvitationKind.ROLE, department_id=6)
+        assert not _covers(scope, InvitationKind.ENROLLMENT, role=None)
+        assert _covers(scope, InvitationKind.ROLE, sender=1)
+
+    def test_department_admin_does_not_see_a_department_admin_invitation_naming_their_department(self) -> None:
+        scope = membership.invitation_scope(_principal(Grant(1, UserRole.DEPARTMENT_ADMIN, 5)), 1)
+        assert not _covers(scope, InvitationKind.ROLE, role=UserRole.DEPARTMENT_ADMIN, department_id=5)
+        assert not _covers(scope, InvitationKind.ROLE, role=UserRole.UNIVERSITY_ADMIN)
+
+    def test_a_role_invitation_is_covered_exactly_when_its_role_is_grantable_there(self) -> None:
+        """One rule: the scope answers what `policy.grantable_roles` answers, for every role and department."""
+        principals = [UNI_ADMIN_OF_1, _principal(Grant(1, UserRole.DEPARTMENT_ADMIN, 5)), _principal()]
+        principals += [_principal(Grant(1, UserRole.INSTRUCTOR, 5)), _principal(Grant(2, UserRole.UNIVERSITY_ADMIN))]
+        for p in principals:
+            scope = membership.invitation_scope(p, 1)
+            for role in UserRole:
+                for department_id in (None, 5, 6):
+                    covered = _covers(scope, InvitationKind.ROLE, role=role, department_id=department_id)
+                    grantable = role in policy.grantable_roles(p, 1, department_id)
+                    assert covered == (grantable or scope.everything), (p.grants, role, department_id)
 
     def test_university_wide_instructor_sees_every_enrolment_invitation_and_no_role_invitation(self) -> None:
         scope = membership.invitation_scope(_principal(Grant(1, UserRole.INSTRUCTOR)), 1)
-        assert scope.covers(InvitationKind.ENROLLMENT, None, None, sender=77)
-        assert not scope.covers(InvitationKind.ROLE, 5, None, sender=77)
+        assert _covers(scope, InvitationKind.ENROLLMENT, role=None)
+        assert not _covers(scope, InvitationKind.ROLE, department_id=5)
 
 
 class TestCanViewUniversity:

@@ -4,10 +4,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.fixtures.factories import auth_headers, grant_role, make_member, make_university, make_user
+from tests.fixtures.membership import Caller, make_tenant
 from tests.fixtures.tenancy import make_campus, make_platform_admin
 from twosigma.audit.models import AuditEvent
 from twosigma.auth.models import RefreshToken
@@ -160,15 +162,6 @@ class TestSetUserStatus:
         )
         assert response.status_code == 404
 
-    async def test_department_admin_is_403(
-        self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings
-    ) -> None:
-        campus = await make_campus(db)
-        response = await client.patch(
-            _url(campus.student.id), json={"is_active": False}, headers=auth_headers(settings, campus.department_admin)
-        )
-        assert response.status_code == 403
-
     async def test_unknown_user_is_404(self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings) -> None:
         admin = await make_platform_admin(db)
         response = await client.patch(_url(99999999), json={"is_active": False}, headers=auth_headers(settings, admin))
@@ -188,3 +181,41 @@ class TestSetUserStatus:
     async def test_without_a_token_is_401(self, client: httpx.AsyncClient, db: AsyncSession) -> None:
         campus = await make_campus(db)
         assert (await client.patch(_url(campus.student.id), json={"is_active": False})).status_code == 401
+
+
+class TestOnlyTheUniversitysAdminsAreToldTheAccountIsAMember:
+    """403 `platform_admin_only` is for UNIVERSITY_ADMINs of a university the user belongs to; anyone else, fellow
+    members included, gets the 404 of an id nobody holds, so a member cannot tell members' ids from the rest."""
+
+    async def test_a_self_enrolled_student_cannot_tell_a_member_id_from_an_outsider_or_nobody(
+        self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings
+    ) -> None:
+        a, b = await make_tenant(db), await make_tenant(db)
+        student = Caller(client, settings, await make_user(db))
+        assert (await student.post(f"/offerings/{a.offering.id}/enroll")).status_code == 201
+        member = await student.patch(f"/users/{a.ta.id}", {"is_active": False})
+        outsider = await student.patch(f"/users/{b.ta.id}", {"is_active": False})
+        nobody = await student.patch("/users/2000000000", {"is_active": False})
+        assert member.status_code == outsider.status_code == nobody.status_code == 404
+        assert member.json() == outsider.json() == nobody.json()
+
+    @pytest.mark.parametrize("who", ["department_admin", "instructor", "department_instructor", "ta", "student"])
+    async def test_staff_who_do_not_administer_the_university_get_404(
+        self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings, who: str
+    ) -> None:
+        a = await make_tenant(db)
+        target = await make_member(db, a.university, UserRole.STUDENT)
+        response = await Caller(client, settings, getattr(a, who)).patch(f"/users/{target.id}", {"is_active": False})
+        nobody = await Caller(client, settings, getattr(a, who)).patch("/users/2000000000", {"is_active": False})
+        assert (response.status_code, response.json()) == (404, nobody.json())
+
+    async def test_a_university_admin_is_told_403_only_about_members_of_a_university_they_administer(
+        self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings
+    ) -> None:
+        a, b = await make_tenant(db), await make_tenant(db)
+        await grant_role(db, a.admin, b.university, UserRole.STUDENT)  # a fellow member of B, not its admin
+        admin = Caller(client, settings, a.admin)
+        of_b = await admin.patch(f"/users/{b.ta.id}", {"is_active": False})
+        of_a = await admin.patch(f"/users/{a.ta.id}", {"is_active": False})
+        assert of_b.status_code == 404
+        assert (of_a.status_code, of_a.json()["error"]["code"]) == (403, "platform_admin_only")

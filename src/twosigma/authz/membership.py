@@ -18,8 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from twosigma.authz.policy import (
+    GrantableRoles,
+    administered_universities,
     administers_university,
     can_edit_course,
+    grantable,
     grantable_roles,
     is_platform_admin,
 )
@@ -42,11 +45,12 @@ def can_set_account_status(p: Principal | None) -> bool:
 
 
 def ensure_account_status_settable(p: Principal | None, target_universities: frozenset[int]) -> None:
-    """403 for a caller who shares a university with the user (they know the account; a university admin is told to
-    suspend instead), 404 for everyone else (the account is none of their business)."""
+    """403 for a UNIVERSITY_ADMIN of a university the user belongs to (they see the account in their member list
+    and are told to suspend instead), 404 for everyone else, fellow members included: anyone can become a member
+    by self-enrolling in a public offering, and a 403 that only members get would tell them which ids are members."""
     if can_set_account_status(p):
         return
-    if p is not None and p.university_ids() & target_universities:
+    if administered_universities(p) & target_universities:
         raise Forbidden(
             "Only a platform administrator may activate or deactivate an account; suspend the member in your "
             "university instead.",
@@ -58,6 +62,13 @@ def ensure_account_status_settable(p: Principal | None, target_universities: fro
 def can_suspend_members(p: Principal | None, university_id: int) -> bool:
     """Suspend a member, or lift a suspension: the university's admins (and platform admins)."""
     return administers_university(p, university_id)
+
+
+def can_read_suspension_details(p: Principal | None, university_id: int) -> bool:
+    """A suspension's reason and who decided it, in the member list: those who may suspend there. Everyone else who
+    sees the list (department admins) sees only *that* a member is suspended: they grant these people roles, which
+    take effect nowhere while the suspension lasts, and a member by suspension alone is in the list anyway."""
+    return can_suspend_members(p, university_id)
 
 
 def ensure_suspendable(p: Principal, target_id: int, target_is_platform_admin: bool) -> None:
@@ -92,21 +103,36 @@ def can_list_invitations(p: Principal | None, university_id: int) -> bool:
 @dataclass(frozen=True)
 class InvitationScope:
     """Which of a university's invitations a caller sees and may revoke: the ones they could issue now, plus the
-    ones they sent. Evaluated in Python (`covers`) and turned into SQL by the invitations repository."""
+    ones they sent. Evaluated in Python (`covers`) and turned into SQL by the invitations repository.
+
+    "Could issue now" is the issuing rule itself: a ROLE invitation is covered when its role is in
+    `policy.grantable_roles` for its department (`roles`), so a department admin never reaches a DEPARTMENT_ADMIN
+    invitation naming their department (their replacement), nor a university-wide one.
+
+    "Sent by me" covers listing *and* revoking, even once the sender could no longer issue it: acceptance re-checks
+    the inviter's right as of then, so such an invitation can no longer be accepted anyway; withdrawing it only
+    closes it, and it is the sender's own word (a later invitation to the same target by someone else supersedes
+    it and is theirs, not the first sender's). The caller must still be one who may list invitations there."""
 
     everything: bool
     sender_id: int
-    role_departments: frozenset[int]  # ROLE invitations naming one of these departments
+    roles: GrantableRoles  # ROLE invitations whose role the caller could grant for the invitation's department
     course_departments: frozenset[int]  # ENROLLMENT invitations into courses of these departments
     all_courses: bool  # ENROLLMENT invitations into any course (a university-wide instructor)
 
     def covers(
-        self, kind: InvitationKind, department_id: int | None, course_department_id: int | None, sender: int | None
+        self,
+        kind: InvitationKind,
+        *,
+        role: UserRole | None,
+        department_id: int | None,
+        course_department_id: int | None,
+        sender: int | None,
     ) -> bool:
         if self.everything or sender == self.sender_id:
             return True
         if kind is InvitationKind.ROLE:
-            return department_id is not None and department_id in self.role_departments
+            return role is not None and role in self.roles.roles(department_id)
         return self.all_courses or (
             course_department_id is not None and course_department_id in self.course_departments
         )
@@ -114,14 +140,14 @@ class InvitationScope:
 
 def invitation_scope(p: Principal, university_id: int) -> InvitationScope:
     if administers_university(p, university_id):
-        return InvitationScope(True, p.id, frozenset(), frozenset(), False)
+        return InvitationScope(True, p.id, grantable(p, university_id), frozenset(), False)
     grants = p.grants_in(university_id)
     administered = frozenset(
         g.department_id for g in grants if g.role is UserRole.DEPARTMENT_ADMIN and g.department_id is not None
     )
     taught = frozenset(g.department_id for g in grants if g.role is UserRole.INSTRUCTOR and g.department_id is not None)
     everywhere = any(g.role is UserRole.INSTRUCTOR and g.department_id is None for g in grants)
-    return InvitationScope(False, p.id, administered, administered | taught, everywhere)
+    return InvitationScope(False, p.id, grantable(p, university_id), administered | taught, everywhere)
 
 
 def may_answer_invitation(p: Principal, invitation_email: str) -> bool:

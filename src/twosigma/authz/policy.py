@@ -12,6 +12,9 @@ Membership administration (addressing users, suspensions, invitations, the audit
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
 from twosigma.authz.principal import Principal
 from twosigma.enums import EnrollmentStatus, UserRole
 from twosigma.kit.errors import Forbidden, NotFound
@@ -62,17 +65,40 @@ def can_manage_members(p: Principal | None, university_id: int) -> bool:
     return p is not None and UserRole.DEPARTMENT_ADMIN in p.roles_in(university_id)
 
 
-def grantable_roles(p: Principal | None, university_id: int, department_id: int | None) -> frozenset[UserRole]:
-    """Which roles `p` may grant (or revoke) in this university/department."""
+@dataclass(frozen=True)
+class GrantableRoles:
+    """Every role `p` may grant (or revoke) in one university: `everywhere` (university-wide or in any department)
+    and, per department, `by_department`. The one statement of the rule: `grantable_roles` answers from it, and the
+    invitations repository turns the same object into SQL (which invitations a caller could issue now)."""
+
+    everywhere: frozenset[UserRole] = frozenset()
+    by_department: Mapping[int, frozenset[UserRole]] = field(default_factory=dict)
+
+    def roles(self, department_id: int | None) -> frozenset[UserRole]:
+        if department_id is None:
+            return self.everywhere
+        return self.everywhere | self.by_department.get(department_id, frozenset())
+
+
+def grantable(p: Principal | None, university_id: int) -> GrantableRoles:
     if p is None:
-        return frozenset()
+        return GrantableRoles()
     if p.is_platform_admin:
-        return frozenset(UserRole)
+        return GrantableRoles(everywhere=frozenset(UserRole))
     if UserRole.UNIVERSITY_ADMIN in p.roles_in(university_id):
-        return frozenset(UserRole) - {UserRole.PLATFORM_ADMIN}
-    if department_id is not None and administers_department(p, university_id, department_id):
-        return DEPARTMENT_GRANTABLE
-    return frozenset()
+        return GrantableRoles(everywhere=frozenset(UserRole) - {UserRole.PLATFORM_ADMIN})
+    administered = {
+        g.department_id
+        for g in p.grants_in(university_id)
+        if g.role is UserRole.DEPARTMENT_ADMIN and g.department_id is not None
+    }
+    return GrantableRoles(by_department=dict.fromkeys(sorted(administered), DEPARTMENT_GRANTABLE))
+
+
+def grantable_roles(p: Principal | None, university_id: int, department_id: int | None) -> frozenset[UserRole]:
+    """Which roles `p` may grant (or revoke) in this university/department: a department admin grants
+    INSTRUCTOR/TA/STUDENT in their own department only, never DEPARTMENT_ADMIN nor anything university-wide."""
+    return grantable(p, university_id).roles(department_id)
 
 
 def can_create_course(p: Principal | None, university_id: int, department_id: int | None) -> bool:

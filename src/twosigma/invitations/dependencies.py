@@ -42,9 +42,10 @@ async def get_managed_invitation(
     scope = membership.invitation_scope(principal, invitation.university_id)
     covered = membership.can_list_invitations(principal, invitation.university_id) and scope.covers(
         invitation.kind,
-        invitation.department_id,
-        course.department_id if course is not None else None,
-        invitation.invited_by_id,
+        role=invitation.role,
+        department_id=invitation.department_id,
+        course_department_id=course.department_id if course is not None else None,
+        sender=invitation.invited_by_id,
     )
     try:
         policy.ensure(covered, principal, invitation.university_id, resource="Invitation")

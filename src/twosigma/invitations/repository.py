@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from twosigma.authz.membership import InvitationScope
+from twosigma.authz.policy import GrantableRoles
 from twosigma.courses.models import Course, CourseOffering
 from twosigma.enums import InvitationKind, InvitationStatus, UserRole
 from twosigma.invitations.models import Invitation
@@ -24,15 +25,25 @@ def state_clause(state: InvitationState, now: datetime) -> ColumnElement[bool]:
     return Invitation.status == InvitationStatus(state.value)
 
 
+def _grantable_clauses(grantable: GrantableRoles) -> list[ColumnElement[bool]]:
+    """ROLE invitations whose role is in `grantable.roles(department_id)`: the SQL of `GrantableRoles.roles`."""
+    is_role = Invitation.kind == InvitationKind.ROLE
+    clauses: list[ColumnElement[bool]] = []
+    if grantable.everywhere:
+        clauses.append(and_(is_role, Invitation.role.in_(sorted(grantable.everywhere))))
+    for department_id, roles in sorted(grantable.by_department.items()):
+        if roles:
+            clauses.append(and_(is_role, Invitation.department_id == department_id, Invitation.role.in_(sorted(roles))))
+    return clauses
+
+
 def _scope_clause(scope: InvitationScope) -> ColumnElement[bool]:
-    """The SQL twin of `InvitationScope.covers` (tests hold the two to the same answers)."""
+    """The SQL twin of `InvitationScope.covers` (tests hold the two to the same answers: what a caller lists is what
+    they may revoke)."""
     if scope.everything:
         return true()
     clauses: list[ColumnElement[bool]] = [Invitation.invited_by_id == scope.sender_id]
-    if scope.role_departments:
-        clauses.append(
-            and_(Invitation.kind == InvitationKind.ROLE, Invitation.department_id.in_(sorted(scope.role_departments)))
-        )
+    clauses.extend(_grantable_clauses(scope.roles))
     if scope.all_courses:
         clauses.append(Invitation.kind == InvitationKind.ENROLLMENT)
     elif scope.course_departments:

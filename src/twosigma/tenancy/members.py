@@ -86,6 +86,7 @@ async def revoke_role(
 
 @router.get("/universities/{university_id}/members", response_model=Page[MemberRead], tags=["members"], responses=_READ)
 async def list_members(
+    p: CurrentPrincipal,
     university: ManagedUniversity,
     session: DbSession,
     params: Pagination,
@@ -95,7 +96,7 @@ async def list_members(
     suspended: bool | None = None,
 ) -> dict[str, Any]:
     result = await service.list_members(
-        session, university, params, q=q, role=role, is_active=is_active, suspended=suspended
+        session, p, university, params, q=q, role=role, is_active=is_active, suspended=suspended
     )
     return result.as_dict()
 

@@ -162,7 +162,7 @@ async def revoke_role(session: AsyncSession, p: Principal, university: Universit
 
 def _member_read(row: Any) -> MemberRead:
     suspension = None
-    if row.suspended_at is not None:
+    if row.suspended_at is not None:  # selected only for those who may read it (repository.members_query)
         suspension = MemberSuspensionInfo(
             suspended_at=row.suspended_at, suspended_by_id=row.suspended_by_id, reason=row.suspension_reason
         )
@@ -175,12 +175,14 @@ def _member_read(row: Any) -> MemberRead:
         grants=[
             MemberGrant(id=g["id"], role=UserRole(g["role"]), department_id=g["department_id"]) for g in row.grants
         ],
+        suspended=row.suspended,
         suspension=suspension,
     )
 
 
 async def list_members(
     session: AsyncSession,
+    p: Principal,
     university: University,
     params: PageParams,
     *,
@@ -189,7 +191,12 @@ async def list_members(
     is_active: bool | None,
     suspended: bool | None,
 ) -> PageResult[Any]:
-    stmt = repo.members_query(university.id, q=q, role=role, is_active=is_active, suspended=suspended)
+    """Everyone who sees the list sees whether a member is suspended (and may filter on it: it tells them nothing
+    more); the suspension's reason and author only those who may suspend (authz.membership)."""
+    details = membership.can_read_suspension_details(p, university.id)
+    stmt = repo.members_query(
+        university.id, q=q, role=role, is_active=is_active, suspended=suspended, suspension_details=details
+    )
     return await page_of(session, stmt, params, _member_read)
 
 

@@ -6,7 +6,22 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, String, and_, cast, delete, exists, func, or_, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    String,
+    and_,
+    cast,
+    delete,
+    exists,
+    func,
+    null,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
@@ -190,13 +205,35 @@ async def user_grants(session: AsyncSession, user_id: int) -> tuple[Grant, ...]:
 
 
 def members_query(
-    university_id: int, *, q: str | None, role: UserRole | None, is_active: bool | None, suspended: bool | None
+    university_id: int,
+    *,
+    q: str | None,
+    role: UserRole | None,
+    is_active: bool | None,
+    suspended: bool | None,
+    suspension_details: bool,
 ) -> AnySelect:
     """One row per member of the university (authz.repository.member_ids_of: a role, an enrolment in one of its
-    offerings, or a suspension there); roles, grants and the suspension aggregated in the same query."""
+    offerings, or a suspension there); roles, grants and the suspension aggregated in the same query.
+
+    `suspended` is every row's; the suspension's columns (`suspended_at`, `suspended_by_id`, `suspension_reason`)
+    are NULL unless `suspension_details`, so a caller not allowed them never has them read at all."""
     grant = UserUniversityRole
     role_text = cast(grant.role, String)
     has_grant = grant.id.is_not(None)
+    suspension_columns: tuple[ColumnElement[Any], ...]
+    if suspension_details:
+        suspension_columns = (
+            MemberSuspension.created_at.label("suspended_at"),
+            MemberSuspension.suspended_by_id.label("suspended_by_id"),
+            MemberSuspension.reason.label("suspension_reason"),
+        )
+    else:
+        suspension_columns = (
+            null().label("suspended_at"),
+            null().label("suspended_by_id"),
+            null().label("suspension_reason"),
+        )
     stmt = (
         select(
             User.id,
@@ -217,9 +254,8 @@ def members_query(
                 ).filter(has_grant),
                 text("'[]'::json"),
             ).label("grants"),
-            MemberSuspension.created_at.label("suspended_at"),
-            MemberSuspension.suspended_by_id,
-            MemberSuspension.reason.label("suspension_reason"),
+            MemberSuspension.id.is_not(None).label("suspended"),
+            *suspension_columns,
         )
         .outerjoin(grant, and_(grant.user_id == User.id, grant.university_id == university_id))
         .outerjoin(

@@ -181,7 +181,10 @@ class MemberRead(ReadSchema):
     is_active: bool  # the account, platform-wide (set by platform admins only)
     roles: list[UserRole]  # distinct role names in this university, sorted (empty for a member by enrolment only)
     grants: list[MemberGrant]  # the underlying grants (ids for revocation, departments)
-    suspension: MemberSuspensionInfo | None  # set while the member is suspended here: none of the above then works
+    suspended: bool  # suspended here: none of the above then works (shown to everyone who sees the list)
+    # Its reason and author, for those who may suspend there (authz.membership.can_read_suspension_details); null
+    # for everyone else, and while the member is not suspended.
+    suspension: MemberSuspensionInfo | None
 
 
 # Suspensions
