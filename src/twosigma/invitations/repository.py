@@ -101,7 +101,7 @@ async def get_with_course(session: AsyncSession, invitation_id: int) -> tuple[In
         .where(Invitation.id == invitation_id)
     )
     row = (await session.execute(stmt)).one_or_none()
-    return (row[0], row[1]) if row is not None else None
+    return (row.Invitation, row.Course) if row is not None else None
 
 
 async def lock(session: AsyncSession, invitation_id: int) -> bool:
