@@ -31,7 +31,7 @@ from twosigma.llm.factory import ProviderRegistry
 from twosigma.prompts.cache import PromptCache
 from twosigma.system_settings.cache import EffectiveCache
 
-pytest_plugins = ["tests.fixtures.factories", "tests.fakes.fixtures"]
+pytest_plugins = ["tests.fixtures.factories", "tests.fixtures.membership", "tests.fakes.fixtures"]
 
 TEST_ENCRYPTION_KEY = Fernet.generate_key().decode()
 # The test app is configured like a real install: /metrics needs this token (tests/fixtures/factories.py sends it).

@@ -15,11 +15,6 @@ from twosigma.enums import UserRole
 from twosigma.users.models import User
 
 
-@pytest.fixture
-async def a(db: AsyncSession) -> Tenant:
-    return await make_tenant(db)
-
-
 def _audit(t: Tenant) -> str:
     return f"/universities/{t.university.id}/audit"
 

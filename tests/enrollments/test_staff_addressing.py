@@ -6,23 +6,12 @@ A staff enrolment by id reaches members of the offering's university only; by em
 from __future__ import annotations
 
 import httpx
-import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.fixtures.membership import Caller, Tenant, make_tenant, without_ids_and_times
+from tests.fixtures.membership import Caller, Tenant, without_ids_and_times
 from twosigma.config import Settings
 from twosigma.enrollments.models import CourseEnrollment
-
-
-@pytest.fixture
-async def a(db: AsyncSession) -> Tenant:
-    return await make_tenant(db)
-
-
-@pytest.fixture
-async def b(db: AsyncSession) -> Tenant:
-    return await make_tenant(db)
 
 
 def _enrol(t: Tenant) -> str:

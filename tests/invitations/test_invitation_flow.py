@@ -6,25 +6,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.fixtures.courses import make_offering
 from tests.fixtures.factories import make_user
-from tests.fixtures.membership import Caller, Tenant, make_tenant
+from tests.fixtures.membership import Caller, Tenant
 from twosigma.config import Settings
 from twosigma.kit.clock import get_now
-
-
-@pytest.fixture
-async def a(db: AsyncSession) -> Tenant:
-    return await make_tenant(db)
-
-
-@pytest.fixture
-async def b(db: AsyncSession) -> Tenant:
-    return await make_tenant(db)
 
 
 async def _invite_to_role(caller: Caller, t: Tenant, email: str, role: str = "TA", **extra: Any) -> dict[str, Any]:

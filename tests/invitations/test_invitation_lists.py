@@ -15,11 +15,6 @@ from twosigma.config import Settings
 from twosigma.enums import UserRole
 
 
-@pytest.fixture
-async def a(db: AsyncSession) -> Tenant:
-    return await make_tenant(db)
-
-
 def _list(t: Tenant) -> str:
     return f"/universities/{t.university.id}/invitations"
 

@@ -6,24 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import pytest
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.fixtures.auth import register
 from tests.fixtures.factories import unique
-from tests.fixtures.membership import API, Caller, Tenant, make_tenant
+from tests.fixtures.membership import API, Caller, Tenant
 from twosigma.config import Settings
-
-
-@pytest.fixture
-async def a(db: AsyncSession) -> Tenant:
-    return await make_tenant(db)
-
-
-@pytest.fixture
-async def b(db: AsyncSession) -> Tenant:
-    return await make_tenant(db)
 
 
 class Registered:

@@ -7,24 +7,13 @@ answer does not depend on whether an account has that address.
 from __future__ import annotations
 
 import httpx
-import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.fixtures.factories import make_user
-from tests.fixtures.membership import Caller, Tenant, make_tenant, without_ids_and_times
+from tests.fixtures.membership import Caller, Tenant, without_ids_and_times
 from tests.fixtures.tenancy import make_platform_admin
 from twosigma.config import Settings
 from twosigma.users.models import User
-
-
-@pytest.fixture
-async def a(db: AsyncSession) -> Tenant:
-    return await make_tenant(db)
-
-
-@pytest.fixture
-async def b(db: AsyncSession) -> Tenant:
-    return await make_tenant(db)
 
 
 def _roles(t: Tenant) -> str:
