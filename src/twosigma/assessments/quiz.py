@@ -1,0 +1,201 @@
+"""A quiz: what a gradable content item's `data_json` holds, checked on every write, and its student view.
+
+The definition is the whole item as staff write it (answer keys included). `student_view` is the one function that
+decides what anyone who cannot edit the course sees of it: every path that returns item data, and everything sent
+to an LLM provider, goes through it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from twosigma.kit.errors import Invalid
+
+MAX_QUESTIONS = 200
+MAX_CHOICES = 50
+MAX_ACCEPTED_ANSWERS = 50
+MAX_TEXT = 10_000  # a prompt, a choice, an explanation
+MAX_SHORT_ANSWER = 1_000  # an accepted answer, and a student's short-text answer
+
+
+class FeedbackPolicy(StrEnum):
+    AFTER_EACH_ATTEMPT = "after_each_attempt"
+    AFTER_PASSING = "after_passing"
+    NEVER = "never"
+
+
+# Fields a student never reads: the key of each question type. `explanation` is released by the feedback policy.
+KEY_FIELDS = frozenset({"answer_index", "answer_indices", "answer", "tolerance", "accepted_answers", "case_sensitive"})
+EXPLANATION = "explanation"
+
+QuestionId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]
+Points = Annotated[float, Field(gt=0, le=1_000_000, allow_inf_nan=False)]
+
+
+class _Question(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    id: QuestionId
+    prompt: Text
+    explanation: Annotated[str, Field(max_length=MAX_TEXT)] | None = None
+    points: Points = 1
+
+
+class _Choices(_Question):
+    choices: Annotated[list[Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]], Field(min_length=2)]
+
+    @field_validator("choices")
+    @classmethod
+    def _few_enough(cls, choices: list[str]) -> list[str]:
+        if len(choices) > MAX_CHOICES:
+            raise ValueError(f"at most {MAX_CHOICES} choices")
+        return choices
+
+
+class SingleChoice(_Choices):
+    type: Literal["single_choice"]
+    answer_index: Annotated[int, Field(ge=0)]
+
+    @model_validator(mode="after")
+    def _answer_is_a_choice(self) -> SingleChoice:
+        if self.answer_index >= len(self.choices):
+            raise ValueError("answer_index must name one of the choices")
+        return self
+
+
+class MultipleChoice(_Choices):
+    type: Literal["multiple_choice"]
+    answer_indices: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _answers_are_choices(self) -> MultipleChoice:
+        if len(set(self.answer_indices)) != len(self.answer_indices):
+            raise ValueError("answer_indices must not repeat an index")
+        if any(index >= len(self.choices) for index in self.answer_indices):
+            raise ValueError("answer_indices must name choices")
+        return self
+
+
+class Numeric(_Question):
+    type: Literal["numeric"]
+    answer: Annotated[float, Field(allow_inf_nan=False)]
+    tolerance: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0
+
+
+class ShortText(_Question):
+    type: Literal["short_text"]
+    accepted_answers: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=MAX_SHORT_ANSWER)]], Field(min_length=1)
+    ]
+    case_sensitive: bool = False
+
+    @field_validator("accepted_answers")
+    @classmethod
+    def _few_enough(cls, answers: list[str]) -> list[str]:
+        if len(answers) > MAX_ACCEPTED_ANSWERS:
+            raise ValueError(f"at most {MAX_ACCEPTED_ANSWERS} accepted answers")
+        if any(not answer.strip() for answer in answers):
+            raise ValueError("an accepted answer must not be blank")
+        return answers
+
+
+Question = Annotated[SingleChoice | MultipleChoice | Numeric | ShortText, Field(discriminator="type")]
+
+
+class Quiz(BaseModel):
+    """A gradable item's `data_json`. Other top-level keys are the item's own (instructions, a time estimate) and
+    are kept; a question's keys are exactly its type's, so a misspelt key field is refused rather than ignored."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    pass_percent: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] = 70
+    max_attempts: Annotated[int, Field(ge=1, le=1000)] | None = None
+    show_feedback: FeedbackPolicy = FeedbackPolicy.AFTER_EACH_ATTEMPT
+    questions: Annotated[list[Question], Field(min_length=1)]
+
+    @field_validator("questions")
+    @classmethod
+    def _ids_unique(cls, questions: list[Question]) -> list[Question]:
+        if len(questions) > MAX_QUESTIONS:
+            raise ValueError(f"at most {MAX_QUESTIONS} questions")
+        seen: set[str] = set()
+        for question in questions:
+            if question.id in seen:
+                raise ValueError(f"question id {question.id!r} is used twice")
+            seen.add(question.id)
+        return questions
+
+    @property
+    def max_points(self) -> float:
+        return math.fsum(question.points for question in self.questions)
+
+
+def parse_quiz(data: Any, *, field: str = "data_json") -> Quiz:
+    """`data` as a quiz, or Invalid (422) whose details name the question (its index and id) and the field."""
+    try:
+        return Quiz.model_validate(data)
+    except ValidationError as exc:
+        raise Invalid("The quiz is not valid.", details=_details(exc, data, field)) from None
+
+
+def _details(exc: ValidationError, data: Any, field: str) -> list[dict[str, Any]]:
+    questions = data.get("questions") if isinstance(data, dict) else None
+    details = []
+    for err in exc.errors(include_input=False, include_url=False):
+        loc = [part for part in err["loc"] if part not in _UNION_TAGS]
+        entry: dict[str, Any] = {"loc": ["body", field, *loc], "msg": err["msg"], "type": err["type"]}
+        if len(loc) >= 2 and loc[0] == "questions" and isinstance(loc[1], int):
+            entry["question_index"] = loc[1]
+            if isinstance(questions, list) and loc[1] < len(questions) and isinstance(questions[loc[1]], dict):
+                qid = questions[loc[1]].get("id")
+                if isinstance(qid, str) and len(qid) <= 64:
+                    entry["question_id"] = qid
+            if len(loc) >= 3:
+                entry["field"] = str(loc[2])
+        elif loc:
+            entry["field"] = str(loc[0])
+        details.append(entry)
+    return details
+
+
+_UNION_TAGS = frozenset({"single_choice", "multiple_choice", "numeric", "short_text"})
+
+
+def quiz_version(quiz: Quiz) -> str:
+    """What an attempt was graded against: a hash of the questions and the pass mark (not of the wording around
+    them), so an edit that changes grading is a new version and an attempt's stored score stays as graded."""
+    graded = {
+        "pass_percent": quiz.pass_percent,
+        "questions": [question.model_dump(mode="json") for question in quiz.questions],
+    }
+    canonical = json.dumps(graded, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def student_view(data: Any, *, explanations: bool = False) -> Any:
+    """A gradable item's `data_json` as a student may read it: every question without its key, and without its
+    explanation unless `explanations` (the feedback policy released it). Works on stored data that does not parse
+    (written before validation existed): whatever it holds, no key field survives."""
+    if not isinstance(data, dict):
+        return data
+    view = dict(data)
+    questions = data.get("questions")
+    if isinstance(questions, list):
+        view["questions"] = [_question_view(question, explanations) for question in questions]
+    for name in KEY_FIELDS:
+        view.pop(name, None)
+    return view
+
+
+def _question_view(question: Any, explanations: bool) -> Any:
+    if not isinstance(question, dict):
+        return question
+    hidden = KEY_FIELDS if explanations else KEY_FIELDS | {EXPLANATION}
+    return {name: value for name, value in question.items() if name not in hidden}
