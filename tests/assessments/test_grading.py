@@ -243,3 +243,19 @@ def test_student_view_has_no_key() -> None:
 )
 def test_student_view_of_data_that_does_not_parse(data: Any) -> None:
     assert not _keys_in(student_view(data)) & KEY_FIELDS
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        (quiz({**SINGLE, "choices": ["c"] * 51, "answer_index": 0}), "choices"),
+        (quiz({**TEXT, "accepted_answers": ["a"] * 51}), "accepted_answers"),
+        (quiz({**TEXT, "accepted_answers": ["a" * 1001]}), "accepted_answers"),
+        (quiz({**SINGLE, "prompt": "p" * 10_001}), "prompt"),
+        ({"questions": [{**SINGLE, "id": f"q{n}"} for n in range(201)]}, "questions"),
+    ],
+)
+def test_limits(data: dict[str, Any], field: str) -> None:
+    with pytest.raises(Invalid) as caught:
+        parse_quiz(data)
+    assert any(d.get("field") == field for d in caught.value.details)

@@ -11,7 +11,7 @@ import hashlib
 import json
 import math
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -49,14 +49,7 @@ class _Question(BaseModel):
 
 
 class _Choices(_Question):
-    choices: Annotated[list[Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]], Field(min_length=2)]
-
-    @field_validator("choices")
-    @classmethod
-    def _few_enough(cls, choices: list[str]) -> list[str]:
-        if len(choices) > MAX_CHOICES:
-            raise ValueError(f"at most {MAX_CHOICES} choices")
-        return choices
+    choices: Annotated[list[Text], Field(min_length=2, max_length=MAX_CHOICES)]
 
 
 class SingleChoice(_Choices):
@@ -92,21 +85,24 @@ class Numeric(_Question):
 class ShortText(_Question):
     type: Literal["short_text"]
     accepted_answers: Annotated[
-        list[Annotated[str, Field(min_length=1, max_length=MAX_SHORT_ANSWER)]], Field(min_length=1)
+        list[Annotated[str, Field(min_length=1, max_length=MAX_SHORT_ANSWER)]],
+        Field(min_length=1, max_length=MAX_ACCEPTED_ANSWERS),
     ]
     case_sensitive: bool = False
 
     @field_validator("accepted_answers")
     @classmethod
-    def _few_enough(cls, answers: list[str]) -> list[str]:
-        if len(answers) > MAX_ACCEPTED_ANSWERS:
-            raise ValueError(f"at most {MAX_ACCEPTED_ANSWERS} accepted answers")
+    def _not_blank(cls, answers: list[str]) -> list[str]:
         if any(not answer.strip() for answer in answers):
             raise ValueError("an accepted answer must not be blank")
         return answers
 
 
 Question = Annotated[SingleChoice | MultipleChoice | Numeric | ShortText, Field(discriminator="type")]
+# The discriminator values, which pydantic puts in an error's location after the question's index.
+_TYPE_TAGS = frozenset(
+    get_args(kind.model_fields["type"].annotation)[0] for kind in (SingleChoice, MultipleChoice, Numeric, ShortText)
+)
 
 
 class Quiz(BaseModel):
@@ -118,13 +114,11 @@ class Quiz(BaseModel):
     pass_percent: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] = 70
     max_attempts: Annotated[int, Field(ge=1, le=1000)] | None = None
     show_feedback: FeedbackPolicy = FeedbackPolicy.AFTER_EACH_ATTEMPT
-    questions: Annotated[list[Question], Field(min_length=1)]
+    questions: Annotated[list[Question], Field(min_length=1, max_length=MAX_QUESTIONS)]
 
     @field_validator("questions")
     @classmethod
     def _ids_unique(cls, questions: list[Question]) -> list[Question]:
-        if len(questions) > MAX_QUESTIONS:
-            raise ValueError(f"at most {MAX_QUESTIONS} questions")
         seen: set[str] = set()
         for question in questions:
             if question.id in seen:
@@ -149,7 +143,7 @@ def _details(exc: ValidationError, data: Any, field: str) -> list[dict[str, Any]
     questions = data.get("questions") if isinstance(data, dict) else None
     details = []
     for err in exc.errors(include_input=False, include_url=False):
-        loc = [part for part in err["loc"] if part not in _UNION_TAGS]
+        loc = [part for part in err["loc"] if part not in _TYPE_TAGS]
         entry: dict[str, Any] = {"loc": ["body", field, *loc], "msg": err["msg"], "type": err["type"]}
         if len(loc) >= 2 and loc[0] == "questions" and isinstance(loc[1], int):
             entry["question_index"] = loc[1]
@@ -163,9 +157,6 @@ def _details(exc: ValidationError, data: Any, field: str) -> list[dict[str, Any]
             entry["field"] = str(loc[0])
         details.append(entry)
     return details
-
-
-_UNION_TAGS = frozenset({"single_choice", "multiple_choice", "numeric", "short_text"})
 
 
 def quiz_version(quiz: Quiz) -> str:
