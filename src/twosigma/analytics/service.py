@@ -16,40 +16,18 @@ from twosigma.analytics.schemas import (
     TopCourse,
     UserFigures,
 )
-from twosigma.authz.policy import administered_universities, can_view_analytics, ensure
+from twosigma.authz.access.analytics import analytics_scope
 from twosigma.authz.principal import Principal
 from twosigma.enums import EnrollmentStatus
-from twosigma.kit.errors import Forbidden, Invalid, NotFound
 
 TOP_COURSES = 10
 WINDOW_DAYS = 30
 
 
-async def resolve_scope(session: AsyncSession, principal: Principal, university_id: int | None) -> int | None:
-    """The university to report on (None: the whole platform), or the refusal."""
-    if university_id is None:
-        if principal.is_platform_admin:
-            return None
-        administered = administered_universities(principal)
-        if not administered:
-            raise Forbidden("Analytics are for university and platform administrators.")
-        if len(administered) > 1:
-            raise Invalid(
-                "You administer several universities; choose one with university_id.",
-                code="university_id_required",
-                details={"university_ids": sorted(administered)},
-            )
-        return next(iter(administered))
-    ensure(can_view_analytics(principal, university_id), principal, university_id, resource="University")
-    if principal.is_platform_admin and not await repo.university_exists(session, university_id):
-        raise NotFound("University not found.")
-    return university_id
-
-
 async def overview(
     session: AsyncSession, principal: Principal, university_id: int | None, now: datetime
 ) -> AnalyticsOverview:
-    scope = await resolve_scope(session, principal, university_id)
+    scope = await analytics_scope(session, principal, university_id)
     today = now.date()
     since = now - timedelta(days=WINDOW_DAYS)
 

@@ -32,8 +32,8 @@ from twosigma.kit.ratelimit import RateLimiter
 from twosigma.users import repository as users_repository
 from twosigma.users import service as users_service
 from twosigma.users.fields import normalize_email
-from twosigma.users.models import User, UserProfile
-from twosigma.users.schemas import ProfileRead, UserRead
+from twosigma.users.models import User
+from twosigma.users.schemas import UserRead
 
 CHECK_EMAIL_PER_MINUTE = 30  # per client address: the endpoint answers "is this email registered?"
 # Both sign-up routes share one budget per client address (TWOSIGMA_REGISTRATIONS_PER_MINUTE): a taken email answers
@@ -146,14 +146,12 @@ async def register_with_onboarding(
     subject_ids = sorted(set(data.subject_preferences))
     await users_service.ensure_subjects_exist(session, subject_ids)
     user = await users_service.create_user(session, settings, _account(data))
-    profile = UserProfile(user_id=user.id, **data.profile.model_dump())
-    session.add(profile)
-    await session.flush()
+    profile = await users_service.create_profile(session, user.id, data.profile)
     preferences = await users_service.put_subject_preferences(session, user.id, subject_ids)
     tokens = await issue_pair(session, settings, user.id)
     return OnboardingResult(
         user=UserRead.model_validate(user),
-        profile=ProfileRead.model_validate(profile),
+        profile=profile,
         subject_preferences=preferences.subject_ids,
         tokens=tokens,
     )
@@ -238,5 +236,11 @@ async def change_password(
     if not await verify_password(data.current_password, user.password_hash, settings.bcrypt_rounds):
         raise InvalidCurrentPassword()
     user.password_hash = await hash_password(data.new_password, settings.bcrypt_rounds)
-    await repository.revoke_all_of_user(session, user.id, datetime.now(UTC))
+    await revoke_all_of_user(session, user.id)
     await session.flush()
+
+
+async def revoke_all_of_user(session: AsyncSession, user_id: int, at: datetime | None = None) -> int:
+    """Sign every refresh token of the user out (a password change, the account deactivated): the one way to do
+    it, for every domain. Access tokens stop on their own (the principal loader checks the account)."""
+    return await repository.revoke_all_of_user(session, user_id, at or datetime.now(UTC))

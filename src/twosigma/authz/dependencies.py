@@ -1,4 +1,4 @@
-"""Typed dependencies that authenticate the caller. Resource loaders in each domain build on these."""
+"""Typed dependencies that authenticate the caller; the resource loaders (authz/access/dependencies.py) use them."""
 
 from __future__ import annotations
 

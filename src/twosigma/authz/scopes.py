@@ -39,6 +39,16 @@ def may_read_prompts(granted: Collection[str]) -> bool:
     return has_scope(granted, Scope.PROMPTS_READ)
 
 
+def ensure_may_read_prompts(granted: Collection[str]) -> None:
+    ensure_scope(granted, Scope.PROMPTS_READ, "read prompts")
+
+
+def ensure_may_write_prompts(granted: Collection[str]) -> None:
+    """Creating, relabelling and deleting prompt versions, which for a user is the platform admin's alone: a key
+    does it by its `prompts:write` scope instead of a role."""
+    ensure_scope(granted, Scope.PROMPTS_WRITE, "change prompts")
+
+
 def may_deploy(granted: Collection[str]) -> bool:
     """Whether the key may give, move or remove the protected `production` label."""
     return has_scope(granted, Scope.PROMPTS_DEPLOY)

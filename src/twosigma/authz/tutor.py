@@ -4,7 +4,7 @@
 every retry and every share call it, with the access the caller has *now*:
 
 - A chat about a content item: the caller must be able to read the item, by the rule of reading it
-  (content/dependencies.py: staff of the course's university; or an ACTIVE/COMPLETED enrolment in an offering of the
+  (authz/access/content.py: staff of the course's university; or an ACTIVE/COMPLETED enrolment in an offering of the
   published course, with the item's module and every ancestor published). Opening a chat on an item one may not
   read is 404, as reading it is. On an existing chat, losing that access (the enrolment DROPPED, the course or
   module unpublished, the staff role revoked, the item deleted) is 403 `content_access_lost`: the chat is the
@@ -26,11 +26,12 @@ from collections.abc import Iterable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.authz import repository
+from twosigma.authz.access.content import ItemAccess, readable_item
 from twosigma.authz.policy import is_staff, is_suspended
 from twosigma.authz.principal import Principal
-from twosigma.content.dependencies import ItemAccess, get_readable_item
 from twosigma.kit.errors import Forbidden, NotFound
-from twosigma.tutor.models import ChatSession
+from twosigma.tutor import repository as tutor_repo
+from twosigma.tutor.models import ChatMessage, ChatNote, ChatSession
 
 
 class ContentAccessLost(Forbidden):
@@ -43,6 +44,35 @@ class ContentAccessLost(Forbidden):
 class TutorEnrollmentRequired(Forbidden):
     code = "tutor_enrollment_required"
     default_message = "A conversation without a content item needs an active enrolment in a course."
+
+
+# --- Ownership: chats belong to their user --------------------------------------------------------------------------
+# The loaders select by id AND the caller's user id, so anyone else's chat, note or message is a 404, indistinguishable
+# from one that does not exist (SPEC §4). Staff have no view of chats.
+
+
+async def own_session(session: AsyncSession, principal: Principal, session_id: int) -> ChatSession:
+    chat = await tutor_repo.own_session(session, session_id, principal.id)
+    if chat is None:
+        raise NotFound("Chat session not found.", code="chat_session_not_found")
+    return chat
+
+
+async def own_note(session: AsyncSession, principal: Principal, note_id: int) -> ChatNote:
+    note = await tutor_repo.own_note(session, note_id, principal.id)
+    if note is None:
+        raise NotFound("Note not found.", code="note_not_found")
+    return note
+
+
+async def own_message(session: AsyncSession, principal: Principal, message_id: int) -> ChatMessage:
+    message = await tutor_repo.own_message(session, message_id, principal.id)
+    if message is None:
+        raise NotFound("Message not found.", code="message_not_found")
+    return message
+
+
+# --- Talking to the tutor --------------------------------------------------------------------------------------------
 
 
 def is_staff_anywhere(p: Principal) -> bool:
@@ -90,7 +120,7 @@ async def ensure_tutor_access(
         await _ensure_may_chat_without_content(session, principal, open_chat)
         return None
     try:
-        return await get_readable_item(session, principal, content_item_id)
+        return await readable_item(session, principal, content_item_id)
     except (NotFound, Forbidden):
         if chat is not None:
             raise ContentAccessLost(details={"content_item_id": content_item_id}) from None

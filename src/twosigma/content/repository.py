@@ -15,8 +15,6 @@ from sqlalchemy import (
     Integer,
     Row,
     Select,
-    and_,
-    exists,
     func,
     literal,
     select,
@@ -26,14 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload
 
 from twosigma.content.models import ContentItem, Module
-from twosigma.courses.models import Course, CourseOffering
+from twosigma.courses.models import Course
 from twosigma.db.driver import driver_fetch
-from twosigma.enrollments.models import CourseEnrollment
-from twosigma.enums import EnrollmentStatus, ModuleType
+from twosigma.enums import ModuleType
 from twosigma.taxonomy.models import ContentType
 
 _CONTENT_LOCK_NAMESPACE = 0x6D6F  # "mo"
-READING_STATUSES = (EnrollmentStatus.ACTIVE, EnrollmentStatus.COMPLETED)
 
 # (id, parent_module_id, title, description, module_type, sequence_index, depth, is_published)
 ModuleRow = Row[int, int | None, str, str | None, ModuleType, int, int, bool]
@@ -77,17 +73,6 @@ async def get_root(session: AsyncSession, course_id: int) -> Module | None:
 async def get_module(session: AsyncSession, module_id: int) -> Module | None:
     stmt = select(Module).where(Module.id == module_id).execution_options(populate_existing=True)
     return (await session.scalars(stmt)).one_or_none()
-
-
-async def is_enrolled_reader(session: AsyncSession, user_id: int, course_id: int) -> bool:
-    """An ACTIVE or COMPLETED enrolment in any offering of the course."""
-    cond = and_(
-        CourseEnrollment.user_id == user_id,
-        CourseEnrollment.status.in_(READING_STATUSES),
-        CourseEnrollment.course_offering_id == CourseOffering.id,
-        CourseOffering.course_id == course_id,
-    )
-    return bool(await session.scalar(select(exists().where(cond))))
 
 
 async def path_published(session: AsyncSession, module_id: int) -> bool:

@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from twosigma.authz.access.content import CourseAccess
 from twosigma.content import repository as repo
-from twosigma.content.dependencies import CourseAccess
 from twosigma.content.models import Module
 from twosigma.content.schemas import MAX_DEPTH, ModuleCreate, ModuleMove, ModuleUpdate
 from twosigma.content.tree import build_tree
@@ -57,6 +57,23 @@ async def _parent_in_course(session: AsyncSession, course_id: int, parent_id: in
             details=[{"loc": ["body", "parent_module_id"], "msg": "not a module of this course", "type": "invalid"}],
         )
     return parent
+
+
+async def create_root_module(session: AsyncSession, course: Course) -> Module:
+    """The root of a new course's tree. Every course has exactly one; it is published so the tree of a published
+    course is visible, and publishing is then decided by the course's own flag and the modules below the root."""
+    root = Module(
+        course_id=course.id,
+        parent_module_id=None,
+        title=course.title,
+        module_type=ModuleType.COURSE_ROOT,
+        sequence_index=0,
+        depth=0,
+        is_published=True,
+    )
+    session.add(root)
+    await session.flush()
+    return root
 
 
 async def create_module(session: AsyncSession, course: Course, body: ModuleCreate) -> Module:

@@ -6,7 +6,7 @@ import secrets
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from twosigma.authz.policy import can_see_hidden_offerings
+from twosigma.authz.access.courses import sees_hidden_offerings
 from twosigma.authz.principal import Principal
 from twosigma.courses import repository as repo
 from twosigma.courses.models import Course, CourseOffering
@@ -20,7 +20,7 @@ from twosigma.kit.pagination import PageParams, PageResult, paginate
 def present(principal: Principal, offering: CourseOffering, course: Course) -> OfferingRead:
     """The invite code is shown to the course's staff only."""
     read = OfferingRead.model_validate(offering)
-    if not can_see_hidden_offerings(principal, course.university_id, course.department_id):
+    if not sees_hidden_offerings(principal, course):
         read.invite_code = None
     return read
 
@@ -28,7 +28,7 @@ def present(principal: Principal, offering: CourseOffering, course: Course) -> O
 async def list_offerings(
     session: AsyncSession, principal: Principal, course: Course, params: PageParams
 ) -> PageResult[OfferingRead]:
-    staff = can_see_hidden_offerings(principal, course.university_id, course.department_id)
+    staff = sees_hidden_offerings(principal, course)
     page = await paginate(session, repo.offerings_query(course.id, public_only=not staff), params)
     items = [present(principal, o, course) for o in page.items]
     return PageResult(items=items, page=page.page, limit=page.limit, total=page.total)

@@ -7,14 +7,13 @@ from collections.abc import Sequence
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from twosigma.authz.policy import can_create_course, ensure, unpublished_catalog_scope
+from twosigma.authz.access.courses import catalog_scope, ensure_may_create_course
 from twosigma.authz.principal import Principal
-from twosigma.content.models import Module
+from twosigma.content import service as content
 from twosigma.courses import repository as repo
 from twosigma.courses.models import Course
 from twosigma.courses.repository import CatalogFilter
 from twosigma.courses.schemas import CourseCreate, CourseUpdate
-from twosigma.enums import ModuleType
 from twosigma.kit.errors import Conflict, Invalid, NotFound
 from twosigma.kit.pagination import PageParams, PageResult, paginate
 from twosigma.taxonomy.models import Subject
@@ -35,7 +34,7 @@ def _invalid(field: str, message: str, code: str = "validation_error") -> Invali
 async def search(
     session: AsyncSession, principal: Principal, f: CatalogFilter, params: PageParams
 ) -> PageResult[Course]:
-    stmt = repo.catalog_query(f, unpublished_catalog_scope(principal))
+    stmt = repo.catalog_query(f, catalog_scope(principal))
     return await paginate(session, stmt, params)
 
 
@@ -62,12 +61,7 @@ async def _flush_unique_code(session: AsyncSession) -> None:
 async def create_course(session: AsyncSession, principal: Principal, body: CourseCreate) -> Course:
     if not await repo.university_exists(session, body.university_id):
         raise NotFound("University not found.")
-    ensure(
-        can_create_course(principal, body.university_id, body.department_id),
-        principal,
-        body.university_id,
-        resource="University",
-    )
+    ensure_may_create_course(principal, body.university_id, body.department_id, resource="University")
     await _check_department(session, body.university_id, body.department_id)
     await _check_subject(session, body.primary_subject_id)
     if await repo.code_taken(session, body.university_id, body.code):
@@ -75,20 +69,7 @@ async def create_course(session: AsyncSession, principal: Principal, body: Cours
     course = Course(**body.model_dump())
     session.add(course)
     await _flush_unique_code(session)
-    # Every course has exactly one root; it is published so the tree of a published course is visible, and
-    # publishing is then decided by the course's own flag and the modules below the root.
-    session.add(
-        Module(
-            course_id=course.id,
-            parent_module_id=None,
-            title=course.title,
-            module_type=ModuleType.COURSE_ROOT,
-            sequence_index=0,
-            depth=0,
-            is_published=True,
-        )
-    )
-    await session.flush()
+    await content.create_root_module(session, course)
     return course
 
 
@@ -96,11 +77,7 @@ async def update_course(session: AsyncSession, principal: Principal, course: Cou
     changes = body.model_dump(exclude_unset=True)
     if "department_id" in changes and changes["department_id"] != course.department_id:
         # Moving a course is creating it in the new department: a department admin cannot push it out of theirs.
-        ensure(
-            can_create_course(principal, course.university_id, changes["department_id"]),
-            principal,
-            course.university_id,
-        )
+        ensure_may_create_course(principal, course.university_id, changes["department_id"])
         await _check_department(session, course.university_id, changes["department_id"])
     if "primary_subject_id" in changes:
         await _check_subject(session, changes["primary_subject_id"])

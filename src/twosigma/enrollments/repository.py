@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Select, bindparam, func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Select, and_, bindparam, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from twosigma.courses.models import Course, CourseOffering, CoursePrerequisite
 from twosigma.enrollments.models import CourseEnrollment
-from twosigma.enums import EnrollmentStatus, UserRole
-from twosigma.tenancy.models import UserUniversityRole
+from twosigma.enums import EnrollmentStatus
 from twosigma.users.models import User
+
+READING_STATUSES = (EnrollmentStatus.ACTIVE, EnrollmentStatus.COMPLETED)
 
 
 async def active_count(session: AsyncSession, offering_id: int) -> int:
@@ -87,21 +87,15 @@ async def missing_prerequisites(session: AsyncSession, user_id: int, course_id: 
     return (await session.scalars(stmt)).all()
 
 
-async def ensure_student_role(session: AsyncSession, user_id: int, university_id: int) -> None:
-    """Grant STUDENT in the university unless the user already holds some role there (race-safe)."""
-    has_role = await session.scalar(
-        select(func.count())
-        .select_from(UserUniversityRole)
-        .where(UserUniversityRole.user_id == user_id, UserUniversityRole.university_id == university_id)
+async def reads_course(session: AsyncSession, user_id: int, course_id: int) -> bool:
+    """An ACTIVE or COMPLETED enrolment in any offering of the course (what reading its content asks for)."""
+    cond = and_(
+        CourseEnrollment.user_id == user_id,
+        CourseEnrollment.status.in_(READING_STATUSES),
+        CourseEnrollment.course_offering_id == CourseOffering.id,
+        CourseOffering.course_id == course_id,
     )
-    if has_role:
-        return
-    stmt = (
-        insert(UserUniversityRole)
-        .values(user_id=user_id, university_id=university_id, role=UserRole.STUDENT)
-        .on_conflict_do_nothing(index_elements=["user_id", "university_id", "role"])
-    )
-    await session.execute(stmt)
+    return bool(await session.scalar(select(exists().where(cond))))
 
 
 async def get_user(session: AsyncSession, user_id: int) -> User | None:

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from twosigma.audit import service as audit
 from twosigma.audit.models import AuditAction
 from twosigma.authz import addressing
-from twosigma.authz.policy import can_edit_course, ensure_not_suspended, is_staff
+from twosigma.authz.access.enrollments import acts_as_staff, ensure_may_change_own, ensure_may_enroll_self
 from twosigma.authz.principal import Principal
 from twosigma.config import Settings
 from twosigma.courses import repository as courses_repo
@@ -34,6 +34,7 @@ from twosigma.invitations import service as invitations
 from twosigma.invitations.schemas import InvitationCreated
 from twosigma.kit.errors import Conflict, Forbidden, NotFound
 from twosigma.kit.pagination import PageParams, PageResult, paginate
+from twosigma.tenancy import service as tenancy
 from twosigma.users.models import User
 
 
@@ -141,11 +142,7 @@ async def enroll_self(
     offering = await _locked_offering(session, offering_id)
     course = await session.get(Course, offering.course_id)
     assert course is not None
-    if not course.is_published:
-        if is_staff(principal, course.university_id):
-            raise Conflict("The course is not published.", code="course_not_published")
-        raise NotFound("Offering not found.")
-    ensure_not_suspended(principal, course.university_id)
+    ensure_may_enroll_self(principal, course)
     existing = await repo.find_enrollment(session, principal.id, offering.id)
     if existing is not None and existing.status is not S.DROPPED:
         raise AlreadyEnrolled("Already enrolled in this offering.", details={"status": existing.status.value})
@@ -164,7 +161,7 @@ async def enroll_self(
         await session.flush()
     else:
         enrollment = await _insert(session, principal.id, offering.id, status)
-    await repo.ensure_student_role(session, principal.id, offering.university_id)
+    await tenancy.ensure_student_role(session, principal.id, offering.university_id)
     return enrollment
 
 
@@ -220,7 +217,7 @@ async def enroll_by_staff(
         await session.flush()
     else:
         enrollment = await _insert(session, user.id, offering.id, status)
-    await repo.ensure_student_role(session, user.id, offering.university_id)
+    await tenancy.ensure_student_role(session, user.id, offering.university_id)
     details: dict[str, Any] = {
         "course_offering_id": offering.id,
         "course_id": offering.course_id,
@@ -277,10 +274,9 @@ async def change_status(
         raise NotFound("Enrollment not found.")
     actor = Actor.NONE
     if locked.user_id == principal.id:
-        # What a member does with their own enrolment stops while they are suspended in the university.
-        ensure_not_suspended(principal, course.university_id)
+        ensure_may_change_own(principal, course)
         actor |= Actor.SELF
-    if can_edit_course(principal, course.university_id, course.department_id):
+    if acts_as_staff(principal, course):
         actor |= Actor.STAFF
     current = locked.status
     check_transition(current, target, actor)

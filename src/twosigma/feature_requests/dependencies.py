@@ -1,4 +1,4 @@
-"""Typed dependencies: a feature request the caller may see."""
+"""A feature request the caller may see, decided by authz (authz/access/feature_requests.py)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from twosigma.authz.dependencies import CurrentPrincipal
-from twosigma.db.session import DbSession
-from twosigma.feature_requests import service
+from twosigma.authz.access import dependencies as access
 from twosigma.feature_requests.models import FeatureRequest
-from twosigma.kit.params import IdPath
 
-
-async def get_visible_request(session: DbSession, principal: CurrentPrincipal, request_id: IdPath) -> FeatureRequest:
-    return await service.get_visible(session, principal, request_id)
-
-
-VisibleFeatureRequest = Annotated[FeatureRequest, Depends(get_visible_request)]
+VisibleFeatureRequest = Annotated[FeatureRequest, Depends(access.get_visible_request)]

@@ -21,7 +21,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from twosigma.authz import addressing, membership, policy
+from twosigma.authz import addressing, membership
+from twosigma.authz.access.invitations import ensure_may_join
 from twosigma.authz.principal import Principal
 from twosigma.enrollments import service as enrollments
 from twosigma.enums import InvitationKind, InvitationStatus
@@ -47,7 +48,7 @@ async def accept(
     membership.ensure_may_accept_invitation(p, invitation.created_at, invitation.token_hash, presented)
     row = await service.locked(session, invitation)
     service.ensure_open(row, now)
-    policy.ensure_not_suspended(p, row.university_id)
+    ensure_may_join(p, row.university_id)
     # Built before the grant or enrolment: locking the offering there reloads it without its course.
     view = service.invitee_view(invitation, now).model_copy(update={"status": InvitationState.ACCEPTED})
     authority = await addressing.standing_of(session, row.invited_by_id)

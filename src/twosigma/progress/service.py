@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from twosigma.authz.access.progress import Participation
 from twosigma.authz.principal import Principal
 from twosigma.content import repository as content_repo
 from twosigma.courses.models import CourseOffering
@@ -13,7 +14,6 @@ from twosigma.enrollments.service import complete_enrollment
 from twosigma.kit.errors import NotFound
 from twosigma.kit.pagination import PageParams
 from twosigma.progress import repository as repo
-from twosigma.progress.dependencies import Participation
 from twosigma.progress.schemas import (
     ContentProgressRead,
     ModuleProgressRead,

@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from twosigma.api_keys import service as api_keys
 from twosigma.api_keys.cache import key_cache_of
-from twosigma.api_keys.dependencies import basic_credentials
+from twosigma.api_keys.credentials import basic_credentials
 from twosigma.authz.scopes import may_read_prompts
 from twosigma.kit.errors import AppError
 from twosigma.prompts.cache import prompt_cache_of

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends
 
-from twosigma.authz.dependencies import PlatformAdmin, bearer_scheme, get_optional_principal
-from twosigma.authz.policy import is_platform_admin
+from twosigma.authz.access import dependencies as access
+from twosigma.authz.dependencies import PlatformAdmin
 from twosigma.db.session import DbSession
-from twosigma.kit.deps import AppSettings
 from twosigma.kit.params import IdPath
 from twosigma.taxonomy import service
 from twosigma.taxonomy.models import ContentType, Domain, Subject
@@ -45,25 +44,10 @@ async def get_content_type_for_admin(_: PlatformAdmin, session: DbSession, conte
     return await service.get_content_type(session, content_type_id)
 
 
-async def include_inactive_content_types(
-    request: Request,
-    settings: AppSettings,
-    token: Annotated[str | None, Depends(bearer_scheme)],
-    include_inactive: Annotated[bool, Query(description="Platform admins only; ignored for others.")] = False,
-) -> bool:
-    """Honour `include_inactive` for platform admins only; for anyone else it is ignored.
-
-    The token is looked at only when the flag is set: public reads neither need nor check credentials.
-    """
-    if not include_inactive:
-        return False
-    return is_platform_admin(await get_optional_principal(request, token))
-
-
 DomainDep = Annotated[Domain, Depends(get_domain)]
 AdminDomain = Annotated[Domain, Depends(get_domain_for_admin)]
 SubjectDep = Annotated[Subject, Depends(get_subject)]
 AdminSubject = Annotated[Subject, Depends(get_subject_for_admin)]
 ContentTypeDep = Annotated[ContentType, Depends(get_content_type)]
 AdminContentType = Annotated[ContentType, Depends(get_content_type_for_admin)]
-IncludeInactiveContentTypes = Annotated[bool, Depends(include_inactive_content_types)]
+IncludeInactiveContentTypes = Annotated[bool, Depends(access.include_inactive_content_types)]

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.audit import service as audit
 from twosigma.audit.models import AuditAction
+from twosigma.auth import service as auth
 from twosigma.authz import addressing, membership
 from twosigma.authz.principal import Principal
 from twosigma.config import Settings
@@ -36,6 +37,7 @@ from twosigma.tenancy.schemas import (
     UserStatusUpdate,
 )
 from twosigma.tenancy.service import page_of, write_or_conflict
+from twosigma.users import service as users
 from twosigma.users.models import User
 
 # Role grants
@@ -258,12 +260,10 @@ async def set_user_status(session: AsyncSession, p: Principal, user_id: int, dat
     user = await addressing.account_for_status_change(session, p, user_id)
     if user.id == p.id and not data.is_active:
         raise Conflict("You cannot deactivate your own account.", code="cannot_deactivate_self")
-    changed = user.is_active != data.is_active
-    user.is_active = data.is_active
-    await session.flush()
+    changed = await users.set_active(session, user, data.is_active)
     if not data.is_active:
         # Access tokens stop working at once (the principal loader checks is_active); refresh tokens are spent.
-        await repo.revoke_refresh_tokens(session, user.id)
+        await auth.revoke_all_of_user(session, user.id)
     if changed:
         action = AuditAction.ACCOUNT_REACTIVATED if data.is_active else AuditAction.ACCOUNT_DEACTIVATED
         await audit.record(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -20,13 +19,11 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    update,
 )
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from twosigma.auth.models import RefreshToken
 from twosigma.authz.principal import Grant
 from twosigma.authz.repository import member_ids_of
 from twosigma.enums import UserRole
@@ -285,15 +282,24 @@ async def get_suspension(session: AsyncSession, user_id: int, university_id: int
     return (await session.scalars(stmt)).one_or_none()
 
 
-async def revoke_refresh_tokens(session: AsyncSession, user_id: int) -> None:
-    await session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=datetime.now(UTC))
-    )
-
-
 async def delete_row(
     session: AsyncSession, row: Country | University | Department | UserUniversityRole | MemberSuspension
 ) -> None:
     await session.execute(delete(type(row)).where(type(row).id == row.id))
+
+
+async def ensure_student_role(session: AsyncSession, user_id: int, university_id: int) -> None:
+    """Grant STUDENT in the university unless the user already holds some role there (race-safe)."""
+    has_role = await session.scalar(
+        select(func.count())
+        .select_from(UserUniversityRole)
+        .where(UserUniversityRole.user_id == user_id, UserUniversityRole.university_id == university_id)
+    )
+    if has_role:
+        return
+    stmt = (
+        insert(UserUniversityRole)
+        .values(user_id=user_id, university_id=university_id, role=UserRole.STUDENT)
+        .on_conflict_do_nothing(index_elements=["user_id", "university_id", "role"])
+    )
+    await session.execute(stmt)

@@ -1,4 +1,4 @@
-"""HTTP routes for countries, universities and departments (membership administration: members.py)."""
+"""HTTP routes for countries, universities and departments (membership administration: members_router.py)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from twosigma.tenancy.dependencies import (
     VisibleDepartment,
     VisibleUniversity,
 )
-from twosigma.tenancy.members import router as members_router
+from twosigma.tenancy.members_router import router as members_router
 from twosigma.tenancy.models import Country, Department, University
 from twosigma.tenancy.schemas import (
     CountryCreate,

@@ -1,7 +1,7 @@
 """Business rules for countries, universities and departments (membership administration: members_service.py).
 
-Callers arrive with the resource already loaded and the coarse permission already checked (dependencies.py);
-the finer rules are decided here through authz.policy.
+Callers arrive with the resource already loaded and the coarse permission already checked (authz's loaders);
+the finer rules are asked of authz's named decisions (authz/access/tenancy.py).
 """
 
 from __future__ import annotations
@@ -9,15 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from twosigma.authz import policy
+from twosigma.authz.access.tenancy import ensure_may_set_university_status, lists_inactive_universities
 from twosigma.authz.principal import Principal
+from twosigma.enums import UserRole
 from twosigma.kit.errors import Conflict, Invalid
 from twosigma.kit.pagination import PageParams, PageResult
 from twosigma.tenancy import repository as repo
-from twosigma.tenancy.models import Country, Department, University
+from twosigma.tenancy.models import Country, Department, University, UserUniversityRole
 from twosigma.tenancy.schemas import (
     CountryCreate,
     CountryUpdate,
@@ -124,7 +126,7 @@ async def list_universities(
     is_active: bool | None,
 ) -> PageResult[Any]:
     # The public catalog lists active universities only; platform admins see all (and may filter).
-    if not policy.is_platform_admin(p):
+    if not lists_inactive_universities(p):
         is_active = True
     stmt = repo.universities_query(q=q, country_id=country_id, is_active=is_active)
     return await page_of(session, stmt, params, lambda row: row[0])
@@ -145,9 +147,7 @@ async def update_university(
 ) -> University:
     changes = data.model_dump(exclude_unset=True)
     if "is_active" in changes and changes["is_active"] != university.is_active:
-        policy.ensure_allowed(
-            policy.can_set_university_status(p), "Only a platform administrator may activate or deactivate it."
-        )
+        ensure_may_set_university_status(p)
     country = university.country
     if "country_id" in changes and changes["country_id"] != university.country_id:
         country = await _country_for(session, changes["country_id"])
@@ -201,3 +201,55 @@ async def update_department(session: AsyncSession, department: Department, data:
 async def delete_department(session: AsyncSession, department: Department) -> None:
     # Courses keep existing without a department (SET NULL); grants scoped to it are removed (CASCADE).
     await repo.delete_row(session, department)
+
+
+async def ensure_student_role(session: AsyncSession, user_id: int, university_id: int) -> None:
+    """An enrolment makes its user a member: STUDENT in the university, unless they already hold a role there."""
+    await repo.ensure_student_role(session, user_id, university_id)
+
+
+# The tenant that holds PLATFORM_ADMIN roles no university was named for (`twosigma admin create`): country "ZZ"
+# ("Platform", a user-assigned ISO code) and university "PLATFORM". Nothing else creates tenants behind the API's back.
+PLATFORM_COUNTRY_CODE = "ZZ"
+PLATFORM_COUNTRY_NAME = "Platform"
+PLATFORM_UNIVERSITY_CODE = "PLATFORM"
+PLATFORM_UNIVERSITY_NAME = "Platform administration"
+
+
+async def platform_university(session: AsyncSession) -> University:
+    """The platform's own university, created (with its country) on first use."""
+    country = (await session.scalars(select(Country).where(Country.code == PLATFORM_COUNTRY_CODE))).first()
+    if country is None:
+        country = Country(code=PLATFORM_COUNTRY_CODE, name=PLATFORM_COUNTRY_NAME)
+        session.add(country)
+        await session.flush()
+    university = (
+        await session.scalars(
+            select(University).where(
+                University.country_id == country.id, University.short_code == PLATFORM_UNIVERSITY_CODE
+            )
+        )
+    ).first()
+    if university is None:
+        university = University(
+            name=PLATFORM_UNIVERSITY_NAME, short_code=PLATFORM_UNIVERSITY_CODE, country_id=country.id
+        )
+        session.add(university)
+        await session.flush()
+    return university
+
+
+async def grant_platform_admin(session: AsyncSession, user_id: int, university_id: int) -> bool:
+    """Hold PLATFORM_ADMIN through `university_id`; False when the user already did (nothing is written)."""
+    existing = await session.scalar(
+        select(UserUniversityRole.id).where(
+            UserUniversityRole.user_id == user_id,
+            UserUniversityRole.university_id == university_id,
+            UserUniversityRole.role == UserRole.PLATFORM_ADMIN,
+        )
+    )
+    if existing is not None:
+        return False
+    session.add(UserUniversityRole(user_id=user_id, university_id=university_id, role=UserRole.PLATFORM_ADMIN))
+    await session.flush()
+    return True

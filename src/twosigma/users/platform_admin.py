@@ -1,9 +1,8 @@
 """`twosigma admin create`: make (or promote) a PLATFORM_ADMIN.
 
-A role row needs a university. Unless the operator names one, the role is held by a dedicated tenant: country
-"ZZ" ("Platform", a user-assigned ISO code) and university "PLATFORM" ("Platform administration"), created on
-first use and reused afterwards. The few tenancy queries this needs live here, not in the tenancy repository,
-because nothing else should create tenants behind the API's back.
+A role row needs a university. Unless the operator names one, the role is held by a dedicated tenant (the
+platform university of tenancy/service.py, created on first use and reused afterwards). The tenancy rows are
+written by the tenancy domain; this module only looks a named university up.
 """
 
 from __future__ import annotations
@@ -16,17 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.auth.passwords import check_password_policy
 from twosigma.config import Settings
-from twosigma.enums import UserRole
-from twosigma.tenancy.models import Country, University, UserUniversityRole
+from twosigma.tenancy import service as tenancy
+from twosigma.tenancy.models import University
 from twosigma.users import repository
 from twosigma.users.fields import Email
 from twosigma.users.models import User
 from twosigma.users.service import NewAccount, create_user
 
-PLATFORM_COUNTRY_CODE = "ZZ"
-PLATFORM_COUNTRY_NAME = "Platform"
-PLATFORM_UNIVERSITY_CODE = "PLATFORM"
-PLATFORM_UNIVERSITY_NAME = "Platform administration"
 DEFAULT_FULL_NAME = "Platform administrator"
 
 _email = TypeAdapter(Email)
@@ -49,28 +44,6 @@ def _clean_email(value: str) -> str:
         return _email.validate_python(value)
     except ValidationError as exc:
         raise AdminCommandError(f"Not a valid email address: {value!r}.") from exc
-
-
-async def _platform_university(session: AsyncSession) -> University:
-    country = (await session.scalars(select(Country).where(Country.code == PLATFORM_COUNTRY_CODE))).first()
-    if country is None:
-        country = Country(code=PLATFORM_COUNTRY_CODE, name=PLATFORM_COUNTRY_NAME)
-        session.add(country)
-        await session.flush()
-    university = (
-        await session.scalars(
-            select(University).where(
-                University.country_id == country.id, University.short_code == PLATFORM_UNIVERSITY_CODE
-            )
-        )
-    ).first()
-    if university is None:
-        university = University(
-            name=PLATFORM_UNIVERSITY_NAME, short_code=PLATFORM_UNIVERSITY_CODE, country_id=country.id
-        )
-        session.add(university)
-        await session.flush()
-    return university
 
 
 async def _named_university(session: AsyncSession, ref: str) -> University:
@@ -103,7 +76,7 @@ async def create_platform_admin(
     An existing user keeps their password and name: promotion changes only their roles.
     """
     address = _clean_email(email)
-    target = await _named_university(session, university) if university else await _platform_university(session)
+    target = await _named_university(session, university) if university else await tenancy.platform_university(session)
     user = await repository.get_by_email(session, address)
     created = user is None
     if user is None:
@@ -115,14 +88,5 @@ async def create_platform_admin(
             raise AdminCommandError(str(exc)) from exc
         name = (full_name or DEFAULT_FULL_NAME).strip()[:255] or DEFAULT_FULL_NAME
         user = await create_user(session, settings, NewAccount(email=address, password=password, full_name=name))
-    existing = await session.scalar(
-        select(UserUniversityRole.id).where(
-            UserUniversityRole.user_id == user.id,
-            UserUniversityRole.university_id == target.id,
-            UserUniversityRole.role == UserRole.PLATFORM_ADMIN,
-        )
-    )
-    if existing is None:
-        session.add(UserUniversityRole(user_id=user.id, university_id=target.id, role=UserRole.PLATFORM_ADMIN))
-        await session.flush()
-    return AdminResult(user=user, university=target, created_user=created, granted=existing is None)
+    granted = await tenancy.grant_platform_admin(session, user.id, target.id)
+    return AdminResult(user=user, university=target, created_user=created, granted=granted)

@@ -74,6 +74,14 @@ async def create_user(session: AsyncSession, settings: Settings, account: NewAcc
     return user
 
 
+async def set_active(session: AsyncSession, user: User, active: bool) -> bool:
+    """Activate or deactivate the account (whoever may decide it has decided); whether it changed."""
+    changed = user.is_active != active
+    user.is_active = active
+    await session.flush()
+    return changed
+
+
 def me(principal: Principal, user: User | UserSnapshot | None = None) -> UserMe:
     """The caller as read at the start of the request, or `user` when the request changed it."""
     u = user if user is not None else principal.user
@@ -108,6 +116,14 @@ async def get_profile(session: AsyncSession, user_id: int) -> ProfileRead:
     """A user who skipped onboarding has an empty profile (every field null), not a 404."""
     profile = await repository.get_profile(session, user_id)
     return ProfileRead.model_validate(profile) if profile is not None else ProfileRead()
+
+
+async def create_profile(session: AsyncSession, user_id: int, data: ProfileWrite) -> ProfileRead:
+    """The profile of a user who has none yet (onboarding, at registration)."""
+    profile = UserProfile(user_id=user_id, **data.model_dump())
+    session.add(profile)
+    await session.flush()
+    return ProfileRead.model_validate(profile)
 
 
 async def put_profile(session: AsyncSession, user_id: int, data: ProfileWrite) -> ProfileRead:
