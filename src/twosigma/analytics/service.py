@@ -19,7 +19,7 @@ from twosigma.analytics.schemas import (
 from twosigma.authz.policy import administered_universities, can_view_analytics, ensure
 from twosigma.authz.principal import Principal
 from twosigma.enums import EnrollmentStatus
-from twosigma.kit.errors import Forbidden, Invalid, NotFound
+from twosigma.kit.errors import Forbidden, Invalid, not_found
 
 TOP_COURSES = 10
 WINDOW_DAYS = 30
@@ -42,7 +42,7 @@ async def resolve_scope(session: AsyncSession, principal: Principal, university_
         return next(iter(administered))
     ensure(can_view_analytics(principal, university_id), principal, university_id, resource="University")
     if principal.is_platform_admin and not await repo.university_exists(session, university_id):
-        raise NotFound("University not found.")
+        raise not_found("University")
     return university_id
 
 

@@ -32,7 +32,7 @@ from twosigma.enums import EnrollmentStatus as S
 from twosigma.enums import Visibility
 from twosigma.invitations import service as invitations
 from twosigma.invitations.schemas import InvitationCreated
-from twosigma.kit.errors import Conflict, Forbidden, NotFound
+from twosigma.kit.errors import Conflict, Forbidden, not_found
 from twosigma.kit.pagination import PageParams, PageResult, paginate
 from twosigma.users.models import User
 
@@ -63,7 +63,7 @@ class InviteCodeInvalid(Forbidden):
 async def _locked_offering(session: AsyncSession, offering_id: int) -> CourseOffering:
     offering = await courses_repo.lock_offering(session, offering_id)
     if offering is None:
-        raise NotFound("Offering not found.")
+        raise not_found("Offering")
     return offering
 
 
@@ -144,7 +144,7 @@ async def enroll_self(
     if not course.is_published:
         if is_staff(principal, course.university_id):
             raise Conflict("The course is not published.", code="course_not_published")
-        raise NotFound("Offering not found.")
+        raise not_found("Offering")
     ensure_not_suspended(principal, course.university_id)
     existing = await repo.find_enrollment(session, principal.id, offering.id)
     if existing is not None and existing.status is not S.DROPPED:
@@ -274,7 +274,7 @@ async def change_status(
     offering = await _locked_offering(session, enrollment.course_offering_id)
     locked = await repo.lock_enrollment(session, enrollment.id)
     if locked is None:
-        raise NotFound("Enrollment not found.")
+        raise not_found("Enrollment")
     actor = Actor.NONE
     if locked.user_id == principal.id:
         # What a member does with their own enrolment stops while they are suspended in the university.
