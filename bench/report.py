@@ -45,6 +45,8 @@ def slope(points: list[tuple[float, float]]) -> float:
 
 
 def brief(name: str, r: dict[str, Any]) -> str:
+    if name == "cli":
+        return f"--help {r['help']:.0f} ms, admin --help {r['group_help']:.0f} ms (python -c pass {r['python']:.0f} ms)"
     if "ratio" in r:
         return f"ratio {r['ratio']:.2f} ({r['metric']})"
     if name == "tutor":
@@ -257,6 +259,19 @@ def rows(results: dict[str, Any]) -> list[list[str]]:
                 "—",
             ]
         )
+    if "cli" in results:
+        r = results["cli"]
+        for label, key in (("`twosigma --help`", "help"), ("`twosigma admin --help`", "group_help")):
+            out.append(
+                [
+                    f"8. {label} ({r['runs']} fresh processes)",
+                    f"median {r[key]:.0f} ms wall",
+                    f"python -c pass {r['python']:.0f} ms",
+                    f"{r[key + '_ratio']:.1f}× wall",
+                    "≤ 500 ms",
+                    _verdict(r[key] <= 500),
+                ]
+            )
     return out
 
 
@@ -317,6 +332,13 @@ METHOD = Path(__file__).with_name("METHOD.md")
 def write(results: dict[str, Any], output: Path, *, charts_too: bool = True) -> None:
     m = machine()
     meta = results.get("meta", {})
+    run_line = []
+    if "dataset_rows" in meta:  # a run with the data set and the servers (not only standalone scenarios)
+        run_line.append(
+            f"- run: {meta.get('reps')} repetitions × {meta.get('duration')} s after {meta.get('warmup')} s of "
+            f"warm-up; data set {meta.get('dataset_rows', 0):,} rows built in {meta.get('dataset_seconds', 0):.0f} s; "
+            f"whole run {meta.get('seconds', 0) / 60:.1f} min"
+        )
     lines = [
         "# Performance",
         "",
@@ -326,9 +348,7 @@ def write(results: dict[str, Any], output: Path, *, charts_too: bool = True) -> 
         "## Machine",
         "",
         *[f"- {k}: {v}" for k, v in m.items()],
-        f"- run: {meta.get('reps')} repetitions × {meta.get('duration')} s after {meta.get('warmup')} s of warm-up; "
-        f"data set {meta.get('dataset_rows', 0):,} rows built in {meta.get('dataset_seconds', 0):.0f} s; whole run "
-        f"{meta.get('seconds', 0) / 60:.1f} min",
+        *run_line,
         "",
         "## Results",
         "",

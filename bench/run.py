@@ -22,7 +22,9 @@ from twosigma.auth.tokens import TokenType, encode_token
 from twosigma.config import Settings
 
 SECRET = "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
-SCENARIOS = ["users_me", "tree", "prompt", "progress", "tutor", "login_storm", "curves"]
+SCENARIOS = ["users_me", "tree", "prompt", "progress", "tutor", "login_storm", "curves", "cli"]
+# Scenarios that start their own processes and need neither the database nor the servers.
+STANDALONE = {"cli"}
 
 
 class Bench:
@@ -226,6 +228,15 @@ class Bench:
             chat_points.append({"size": length, "app": report.median_of(runs), "runs": runs})
         self.results["curves"] = {"tree": tree_points, "progress": progress_points, "chat": chat_points}
 
+    def cli(self) -> None:
+        self.results["cli"] = run_cli_scenario(self.smoke)
+
+
+def run_cli_scenario(smoke: bool) -> dict[str, Any]:
+    from bench import cli_startup
+
+    return cli_startup.measure(runs=3 if smoke else 20)
+
 
 async def count_tree_queries(bench: Bench, course_id: int, token: str) -> int:
     """Statements one tree request runs, counted in-process (the app on a real engine, httpx over ASGI)."""
@@ -302,6 +313,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     from tests.fakes.llm import FakeAnthropic
 
+    if set(chosen) <= STANDALONE:
+        return run_standalone(chosen, args.smoke, output, started)
     ok = False
     try:
         with database(os.environ.get("TWOSIGMA_BENCH_DATABASE_URL")) as url, FakeAnthropic() as fake:
@@ -344,4 +357,17 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not ok:
             print(f"server logs: {log_dir}", flush=True)
+    return 0
+
+
+def run_standalone(chosen: list[str], smoke: bool, output: Path, started: float) -> int:
+    """Only scenarios that need no database or server: no data set is built."""
+    results: dict[str, Any] = {}
+    for name in chosen:
+        print(f"scenario {name} …", flush=True)
+        results[name] = run_cli_scenario(smoke)
+        print(f"  {report.brief(name, results[name])}", flush=True)
+    results["meta"] = {"smoke": smoke, "seconds": time.perf_counter() - started}
+    report.write(results, output, charts_too=False)
+    print(f"wrote {output}", flush=True)
     return 0

@@ -1,31 +1,30 @@
-"""The `twosigma` command line."""
+"""The `twosigma` command line: the root app, which registers each group from its own module.
+
+Command modules stay cheap to import (kit/cli.py says how): `twosigma --help` loads Typer and these declarations,
+not the application. Sub-modules never import this one.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
-from rich.text import Text
 
 from twosigma.api_keys.cli import api_keys_app
-from twosigma.config import ConfigError, get_settings
-from twosigma.db import migrate
-from twosigma.db.bootstrap import DatabaseTarget, resolve_database
-from twosigma.db.engine import make_engine
 from twosigma.demo.cli import demo_app
-from twosigma.kit.logging import configure_logging
+from twosigma.kit.cli import command_settings, console, fail
 from twosigma.prompts.cli import prompts_app
 from twosigma.system_settings.cli import settings_app
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from twosigma.config import Settings
 
 app = typer.Typer(help="twosigma: backend for AI-tutored learning.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
@@ -37,88 +36,34 @@ app.add_typer(demo_app, name="demo")
 admin_app = typer.Typer(help="Platform administrators.", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
 
-console = Console()
-
-
-@app.callback()
-def main() -> None:
-    """twosigma: backend for AI-tutored learning."""
-    # Every command needs the settings (and with them the install's secrets, kept_secrets.py): refuse a broken
-    # configuration up front, in one readable line per problem instead of a traceback.
-    try:
-        get_settings()
-    except (ConfigError, ValidationError) as exc:
-        for problem in config_problems(exc):
-            console.print(Text.assemble(("Configuration error: ", "red"), problem))
-        raise typer.Exit(code=2) from None
-
-
-def config_problems(exc: ConfigError | ValidationError) -> list[str]:
-    if isinstance(exc, ConfigError):
-        return [str(exc)]
-    problems = []
-    for error in exc.errors():
-        message = str(error["msg"]).removeprefix("Value error, ")
-        field = ".".join(str(part) for part in error["loc"])
-        problems.append(f"TWOSIGMA_{field.upper()}: {message}" if field else message)
-    return problems
-
-
-def run_with_database(work: Callable[[str], Awaitable[T]]) -> T:
-    """Resolve the database (starting the embedded server if no URL is set), run `work(url)`, release."""
-
-    async def main() -> T:
-        target = await resolve_database(get_settings())
-        try:
-            return await work(target.url)
-        finally:
-            target.release()
-
-    return asyncio.run(main())
-
-
-async def _upgrade(url: str, revision: str = "head") -> None:
-    engine = make_engine(url, get_settings())
-    try:
-        await migrate.upgrade(engine, revision)
-    finally:
-        await engine.dispose()
-
-
-async def _downgrade(url: str, revision: str) -> None:
-    engine = make_engine(url, get_settings())
-    try:
-        await migrate.downgrade(engine, revision)
-    finally:
-        await engine.dispose()
-
-
-async def _current(url: str) -> frozenset[str]:
-    engine = make_engine(url, get_settings())
-    try:
-        return await migrate.current_revisions(engine)
-    finally:
-        await engine.dispose()
-
 
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Migrate the database up to a revision (default: head)."""
-    run_with_database(lambda url: _upgrade(url, revision))
+    from twosigma.db import migrate
+    from twosigma.db.bootstrap import run_with_database
+
+    run_with_database(command_settings(), lambda engine: migrate.upgrade(engine, revision))
     console.print(f"[green]Database upgraded to {revision}.[/green]")
 
 
 @db_app.command("downgrade")
 def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision, e.g. -1 or base.")]) -> None:
     """Migrate the database down to a revision."""
-    run_with_database(lambda url: _downgrade(url, revision))
+    from twosigma.db import migrate
+    from twosigma.db.bootstrap import run_with_database
+
+    run_with_database(command_settings(), lambda engine: migrate.downgrade(engine, revision))
     console.print(f"[green]Database downgraded to {revision}.[/green]")
 
 
 @db_app.command("current")
 def db_current() -> None:
     """Print the database's current revision and the code's head."""
-    current = run_with_database(_current)
+    from twosigma.db import migrate
+    from twosigma.db.bootstrap import run_with_database
+
+    current = run_with_database(command_settings(), migrate.current_revisions)
     heads = migrate.head_revisions()
     state = "at head" if current == heads else "behind head"
     console.print(f"current: {', '.join(sorted(current)) or 'none'}  head: {', '.join(sorted(heads))}  ({state})")
@@ -146,7 +91,7 @@ def _stop_on_signals() -> Iterator[None]:
 
     uvicorn handles both itself while it serves (it stops accepting, lets in-flight requests finish within the
     graceful timeout, runs the lifespan's shutdown), then restores the handlers it found and raises the signal
-    again. With Python's defaults that second SIGTERM killed the process on the spot, before the embedded
+    again. With Python's defaults that second SIGTERM would kill the process on the spot, before the embedded
     PostgreSQL was released; these handlers turn it into an exception that unwinds through the release instead.
     """
     previous = {sig: signal.signal(sig, _raise_stop) for sig in STOP_SIGNALS}
@@ -180,18 +125,22 @@ def serve(
     SIGTERM and SIGINT stop it cleanly: in-flight requests get TWOSIGMA_SHUTDOWN_TIMEOUT_SECONDS to finish, then the
     embedded PostgreSQL is stopped (unless another command still uses it) and the command exits 0.
     """
+    import asyncio
+
     import uvicorn
 
+    from twosigma.config import get_settings
+    from twosigma.db.bootstrap import resolve_database
+    from twosigma.kit.logging import configure_logging
     from twosigma.kit.server import HTTP_PROTOCOL
 
-    settings = get_settings()
+    settings = command_settings()
     configure_logging(settings.log_level, json_lines=settings.log_json)
     try:
         with _stop_on_signals():
-            target: DatabaseTarget = asyncio.run(resolve_database(settings))
+            target = asyncio.run(resolve_database(settings))
             try:
-                asyncio.run(_upgrade(target.url))
-                asyncio.run(_after_migrate(target.url))
+                asyncio.run(_prepare_database(settings, target.url))
                 # Workers (and this process, when it serves itself) connect to the database we just resolved.
                 os.environ["TWOSIGMA_DATABASE_URL"] = target.url
                 get_settings.cache_clear()
@@ -223,37 +172,28 @@ def serve(
         console.print(f"twosigma stopped ({signal.Signals(stop.signum).name}).", highlight=False)
 
 
-async def _after_migrate(url: str) -> None:
-    """Start-up work that needs the migrated schema (built-in data); each domain adds its own."""
-    from twosigma.db.engine import make_sessionmaker
+async def _prepare_database(settings: Settings, url: str) -> None:
+    """Migrate to head, then the start-up work that needs the migrated schema (built-in data)."""
+    from twosigma.db.bootstrap import committed_session, engine_on
     from twosigma.tutor.builtin_prompts import install_builtin_prompts
 
-    engine = make_engine(url, get_settings())
-    try:
-        async with make_sessionmaker(engine)() as session:
-            await install_builtin_prompts(session)
-            await session.commit()
-    finally:
-        await engine.dispose()
+    async with engine_on(settings, url, upgrade=True) as engine, committed_session(engine) as session:
+        await install_builtin_prompts(session)
 
 
 async def _create_admin(
-    url: str, email: str, password: str | None, full_name: str | None, university: str | None
+    session: AsyncSession,
+    settings: Settings,
+    email: str,
+    password: str | None,
+    full_name: str | None,
+    university: str | None,
 ) -> str:
-    from twosigma.db.engine import make_sessionmaker
     from twosigma.users.platform_admin import create_platform_admin
 
-    settings = get_settings()
-    await _upgrade(url)
-    engine = make_engine(url, settings)
-    try:
-        async with make_sessionmaker(engine)() as session:
-            result = await create_platform_admin(
-                session, settings, email=email, password=password, full_name=full_name, university=university
-            )
-            await session.commit()
-    finally:
-        await engine.dispose()
+    result = await create_platform_admin(
+        session, settings, email=email, password=password, full_name=full_name, university=university
+    )
     who = "Created" if result.created_user else "Found existing user"
     role = "granted PLATFORM_ADMIN" if result.granted else "already PLATFORM_ADMIN"
     note = "" if result.user.is_active else " (the account is inactive)"
@@ -276,12 +216,17 @@ def admin_create(
     ] = None,
 ) -> None:
     """Create a PLATFORM_ADMIN, or promote an existing user (migrates the database to head first)."""
+    from twosigma.db.bootstrap import run_in_session
     from twosigma.kit.errors import AppError
     from twosigma.users.platform_admin import AdminCommandError
 
+    settings = command_settings()
     try:
-        message = run_with_database(lambda url: _create_admin(url, email, password, full_name, university))
+        message = run_in_session(
+            settings,
+            lambda session: _create_admin(session, settings, email, password, full_name, university),
+            upgrade=True,
+        )
     except (AdminCommandError, AppError) as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(code=1) from exc
+        fail(str(exc))
     console.print(f"[green]{message}[/green]")

@@ -18,8 +18,10 @@ from tests.fakes import FakeAnthropic, Mode
 from tests.fixtures.factories import access_token
 from tests.fixtures.tutor import make_chat, make_lesson, sse_post_scope
 from twosigma import cli
-from twosigma.config import Settings
+from twosigma.config import Settings, get_settings
+from twosigma.db import bootstrap
 from twosigma.enums import MessageRole
+from twosigma.kit import logging
 from twosigma.tutor.models import ChatMessage
 
 
@@ -84,25 +86,24 @@ class TestServeConfiguration:
         async def resolve(settings: Settings) -> Target:
             return Target()
 
-        async def nothing(url: str) -> None:
+        async def nothing(settings: Settings, url: str) -> None:
             return None
 
         import uvicorn
 
-        monkeypatch.setattr(cli, "resolve_database", resolve)
-        monkeypatch.setattr(cli, "_upgrade", nothing)
-        monkeypatch.setattr(cli, "_after_migrate", nothing)
+        monkeypatch.setattr(bootstrap, "resolve_database", resolve)
+        monkeypatch.setattr(cli, "_prepare_database", nothing)
         monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: captured.update(kwargs))
-        monkeypatch.setattr(cli, "configure_logging", lambda *args, **kwargs: captured.update(logging=True))
+        monkeypatch.setattr(logging, "configure_logging", lambda *args, **kwargs: captured.update(logging=True))
         monkeypatch.setenv("TWOSIGMA_SHUTDOWN_TIMEOUT_SECONDS", "7")
         # serve exports the URL it resolved; setenv first makes monkeypatch restore the variable's absence afterwards.
         monkeypatch.setenv("TWOSIGMA_DATABASE_URL", "")
         monkeypatch.delenv("TWOSIGMA_DATABASE_URL")
-        cli.get_settings.cache_clear()
+        get_settings.cache_clear()
         try:
             result = CliRunner().invoke(cli.app, ["serve", "--port", "8123"])
         finally:
-            cli.get_settings.cache_clear()
+            get_settings.cache_clear()
         assert result.exit_code == 0, result.output
         assert captured["timeout_graceful_shutdown"] == 7
         assert captured["log_config"] is None

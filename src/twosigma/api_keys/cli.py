@@ -2,36 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from twosigma.api_keys.scopes import Scope
-from twosigma.api_keys.service import CreatedKey, create_key
-from twosigma.config import get_settings
-from twosigma.db import migrate
-from twosigma.db.bootstrap import resolve_database
-from twosigma.db.engine import make_engine, make_sessionmaker
+from twosigma.kit.cli import command_settings, console, fail
 
 api_keys_app = typer.Typer(help="API keys for the Langfuse-compatible prompt API.", no_args_is_help=True)
-console = Console()
-
-
-async def _create(name: str, scopes: list[Scope]) -> CreatedKey:
-    settings = get_settings()
-    target = await resolve_database(settings)
-    engine = make_engine(target.url, settings)
-    try:
-        await migrate.upgrade(engine)
-        async with make_sessionmaker(engine)() as session:
-            created = await create_key(session, settings, name, None, scopes)
-            await session.commit()
-            return created
-    finally:
-        await engine.dispose()
-        target.release()
 
 
 @api_keys_app.command("create")
@@ -47,10 +25,15 @@ def create_command(
     ] = None,
 ) -> None:
     """Create an API key. The secret is printed once and cannot be shown again."""
+    from twosigma.api_keys.service import create_key
+    from twosigma.db.bootstrap import run_in_session
+
+    settings = command_settings()
     if not name.strip() or len(name) > 255:
-        console.print("[red]The name must be 1 to 255 characters.[/red]")
-        raise typer.Exit(code=1)
-    created = asyncio.run(_create(name.strip(), scope or []))
+        fail("The name must be 1 to 255 characters.")
+    created = run_in_session(
+        settings, lambda session: create_key(session, settings, name.strip(), None, scope or []), upgrade=True
+    )
     console.print(f"public_key: {created.key.public_key}")
     console.print(f"secret_key: {created.secret_key}")
     console.print(f"scopes: {' '.join(created.key.scopes)}", highlight=False)

@@ -24,7 +24,7 @@ from twosigma.api_keys.models import ApiKey
 from twosigma.api_keys.scopes import Scope, normalize
 from twosigma.config import Settings
 from twosigma.kit.cache import clear_now_and_after_commit, notify_invalidation
-from twosigma.kit.errors import NotFound, Unauthorized
+from twosigma.kit.errors import Unauthorized, not_found
 from twosigma.kit.pagination import PageParams, PageResult, paginate
 
 TOUCH_EVERY = timedelta(minutes=1)
@@ -81,7 +81,7 @@ async def list_keys(session: AsyncSession, params: PageParams) -> PageResult[Any
 async def revoke_key(session: AsyncSession, key_id: int, *, cache: ApiKeyCache | None = None) -> None:
     key = await session.get(ApiKey, key_id)
     if key is None:
-        raise NotFound("API key not found.")
+        raise not_found("API key")
     if key.revoked_at is None:
         key.revoked_at = datetime.now(UTC)
         await session.flush()

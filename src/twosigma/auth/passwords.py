@@ -1,4 +1,4 @@
-"""bcrypt hashing, always off the event loop (a hash at cost 12 takes a quarter of a second of CPU).
+"""bcrypt hashing, always off the event loop (a hash at the configured cost is a long stretch of CPU).
 
 Equal work: every password check does exactly one bcrypt computation at the configured cost, whether the email
 is known, unknown, or belongs to an account without a usable password (`verify_password` with no hash, or with a
@@ -52,7 +52,7 @@ def _check_dummy(password: str, rounds: int) -> bool:
 
 
 # At most cores - 1 hashes at once: a login storm then queues for bcrypt instead of taking every core from the event
-# loop, so every other request (and /health) keeps answering (bench scenario 6). One limiter per event loop.
+# loop, so every other request (and /health) keeps answering. One limiter per event loop.
 _HASH_SLOTS = max(1, (os.cpu_count() or 2) - 1)
 _limiters: dict[int, CapacityLimiter] = {}
 

@@ -24,7 +24,7 @@ class TokenType(StrEnum):
 
     @property
     def required_message(self) -> str:
-        # Spelled out per type rather than built from the value: "An refresh token" was the built one.
+        # Spelled out per type rather than built from the value, so each reads right ("An access", "A refresh").
         return _REQUIRED[self]
 
 
@@ -78,7 +78,7 @@ def encode_token(
 
 
 # Tokens already verified, with their claims: a client sends the same access token on every request, and PyJWT's
-# decode was a tenth of a simple authenticated request's CPU time. Keyed by secret and type too; a hit still checks
+# decode is a large part of a simple authenticated request's work. Keyed by secret and type too; a hit still checks
 # expiry. Bounded: when full, the oldest half is dropped.
 _VERIFIED: dict[tuple[str, str, TokenType], TokenClaims] = {}
 VERIFIED_TOKENS_KEPT = 20_000

@@ -11,12 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from twosigma.authz import membership
 from twosigma.authz import repository as repo
 from twosigma.authz.principal import Principal
-from twosigma.kit.errors import NotFound
+from twosigma.kit.errors import NotFound, not_found
 from twosigma.users.models import User
 
 
 def _user_not_found() -> NotFound:
-    return NotFound("User not found.", code="user_not_found")
+    return not_found("User", code="user_not_found")
 
 
 async def member_by_id(session: AsyncSession, p: Principal, university_id: int, user_id: int) -> User:
@@ -64,7 +64,7 @@ async def account_for_status_change(session: AsyncSession, p: Principal, user_id
     """The account whose `is_active` a platform admin sets; 403 for members of the user's universities, else 404."""
     user = await repo.get_user(session, user_id)
     if user is None:
-        raise NotFound("User not found.")
+        raise not_found("User")
     if not membership.can_set_account_status(p):
         membership.ensure_account_status_settable(p, await repo.universities_of(session, user.id))
     return user

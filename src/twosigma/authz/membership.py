@@ -28,7 +28,7 @@ from twosigma.authz.policy import (
 )
 from twosigma.authz.principal import Principal
 from twosigma.enums import InvitationKind, UserRole
-from twosigma.kit.errors import Conflict, Forbidden, NotFound
+from twosigma.kit.errors import Conflict, Forbidden, NotFound, not_found
 
 
 def addresses_anyone(p: Principal | None) -> bool:
@@ -56,7 +56,7 @@ def ensure_account_status_settable(p: Principal | None, target_universities: fro
             "university instead.",
             code="platform_admin_only",
         )
-    raise NotFound("User not found.")
+    raise not_found("User")
 
 
 def can_suspend_members(p: Principal | None, university_id: int) -> bool:

@@ -29,7 +29,7 @@ from twosigma.authz import repository
 from twosigma.authz.access.content import ItemAccess, readable_item
 from twosigma.authz.policy import is_staff, is_suspended
 from twosigma.authz.principal import Principal
-from twosigma.kit.errors import Forbidden, NotFound
+from twosigma.kit.errors import Forbidden, NotFound, not_found
 from twosigma.tutor import repository as tutor_repo
 from twosigma.tutor.models import ChatMessage, ChatNote, ChatSession
 
@@ -54,21 +54,21 @@ class TutorEnrollmentRequired(Forbidden):
 async def own_session(session: AsyncSession, principal: Principal, session_id: int) -> ChatSession:
     chat = await tutor_repo.own_session(session, session_id, principal.id)
     if chat is None:
-        raise NotFound("Chat session not found.", code="chat_session_not_found")
+        raise not_found("Chat session", code="chat_session_not_found")
     return chat
 
 
 async def own_note(session: AsyncSession, principal: Principal, note_id: int) -> ChatNote:
     note = await tutor_repo.own_note(session, note_id, principal.id)
     if note is None:
-        raise NotFound("Note not found.", code="note_not_found")
+        raise not_found("Note", code="note_not_found")
     return note
 
 
 async def own_message(session: AsyncSession, principal: Principal, message_id: int) -> ChatMessage:
     message = await tutor_repo.own_message(session, message_id, principal.id)
     if message is None:
-        raise NotFound("Message not found.", code="message_not_found")
+        raise not_found("Message", code="message_not_found")
     return message
 
 
@@ -125,4 +125,4 @@ async def ensure_tutor_access(
         if chat is not None:
             raise ContentAccessLost(details={"content_item_id": content_item_id}) from None
         # A chat is the caller's own business: an item they may not read simply is not there for them.
-        raise NotFound("Content item not found.") from None
+        raise not_found("Content item") from None

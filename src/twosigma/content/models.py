@@ -31,14 +31,8 @@ class Module(Base):
     depth: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
     is_published: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
 
-    course: Mapped[Course] = relationship(back_populates="modules", lazy="raise")
-    parent_module: Mapped[Module | None] = relationship(
-        back_populates="child_modules", remote_side="Module.id", lazy="raise"
-    )
-    child_modules: Mapped[list[Module]] = relationship(
-        back_populates="parent_module", lazy="raise", passive_deletes=True
-    )
-    content_items: Mapped[list[ContentItem]] = relationship(back_populates="module", lazy="raise", passive_deletes=True)
+    course: Mapped[Course] = relationship(lazy="raise")
+    parent_module: Mapped[Module | None] = relationship(remote_side="Module.id", lazy="raise")
 
 
 class ContentItem(Base):
@@ -64,5 +58,5 @@ class ContentItem(Base):
     prompt_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
     prompt_label: Mapped[str] = mapped_column(String(36), nullable=False, server_default=text("'production'"))
 
-    module: Mapped[Module] = relationship(back_populates="content_items", lazy="raise")
+    module: Mapped[Module] = relationship(lazy="raise")
     content_type: Mapped[ContentType] = relationship(lazy="raise")

@@ -18,7 +18,7 @@ from twosigma.content.schemas import MAX_DEPTH, ModuleCreate, ModuleMove, Module
 from twosigma.content.tree import build_tree
 from twosigma.courses.models import Course
 from twosigma.enums import ModuleType
-from twosigma.kit.errors import Conflict, Invalid, NotFound
+from twosigma.kit.errors import Conflict, Invalid, NotFound, not_found
 
 
 class RootModule(Conflict):
@@ -127,7 +127,7 @@ async def delete_module(session: AsyncSession, module: Module) -> None:
     await repo.lock_course_content(session, module.course_id)
     current = await repo.get_module(session, module.id)
     if current is None:
-        raise NotFound("Module not found.")
+        raise not_found("Module")
     parent_id, index = current.parent_module_id, current.sequence_index
     assert parent_id is not None
     await session.delete(current)
@@ -141,7 +141,7 @@ async def move_module(session: AsyncSession, module: Module, body: ModuleMove) -
     await repo.lock_course_content(session, module.course_id)
     current = await repo.get_module(session, module.id)  # re-read under the lock
     if current is None or current.parent_module_id is None:
-        raise NotFound("Module not found.")
+        raise not_found("Module")
     new_parent = await _parent_in_course(session, current.course_id, body.parent_module_id)
     info = await repo.subtree_info(session, current.id, new_parent.id)
     if info.contains:

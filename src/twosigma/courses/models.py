@@ -24,8 +24,6 @@ from twosigma.db.base import Base
 from twosigma.enums import CourseLevel, Visibility, pg_enum
 
 if TYPE_CHECKING:
-    from twosigma.content.models import Module
-    from twosigma.enrollments.models import CourseEnrollment
     from twosigma.taxonomy.models import Subject
     from twosigma.tenancy.models import Department, University
 
@@ -56,18 +54,6 @@ class Course(Base):
     university: Mapped[University] = relationship(lazy="raise")
     department: Mapped[Department | None] = relationship(lazy="raise")
     primary_subject: Mapped[Subject] = relationship(lazy="raise")
-    offerings: Mapped[list[CourseOffering]] = relationship(back_populates="course", lazy="raise", passive_deletes=True)
-    modules: Mapped[list[Module]] = relationship(back_populates="course", lazy="raise", passive_deletes=True)
-    # Many-to-many views are read-only: write CourseSubject / CoursePrerequisite rows (the service checks
-    # prerequisite cycles there), so there is one write path per link table.
-    subjects: Mapped[list[Subject]] = relationship(secondary="course_subjects", viewonly=True, lazy="raise")
-    prerequisites: Mapped[list[Course]] = relationship(
-        secondary="course_prerequisites",
-        primaryjoin="Course.id == CoursePrerequisite.course_id",
-        secondaryjoin="Course.id == CoursePrerequisite.prerequisite_course_id",
-        viewonly=True,
-        lazy="raise",
-    )
 
 
 class CourseSubject(Base):
@@ -113,8 +99,5 @@ class CourseOffering(Base):
     capacity: Mapped[int | None] = mapped_column(Integer, nullable=True)  # NULL: unlimited
     invite_code: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
 
-    course: Mapped[Course] = relationship(back_populates="offerings", lazy="raise")
+    course: Mapped[Course] = relationship(lazy="raise")
     university: Mapped[University] = relationship(lazy="raise")
-    enrollments: Mapped[list[CourseEnrollment]] = relationship(
-        back_populates="course_offering", lazy="raise", passive_deletes=True
-    )

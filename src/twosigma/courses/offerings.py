@@ -13,7 +13,7 @@ from twosigma.courses.models import Course, CourseOffering
 from twosigma.courses.schemas import OfferingCreate, OfferingRead, OfferingUpdate, check_offering_dates
 from twosigma.enrollments.service import promote_waitlisted
 from twosigma.enums import Visibility
-from twosigma.kit.errors import NotFound
+from twosigma.kit.errors import not_found
 from twosigma.kit.pagination import PageParams, PageResult, paginate
 
 
@@ -53,7 +53,7 @@ async def create_offering(session: AsyncSession, course: Course, body: OfferingC
 async def update_offering(session: AsyncSession, offering_id: int, body: OfferingUpdate) -> CourseOffering:
     offering = await repo.lock_offering(session, offering_id)
     if offering is None:
-        raise NotFound("Offering not found.")
+        raise not_found("Offering")
     changes = body.model_dump(exclude_unset=True)
     merged = {
         name: changes.get(name, getattr(offering, name))

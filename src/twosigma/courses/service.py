@@ -14,7 +14,7 @@ from twosigma.courses import repository as repo
 from twosigma.courses.models import Course
 from twosigma.courses.repository import CatalogFilter
 from twosigma.courses.schemas import CourseCreate, CourseUpdate
-from twosigma.kit.errors import Conflict, Invalid, NotFound
+from twosigma.kit.errors import Conflict, Invalid, not_found
 from twosigma.kit.pagination import PageParams, PageResult, paginate
 from twosigma.taxonomy.models import Subject
 
@@ -60,7 +60,7 @@ async def _flush_unique_code(session: AsyncSession) -> None:
 
 async def create_course(session: AsyncSession, principal: Principal, body: CourseCreate) -> Course:
     if not await repo.university_exists(session, body.university_id):
-        raise NotFound("University not found.")
+        raise not_found("University")
     ensure_may_create_course(principal, body.university_id, body.department_id, resource="University")
     await _check_department(session, body.university_id, body.department_id)
     await _check_subject(session, body.primary_subject_id)

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from twosigma.demo.seed import SeedResult
 from twosigma.demo.sizes import Size
+from twosigma.kit.cli import command_settings, console
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+    from rich.table import Table
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from twosigma.config import Settings
+    from twosigma.demo.seed import SeedResult
 
 demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
-console = Console()
 
 
 class RichReporter:
@@ -35,36 +39,31 @@ class RichReporter:
         self.task = None
 
 
-async def _seed(url: str, size: Size, seed_value: int) -> SeedResult:
-    from twosigma.config import get_settings
-    from twosigma.db import migrate
-    from twosigma.db.engine import make_engine
+async def _seed(engine: AsyncEngine, settings: Settings, size: Size, seed_value: int) -> SeedResult:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     from twosigma.demo.seed import seed
 
-    settings = get_settings()
-    engine = make_engine(url, settings)
-    try:
-        await migrate.upgrade(engine)
-        columns = (
-            SpinnerColumn(),
-            TextColumn("{task.description:<32}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description:<32}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        return await seed(
+            engine,
+            size,
+            seed_value=seed_value,
+            reporter=RichReporter(progress),
+            bcrypt_rounds=settings.bcrypt_rounds,
         )
-        with Progress(*columns, console=console) as progress:
-            return await seed(
-                engine,
-                size,
-                seed_value=seed_value,
-                reporter=RichReporter(progress),
-                bcrypt_rounds=settings.bcrypt_rounds,
-            )
-    finally:
-        await engine.dispose()
 
 
 def _summary(result: SeedResult) -> Table:
+    from rich.table import Table
+
     table = Table(title=f"Demo data set: {result.size} (seed {result.seed})")
     table.add_column("phase")
     table.add_column("rows", justify="right")
@@ -86,9 +85,10 @@ def demo_seed(
     seed_value: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same data.")] = 42,
 ) -> None:
     """Fill the database with a realistic demo data set (migrates to head first; does nothing if already seeded)."""
-    from twosigma.cli import run_with_database
+    from twosigma.db.bootstrap import run_with_database
 
-    result = run_with_database(lambda url: _seed(url, size, seed_value))
+    settings = command_settings()
+    result = run_with_database(settings, lambda engine: _seed(engine, settings, size, seed_value), upgrade=True)
     if result.already_seeded:
         console.print(
             f"[yellow]The database is already seeded with demo data[/yellow] "

@@ -97,7 +97,7 @@ async def _seed_prompts(conn: AsyncConnection, w: World) -> None:
 
 
 async def _skip_fk_triggers_if_allowed(conn: AsyncConnection) -> bool:
-    """Foreign-key checks run as a trigger per COPY'd row and cost more than half of a seed's time. The generator
+    """Foreign-key checks run as a trigger per COPY'd row, the bulk of a seed's cost. The generator
     assigns every id itself (and the tests check there are no orphans), so when the role may (superuser, e.g. the
     embedded server) the seed's transaction skips them; otherwise they run as usual."""
     if not await conn.scalar(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")):

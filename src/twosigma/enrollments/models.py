@@ -35,5 +35,5 @@ class CourseEnrollment(Base):
     enrolled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
-    user: Mapped[User] = relationship(back_populates="enrollments", lazy="raise")
-    course_offering: Mapped[CourseOffering] = relationship(back_populates="enrollments", lazy="raise")
+    user: Mapped[User] = relationship(lazy="raise")
+    course_offering: Mapped[CourseOffering] = relationship(lazy="raise")

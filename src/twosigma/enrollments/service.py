@@ -32,7 +32,7 @@ from twosigma.enums import EnrollmentStatus as S
 from twosigma.enums import Visibility
 from twosigma.invitations import service as invitations
 from twosigma.invitations.schemas import InvitationCreated
-from twosigma.kit.errors import Conflict, Forbidden, NotFound
+from twosigma.kit.errors import Conflict, Forbidden, not_found
 from twosigma.kit.pagination import PageParams, PageResult, paginate
 from twosigma.tenancy import service as tenancy
 from twosigma.users.models import User
@@ -64,7 +64,7 @@ class InviteCodeInvalid(Forbidden):
 async def _locked_offering(session: AsyncSession, offering_id: int) -> CourseOffering:
     offering = await courses_repo.lock_offering(session, offering_id)
     if offering is None:
-        raise NotFound("Offering not found.")
+        raise not_found("Offering")
     return offering
 
 
@@ -271,7 +271,7 @@ async def change_status(
     offering = await _locked_offering(session, enrollment.course_offering_id)
     locked = await repo.lock_enrollment(session, enrollment.id)
     if locked is None:
-        raise NotFound("Enrollment not found.")
+        raise not_found("Enrollment")
     actor = Actor.NONE
     if locked.user_id == principal.id:
         ensure_may_change_own(principal, course)

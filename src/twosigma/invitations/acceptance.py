@@ -11,8 +11,8 @@ request's one transaction.
   waitlist, the STUDENT role on enrolment), audited as done on the inviter's authority; the acceptance is audited
   as the invitee's act.
 
-`accept` takes an already loaded invitation, so accepting by the token alone (the link's page, a later issue) is a
-loader away (`repository.get_by_token_hash(service.token_hash(token))` plus the same address check).
+`accept` takes an already loaded invitation: accepting by the token alone (an emailed link) needs only a loader by
+`token_hash` (unique) and the same address check.
 """
 
 from __future__ import annotations

@@ -111,11 +111,6 @@ async def lock(session: AsyncSession, invitation_id: int) -> bool:
     return (await session.scalar(stmt)) is not None
 
 
-async def get_by_token_hash(session: AsyncSession, token_hash: str) -> Invitation | None:
-    """For accepting by the token of an emailed link (a later issue): the hash is unique."""
-    return (await session.scalars(select(Invitation).where(Invitation.token_hash == token_hash))).one_or_none()
-
-
 async def open_for_same_target(
     session: AsyncSession, university_id: int, email: str, target: dict[str, Any], now: datetime
 ) -> list[Invitation]:

@@ -1,7 +1,7 @@
 """Typed dependencies on app-wide state.
 
 Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency in the thread pool, a thread
-hop per request that the bench measured on every authenticated route.
+hop per request on every authenticated route.
 """
 
 from __future__ import annotations

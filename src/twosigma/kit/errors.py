@@ -100,5 +100,6 @@ class Unavailable(AppError):
     default_message = "The service is temporarily unavailable."
 
 
-def not_found(resource: str) -> NotFound:
-    return NotFound(f"{resource} not found.")
+def not_found(resource: str, *, code: str | None = None) -> NotFound:
+    """The one way to say a resource does not exist (or is hidden from the caller): "<resource> not found."."""
+    return NotFound(f"{resource} not found.", code=code)

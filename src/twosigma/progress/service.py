@@ -11,7 +11,7 @@ from twosigma.authz.principal import Principal
 from twosigma.content import repository as content_repo
 from twosigma.courses.models import CourseOffering
 from twosigma.enrollments.service import complete_enrollment
-from twosigma.kit.errors import NotFound
+from twosigma.kit.errors import NotFound, not_found
 from twosigma.kit.pagination import PageParams
 from twosigma.progress import repository as repo
 from twosigma.progress.schemas import (
@@ -40,7 +40,7 @@ async def record_progress(
         session, content_item_id, offering.course_id, user_id=principal.id, offering_id=offering.id
     )
     if path is None or not path.published:
-        raise NotFound("Content item not found.")
+        raise not_found("Content item")
     item = await repo.upsert_item_progress(
         session,
         user_id=principal.id,

@@ -49,10 +49,6 @@ class Prompt(Base):
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 
-    dependencies: Mapped[list[PromptDependency]] = relationship(
-        back_populates="parent", lazy="raise", passive_deletes=True
-    )
-
 
 class PromptDependency(Base):
     __tablename__ = "prompt_dependencies"
@@ -70,7 +66,7 @@ class PromptDependency(Base):
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 
-    parent: Mapped[Prompt] = relationship(back_populates="dependencies", lazy="raise")
+    parent: Mapped[Prompt] = relationship(lazy="raise")
 
 
 class PromptLabelEvent(Base):

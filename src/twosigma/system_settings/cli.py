@@ -4,55 +4,45 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
-from pydantic import JsonValue
-from rich.console import Console
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from twosigma.config import get_settings
-from twosigma.db.engine import make_engine, make_sessionmaker
-from twosigma.kit.errors import AppError
-from twosigma.system_settings import repository, service
-from twosigma.system_settings.crypto import mask
-from twosigma.system_settings.effective import attribute, get_effective_settings
-from twosigma.system_settings.registry import spec_for
-from twosigma.system_settings.schemas import SettingWrite
+from twosigma.kit.cli import command_settings, console, fail
+
+if TYPE_CHECKING:
+    from pydantic import JsonValue
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from twosigma.config import Settings
 
 T = TypeVar("T")
 
 settings_app = typer.Typer(help="System settings (the /admin/settings store).", no_args_is_help=True)
-console = Console()
 
 
-def _in_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+def _in_session(work: Callable[[AsyncSession, Settings], Awaitable[T]]) -> T:
     """Run `work` in one committed transaction on the configured (or embedded) database."""
-    from twosigma.cli import run_with_database
+    from twosigma.db.bootstrap import run_in_session
+    from twosigma.kit.errors import AppError
 
-    async def run(url: str) -> T:
-        engine = make_engine(url, get_settings())
-        try:
-            async with make_sessionmaker(engine)() as session:
-                result = await work(session)
-                await session.commit()
-                return result
-        finally:
-            await engine.dispose()
-
+    settings = command_settings()
     try:
-        return run_with_database(run)
+        return run_in_session(settings, lambda session: work(session, settings))
     except AppError as exc:
-        console.print(f"[red]{exc.message}[/red]")
-        raise typer.Exit(code=1) from exc
+        fail(exc.message)
 
 
 def _show(value: JsonValue) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-async def _get(session: AsyncSession, key: str) -> str:
-    settings = get_settings()
+async def _get(session: AsyncSession, settings: Settings, key: str) -> str:
+    from twosigma.system_settings import repository, service
+    from twosigma.system_settings.crypto import mask
+    from twosigma.system_settings.effective import attribute, get_effective_settings
+    from twosigma.system_settings.registry import spec_for
+
     row = await repository.get(session, key)
     if row is not None:
         shown = service.to_read(row, settings).value
@@ -68,6 +58,8 @@ async def _get(session: AsyncSession, key: str) -> str:
 
 
 def _parse_cli_value(key: str, raw: str) -> JsonValue:
+    from twosigma.system_settings.registry import spec_for
+
     if spec_for(key) is not None:
         return raw  # typed by the key's spec; strings are coerced ("0.3" -> 0.3)
     try:
@@ -80,7 +72,7 @@ def _parse_cli_value(key: str, raw: str) -> JsonValue:
 @settings_app.command("get")
 def settings_get(key: Annotated[str, typer.Argument(help="Setting key, e.g. llm.provider.")]) -> None:
     """Print a setting: the stored value, else the effective one and where it comes from. Secrets are masked."""
-    console.print(_in_session(lambda session: _get(session, key)), highlight=False, markup=False)
+    console.print(_in_session(lambda session, settings: _get(session, settings, key)), highlight=False, markup=False)
 
 
 @settings_app.command("set")
@@ -91,8 +83,11 @@ def settings_set(
     encrypt: Annotated[bool, typer.Option(help="Store encrypted (secret keys always are).")] = False,
 ) -> None:
     """Create or replace a setting, validated like PUT /admin/settings/{key}."""
+    from twosigma.system_settings import service
+    from twosigma.system_settings.schemas import SettingWrite
+
     body = SettingWrite(value=_parse_cli_value(key, value), is_encrypted=encrypt, description=description)
-    read = _in_session(lambda session: service.put_setting(session, get_settings(), key, body))
+    read = _in_session(lambda session, settings: service.put_setting(session, settings, key, body))
     suffix = "  (encrypted)" if read.is_encrypted else ""
     console.print(f"{read.key} = {_show(read.value)}{suffix}", highlight=False, markup=False)
 
@@ -103,7 +98,9 @@ def settings_rotate_key() -> None:
 
     Put the new key first and keep the old ones after it; once this succeeds the old keys can be removed.
     """
-    result = _in_session(lambda session: service.rotate_encryption(session, get_settings()))
+    from twosigma.system_settings import service
+
+    result = _in_session(service.rotate_encryption)
     console.print(f"Re-encrypted {result.rotated} setting(s) under the first key.", highlight=False)
     if result.failed:
         console.print(

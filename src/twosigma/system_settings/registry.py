@@ -237,8 +237,3 @@ KNOWN_SETTINGS: dict[str, SettingSpec] = {
 
 def spec_for(key: str) -> SettingSpec | None:
     return KNOWN_SETTINGS.get(key)
-
-
-def is_secret(key: str) -> bool:
-    spec = KNOWN_SETTINGS.get(key)
-    return spec is not None and spec.secret

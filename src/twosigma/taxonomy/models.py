@@ -14,8 +14,6 @@ class Domain(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100), nullable=False, unique=True)
 
-    subjects: Mapped[list[Subject]] = relationship(back_populates="domain", lazy="raise", passive_deletes=True)
-
 
 class Subject(Base):
     __tablename__ = "subjects"
@@ -27,13 +25,8 @@ class Subject(Base):
     )
     name: Mapped[str] = mapped_column(String(100), nullable=False)
 
-    domain: Mapped[Domain] = relationship(back_populates="subjects", lazy="raise")
-    parent_subject: Mapped[Subject | None] = relationship(
-        back_populates="child_subjects", remote_side="Subject.id", lazy="raise"
-    )
-    child_subjects: Mapped[list[Subject]] = relationship(
-        back_populates="parent_subject", lazy="raise", passive_deletes=True
-    )
+    domain: Mapped[Domain] = relationship(lazy="raise")
+    parent_subject: Mapped[Subject | None] = relationship(remote_side="Subject.id", lazy="raise")
 
 
 class ContentType(Base):

@@ -119,11 +119,6 @@ def _subtree_ids(subject_id: int) -> Any:
     return tree
 
 
-async def subtree_ids(session: AsyncSession, subject_id: int) -> set[int]:
-    tree = _subtree_ids(subject_id)
-    return set((await session.scalars(select(tree.c.id))).all())
-
-
 async def is_in_subtree(session: AsyncSession, root_id: int, candidate_id: int) -> bool:
     """Is `candidate_id` the subject `root_id` itself or one of its descendants?"""
     tree = _subtree_ids(root_id)

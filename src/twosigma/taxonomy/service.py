@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from twosigma.kit.errors import Conflict, Invalid, NotFound
+from twosigma.kit.errors import Conflict, Invalid, not_found
 from twosigma.kit.pagination import PageParams, PageResult, paginate
 from twosigma.taxonomy import repository as repo
 from twosigma.taxonomy.models import ContentType, Domain, Subject
@@ -53,7 +53,7 @@ async def list_domains(session: AsyncSession, params: PageParams, q: str | None)
 async def get_domain(session: AsyncSession, domain_id: int) -> Domain:
     domain = await repo.get_domain(session, domain_id)
     if domain is None:
-        raise NotFound("Domain not found.")
+        raise not_found("Domain")
     return domain
 
 
@@ -149,7 +149,7 @@ async def subject_tree(session: AsyncSession, domain_id: int | None) -> list[Sub
 async def get_subject(session: AsyncSession, subject_id: int) -> Subject:
     subject = await repo.get_subject(session, subject_id)
     if subject is None:
-        raise NotFound("Subject not found.")
+        raise not_found("Subject")
     return subject
 
 
@@ -285,7 +285,7 @@ async def list_content_types(
 async def get_content_type(session: AsyncSession, content_type_id: int) -> ContentType:
     content_type = await repo.get_content_type(session, content_type_id)
     if content_type is None:
-        raise NotFound("Content type not found.", code="content_type_not_found")
+        raise not_found("Content type", code="content_type_not_found")
     return content_type
 
 

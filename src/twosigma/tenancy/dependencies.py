@@ -9,7 +9,7 @@ from fastapi import Depends
 
 from twosigma.authz.access import dependencies as access
 from twosigma.db.session import DbSession
-from twosigma.kit.errors import NotFound
+from twosigma.kit.errors import NotFound, not_found
 from twosigma.kit.params import IdPath
 from twosigma.tenancy import repository as repo
 from twosigma.tenancy.models import Country, Department, University
@@ -25,7 +25,7 @@ UserId = IdPath
 async def get_country(country_id: CountryId, session: DbSession) -> Country:
     country = await repo.get_country(session, country_id)
     if country is None:
-        raise NotFound("Country not found.")
+        raise not_found("Country")
     return country
 
 

@@ -22,7 +22,7 @@ from twosigma.config import Settings
 from twosigma.enums import UserRole
 from twosigma.invitations import service as invitations
 from twosigma.invitations.schemas import InvitationCreated
-from twosigma.kit.errors import Conflict, Forbidden, Invalid, NotFound
+from twosigma.kit.errors import Conflict, Forbidden, Invalid, NotFound, not_found
 from twosigma.kit.pagination import PageParams, PageResult
 from twosigma.tenancy import repository as repo
 from twosigma.tenancy.models import MemberSuspension, University, UserUniversityRole
@@ -140,7 +140,7 @@ async def grant(
 async def revoke_role(session: AsyncSession, p: Principal, university: University, grant_id: int) -> None:
     row = await repo.get_grant(session, university.id, grant_id)
     if row is None:
-        raise NotFound("Role grant not found.")
+        raise not_found("Role grant")
     if not membership.can_invite_to_role(p, university.id, row.role, row.department_id):
         raise Forbidden(f"You may not revoke {row.role.value} here.", code="role_not_grantable")
     if row.role is UserRole.PLATFORM_ADMIN and await repo.lock_platform_admin_grants(session) == [row.id]:

@@ -37,9 +37,6 @@ class University(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=true())
 
     country: Mapped[Country] = relationship(lazy="raise")
-    departments: Mapped[list[Department]] = relationship(
-        back_populates="university", lazy="raise", passive_deletes=True
-    )
 
 
 class Department(Base):
@@ -52,7 +49,7 @@ class Department(Base):
     name: Mapped[str] = mapped_column(String(255), nullable=False)
     code: Mapped[str | None] = mapped_column(String(20), nullable=True)
 
-    university: Mapped[University] = relationship(back_populates="departments", lazy="raise")
+    university: Mapped[University] = relationship(lazy="raise")
 
 
 class UserUniversityRole(Base):
@@ -69,7 +66,7 @@ class UserUniversityRole(Base):
         ForeignKey("departments.id", ondelete="CASCADE"), nullable=True, index=True
     )
 
-    user: Mapped[User] = relationship(back_populates="university_roles", lazy="raise")
+    user: Mapped[User] = relationship(lazy="raise")
     university: Mapped[University] = relationship(lazy="raise")
     department: Mapped[Department | None] = relationship(lazy="raise")
 

@@ -37,14 +37,8 @@ class ChatSession(Base):
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 
-    user: Mapped[User] = relationship(back_populates="chat_sessions", lazy="raise")
+    user: Mapped[User] = relationship(lazy="raise")
     content_item: Mapped[ContentItem | None] = relationship(lazy="raise")
-    messages: Mapped[list[ChatMessage]] = relationship(
-        back_populates="session", lazy="raise", passive_deletes=True, order_by="ChatMessage.id"
-    )
-    notes: Mapped[list[ChatNote]] = relationship(
-        back_populates="session", lazy="raise", passive_deletes=True, order_by="ChatNote.id"
-    )
 
 
 class ChatMessage(Base):
@@ -59,7 +53,7 @@ class ChatMessage(Base):
     meta: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
     created_at: Mapped[datetime] = created_at_column()
 
-    session: Mapped[ChatSession] = relationship(back_populates="messages", lazy="raise")
+    session: Mapped[ChatSession] = relationship(lazy="raise")
 
 
 class ChatNote(Base):
@@ -77,5 +71,5 @@ class ChatNote(Base):
     selected_text: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = created_at_column()
 
-    session: Mapped[ChatSession] = relationship(back_populates="notes", lazy="raise")
+    session: Mapped[ChatSession] = relationship(lazy="raise")
     message: Mapped[ChatMessage | None] = relationship(lazy="raise")

@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, UniqueConstraint, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from twosigma.db.base import Base, created_at_column, updated_at_column
 from twosigma.enums import Grade, LearningGoal, StudyLevel, pg_enum
-
-if TYPE_CHECKING:
-    from twosigma.enrollments.models import CourseEnrollment
-    from twosigma.taxonomy.models import Subject
-    from twosigma.tenancy.models import UserUniversityRole
-    from twosigma.tutor.models import ChatSession
 
 
 class User(Base):
@@ -34,17 +27,6 @@ class User(Base):
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 
-    profile: Mapped[UserProfile | None] = relationship(
-        back_populates="user", uselist=False, lazy="raise", passive_deletes=True
-    )
-    university_roles: Mapped[list[UserUniversityRole]] = relationship(
-        back_populates="user", lazy="raise", passive_deletes=True
-    )
-    enrollments: Mapped[list[CourseEnrollment]] = relationship(
-        back_populates="user", lazy="raise", passive_deletes=True
-    )
-    chat_sessions: Mapped[list[ChatSession]] = relationship(back_populates="user", lazy="raise", passive_deletes=True)
-
 
 class UserProfile(Base):
     __tablename__ = "user_profiles"
@@ -56,16 +38,7 @@ class UserProfile(Base):
     study_level: Mapped[StudyLevel | None] = mapped_column(pg_enum(StudyLevel, "study_level"), nullable=True)
     grade: Mapped[Grade | None] = mapped_column(pg_enum(Grade, "grade"), nullable=True)
 
-    user: Mapped[User] = relationship(back_populates="profile", lazy="raise")
-    # Preferences hang off the user, not the profile; this read-only view joins through user_id.
-    # Write preferences as UserSubjectPreference rows.
-    subject_preferences: Mapped[list[Subject]] = relationship(
-        secondary="user_subject_preferences",
-        primaryjoin="UserProfile.user_id == UserSubjectPreference.user_id",
-        secondaryjoin="Subject.id == UserSubjectPreference.subject_id",
-        viewonly=True,
-        lazy="raise",
-    )
+    user: Mapped[User] = relationship(lazy="raise")
 
 
 class UserSubjectPreference(Base):

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from twosigma.analytics import repository as repo
 from twosigma.authz.policy import administered_universities, can_view_analytics, ensure
 from twosigma.authz.principal import Principal
-from twosigma.kit.errors import Forbidden, Invalid, NotFound
+from twosigma.kit.errors import Forbidden, Invalid, NotFound, not_found
 
 
 async def analytics_scope(session: AsyncSession, principal: Principal, university_id: int | None) -> int | None:
@@ -28,5 +28,5 @@ async def analytics_scope(session: AsyncSession, principal: Principal, universit
         return next(iter(administered))
     ensure(can_view_analytics(principal, university_id), principal, university_id, resource="University")
     if principal.is_platform_admin and not await repo.university_exists(session, university_id):
-        raise NotFound("University not found.")
+        raise not_found("University")
     return university_id

@@ -24,7 +24,7 @@ from twosigma.content import repository as repo
 from twosigma.content.models import ContentItem, Module
 from twosigma.courses.models import Course
 from twosigma.enrollments import repository as enrollments_repo
-from twosigma.kit.errors import Forbidden, NotFound
+from twosigma.kit.errors import Forbidden, NotFound, not_found
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ async def _module_access(session: AsyncSession, principal: Principal, module: Mo
 async def _load_module(session: AsyncSession, module_id: int) -> Module:
     module = await repo.get_module_with_course(session, module_id)
     if module is None:
-        raise NotFound("Module not found.")
+        raise not_found("Module")
     return module
 
 
@@ -91,7 +91,7 @@ async def editable_module(session: AsyncSession, principal: Principal, module_id
 async def _load_item(session: AsyncSession, item_id: int) -> tuple[ContentItem, Course]:
     found = await repo.get_item_with_course(session, item_id)
     if found is None:
-        raise NotFound("Content item not found.")
+        raise not_found("Content item")
     return found
 
 

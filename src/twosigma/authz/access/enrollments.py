@@ -18,7 +18,7 @@ from twosigma.authz.principal import Principal
 from twosigma.courses.models import Course, CourseOffering
 from twosigma.enrollments import repository as repo
 from twosigma.enrollments.models import CourseEnrollment
-from twosigma.kit.errors import Conflict, NotFound
+from twosigma.kit.errors import Conflict, NotFound, not_found
 
 
 async def visible_enrollment(session: AsyncSession, principal: Principal, enrollment_id: int) -> CourseEnrollment:
@@ -55,7 +55,7 @@ def ensure_may_enroll_self(principal: Principal, course: Course) -> None:
     if not course.is_published:
         if is_staff(principal, course.university_id):
             raise Conflict("The course is not published.", code="course_not_published")
-        raise NotFound("Offering not found.")
+        raise not_found("Offering")
     ensure_not_suspended(principal, course.university_id)
 
 

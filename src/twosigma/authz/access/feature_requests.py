@@ -9,14 +9,14 @@ from twosigma.authz.principal import Principal
 from twosigma.enums import FeatureRequestStatus
 from twosigma.feature_requests import repository as repo
 from twosigma.feature_requests.models import FeatureRequest
-from twosigma.kit.errors import Conflict, Forbidden, NotFound
+from twosigma.kit.errors import Conflict, Forbidden, NotFound, not_found
 
 
 async def visible_request(session: AsyncSession, principal: Principal, request_id: int) -> FeatureRequest:
     """The request if the caller may see it (their own, or any for a platform admin); 404 otherwise."""
     request = await repo.get(session, request_id)
     if request is None or not can_view_feature_request(principal, request.user_id):
-        raise NotFound("Feature request not found.", code="feature_request_not_found")
+        raise not_found("Feature request", code="feature_request_not_found")
     return request
 
 

@@ -8,11 +8,11 @@ from twosigma.authz import membership, policy
 from twosigma.authz.principal import Principal
 from twosigma.invitations import repository as repo
 from twosigma.invitations.models import Invitation
-from twosigma.kit.errors import NotFound
+from twosigma.kit.errors import NotFound, not_found
 
 
 def _not_found() -> NotFound:
-    return NotFound("Invitation not found.", code="invitation_not_found")
+    return not_found("Invitation", code="invitation_not_found")
 
 
 async def addressed_invitation(session: AsyncSession, principal: Principal, invitation_id: int) -> Invitation:

@@ -13,7 +13,7 @@ from twosigma.courses.models import CourseOffering
 from twosigma.enrollments import repository as enrollments_repo
 from twosigma.enrollments.models import CourseEnrollment
 from twosigma.enums import EnrollmentStatus
-from twosigma.kit.errors import NotFound
+from twosigma.kit.errors import NotFound, not_found
 
 WRITING = frozenset({EnrollmentStatus.ACTIVE})
 READING = frozenset({EnrollmentStatus.ACTIVE, EnrollmentStatus.COMPLETED})
@@ -42,7 +42,7 @@ async def staff_offering(session: AsyncSession, principal: Principal, offering_i
     """An offering whose progress views the caller reads as staff."""
     offering = await courses_repo.get_offering_with_course(session, offering_id)
     if offering is None:
-        raise NotFound("Offering not found.")
+        raise not_found("Offering")
     course = offering.course
     allowed = can_view_course_staff_data(principal, course.university_id, course.department_id)
     ensure(allowed, principal, course.university_id, resource="Offering")

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.authz import membership, policy
 from twosigma.authz.principal import Principal
-from twosigma.kit.errors import NotFound
+from twosigma.kit.errors import NotFound, not_found
 from twosigma.tenancy import repository as repo
 from twosigma.tenancy.models import Department, University
 
@@ -16,7 +16,7 @@ from twosigma.tenancy.models import Department, University
 async def visible_university(session: AsyncSession, p: Principal | None, university_id: int) -> University:
     university = await repo.get_university(session, university_id)
     if university is None or not policy.can_view_university(p, university.id, university.is_active):
-        raise NotFound("University not found.")
+        raise not_found("University")
     return university
 
 
@@ -33,7 +33,7 @@ async def _private_university(
     members with the wrong role (or suspended there)."""
     university = await repo.get_university(session, university_id)
     if university is None:
-        raise NotFound("University not found.")
+        raise not_found("University")
     policy.ensure(allowed(p, university.id), p, university.id, resource="University")
     return university
 
@@ -61,7 +61,7 @@ async def visible_department(session: AsyncSession, p: Principal | None, departm
         university = await repo.get_university(session, department.university_id)
         if university is not None and policy.can_view_university(p, university.id, university.is_active):
             return department
-    raise NotFound("Department not found.")
+    raise not_found("Department")
 
 
 def editable_department(p: Principal, department: Department) -> Department:
