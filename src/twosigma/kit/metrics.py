@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Iterator
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from twosigma.config import Settings
 from twosigma.kit.errors import NotFound, Unauthorized
+from twosigma.kit.routing import APIRouter
+from twosigma.kit.state import app_state
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -140,7 +142,7 @@ def check_metrics_access(settings: Settings, authorization: str) -> None:
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
-    check_metrics_access(request.app.state.settings, request.headers.get("authorization", ""))
-    database = getattr(request.app.state, "db", None)
-    engine = database.engine if database is not None else None
+    state = app_state(request)
+    check_metrics_access(state.settings, request.headers.get("authorization", ""))
+    engine = state.db.engine if state.db is not None else None
     return Response(render_metrics(engine), media_type=CONTENT_TYPE_LATEST)
