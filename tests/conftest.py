@@ -21,15 +21,11 @@ from tests.fixtures.database import (
     drop_database,
     embedded_server,
 )
-from twosigma.api_keys.cache import ApiKeyCache
-from twosigma.app import create_app
+from twosigma.app import build_state, create_app
 from twosigma.config import Environment, Settings
 from twosigma.db import migrate
 from twosigma.db.engine import Database, make_engine, make_sessionmaker
-from twosigma.kit.ratelimit import RateLimiter
-from twosigma.llm.factory import ProviderRegistry
-from twosigma.prompts.cache import PromptCache
-from twosigma.system_settings.cache import EffectiveCache
+from twosigma.kit.state import install_state
 
 pytest_plugins = ["tests.fixtures.factories", "tests.fixtures.membership", "tests.fakes.fixtures"]
 
@@ -128,18 +124,14 @@ async def app(
     test_sessionmaker: async_sessionmaker[AsyncSession],
 ) -> AsyncIterator[FastAPI]:
     """The app, bound to this test's transaction, with fresh rate limits, caches, clients and overrides."""
-    shared_app.state.db = Database(engine=db_engine, sessionmaker=test_sessionmaker)
-    shared_app.state.rate_limiter = RateLimiter(settings.redis_url)
-    shared_app.state.prompt_cache = PromptCache()
-    shared_app.state.api_key_cache = ApiKeyCache()
-    shared_app.state.effective_cache = EffectiveCache()
-    shared_app.state.llm_providers = ProviderRegistry()
+    state = build_state(settings, Database(engine=db_engine, sessionmaker=test_sessionmaker))
+    install_state(shared_app, state)
     shared_app.dependency_overrides.clear()
     try:
         yield shared_app
     finally:
         shared_app.dependency_overrides.clear()
-        await shared_app.state.llm_providers.aclose()
+        await state.llm_providers.aclose()
 
 
 @pytest.fixture

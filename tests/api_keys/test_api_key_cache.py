@@ -17,13 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 from tests.fixtures.prompts import basic_auth, make_prompt, platform_admin
 from tests.fixtures.tenancy import count_statements
 from twosigma.api_keys import service
-from twosigma.api_keys.cache import ApiKeyCache, VerifiedKey
+from twosigma.api_keys.cache import ApiKeyCache
 from twosigma.api_keys.models import ApiKey
 from twosigma.api_keys.service import TOUCH_EVERY, create_key
 from twosigma.app import create_app
 from twosigma.config import Settings
 from twosigma.db.engine import Database, make_sessionmaker
-from twosigma.prompts.cache import PromptCache, PromptCacheListener
+from twosigma.kit.state import state_of
 from twosigma.prompts.models import Prompt, PromptLabelEvent
 
 KEYS = "/api/v1/api-keys"
@@ -50,7 +50,7 @@ async def key(db: AsyncSession, settings: Settings) -> Key:
 
 
 def key_cache(app: FastAPI) -> ApiKeyCache:
-    cache: ApiKeyCache = app.state.api_key_cache
+    cache: ApiKeyCache = state_of(app).api_key_cache
     return cache
 
 
@@ -102,7 +102,7 @@ class TestWarmKey:
         cached = key_cache(app).get(key.public_key)
         assert cached is not None
         assert key.secret_key not in repr(cached)
-        assert cached.secret_hash == service.hash_secret(app.state.settings, key.secret_key)
+        assert cached.secret_hash == service.hash_secret(state_of(app).settings, key.secret_key)
 
     async def test_an_unknown_or_refused_key_is_not_cached(
         self, app: FastAPI, client: httpx.AsyncClient, key: Key
@@ -185,23 +185,11 @@ class TestLastUsed:
         self, app: FastAPI, client: httpx.AsyncClient, db_engine: AsyncEngine, key: Key
     ) -> None:
         assert (await client.get(URL, headers=key.basic)).status_code == 200
-        app.state.api_key_cache = ApiKeyCache()  # another process, or after a revocation elsewhere
+        state_of(app).api_key_cache = ApiKeyCache()  # another process, or after a revocation elsewhere
         with count_statements(db_engine) as statements:
             assert (await client.get(URL, headers=key.basic)).status_code == 200
         assert [s for s in statements.statements if s.startswith("SELECT") and "api_keys" in s]
         assert not [s for s in statements.statements if s.startswith("UPDATE api_keys")]
-
-
-class TestListenerClear:
-    def test_clear_empties_the_prompt_cache_and_every_other_cache(self) -> None:
-        prompts, keys, more = PromptCache(), ApiKeyCache(), ApiKeyCache()
-        listener = PromptCacheListener("postgresql://unused", prompts, others=(keys, more))
-        for cache in (keys, more):
-            cache.put("pk", VerifiedKey(1, "pk", "hash", frozenset({"prompts:read"}), None), cache.generation)
-        generations = (prompts.generation, keys.generation, more.generation)
-        listener.clear()
-        assert (len(keys), len(more)) == (0, 0)
-        assert (prompts.generation, keys.generation, more.generation) == tuple(g + 1 for g in generations)
 
 
 # --- Across processes ------------------------------------------------------------------------------------------
@@ -247,9 +235,9 @@ class TestRevocationAcrossProcesses:
     ) -> None:
         writer, reader = engines
         app = create_app(settings=settings, database=Database(engine=reader, sessionmaker=make_sessionmaker(reader)))
-        keys: ApiKeyCache = app.state.api_key_cache
-        listener = PromptCacheListener.for_engine(reader, app.state.prompt_cache, others=(keys,))
-        await listener.start()
+        keys: ApiKeyCache = state_of(app).api_key_cache
+        listener = state_of(app).invalidation
+        await listener.start_for(reader)
         assert listener.listening.is_set()
         try:
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:

@@ -17,6 +17,7 @@ from tests.fixtures.prompts import make_api_key, make_prompt, platform_admin
 from twosigma.api_keys.models import ApiKey
 from twosigma.api_keys.scopes import Scope
 from twosigma.config import Settings
+from twosigma.kit.state import state_of
 from twosigma.prompts.models import Prompt
 
 KEYS = "/api/v1/api-keys"
@@ -201,8 +202,8 @@ class TestDeployKey:
 
 
 class TestKeysWithoutRead:
-    """Read is always granted at creation; a key whose stored scopes lack it (edited by hand) is refused too, also
-    by the cache front that answers warm GETs before routing."""
+    """Read is always granted at creation; a key whose stored scopes lack it (edited by hand) is refused too, even
+    for a prompt whose response body is cached."""
 
     async def test_a_key_without_read_cannot_get_even_a_warm_prompt(
         self, app: FastAPI, client: httpx.AsyncClient, db: AsyncSession, settings: Settings, deployed: None
@@ -213,7 +214,7 @@ class TestKeysWithoutRead:
         assert stored is not None
         stored.scopes = ["prompts:write"]
         await db.flush()
-        app.state.api_key_cache.clear()  # as in a process that has not seen the key yet
+        state_of(app).api_key_cache.clear()  # as in a process that has not seen the key yet
         assert_missing(await client.get(f"{URL}/{NAME}", headers=basic), Scope.PROMPTS_READ)
         assert_missing(await client.get(f"{URL}/{NAME}", headers=basic), Scope.PROMPTS_READ)  # now cached, still 403
         assert_missing(await client.get(URL, headers=basic), Scope.PROMPTS_READ)

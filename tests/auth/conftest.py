@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.fixtures.auth import BcryptWork, Configure, LiveClient, live_client, watch_bcrypt
 from twosigma.config import Settings
+from twosigma.kit.state import state_of
 
 
 @pytest.fixture
@@ -27,12 +28,12 @@ def bcrypt_work(monkeypatch: pytest.MonkeyPatch) -> BcryptWork:
 @pytest.fixture
 def configure(app: FastAPI) -> Iterator[Configure]:
     """Run this test's app with some settings changed (`configure(bcrypt_rounds=5)`); restored afterwards."""
-    original: Settings = app.state.settings
+    original: Settings = state_of(app).settings
 
     def apply(**changes: Any) -> Settings:
-        app.state.settings = original.model_copy(update=changes)
-        changed: Settings = app.state.settings
+        state_of(app).settings = original.model_copy(update=changes)
+        changed: Settings = state_of(app).settings
         return changed
 
     yield apply
-    app.state.settings = original
+    state_of(app).settings = original

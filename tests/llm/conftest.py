@@ -9,6 +9,7 @@ import pytest
 from fastapi import FastAPI
 
 from tests.fakes import FakeAnthropic, FakeBedrock, FakeLLMServer, FakeOpenAI
+from twosigma.kit.state import state_of
 from twosigma.llm.factory import ProviderRegistry
 from twosigma.system_settings.effective import EffectiveSettings
 from twosigma.system_settings.registry import KNOWN_SETTINGS
@@ -96,6 +97,4 @@ async def registry() -> AsyncIterator[ProviderRegistry]:
 async def close_llm_clients(app: FastAPI) -> AsyncIterator[None]:
     """Close the SDK clients an app test made (the app's lifespan does not run under ASGITransport)."""
     yield
-    registry: ProviderRegistry | None = getattr(app.state, "llm_providers", None)
-    if registry is not None:
-        await registry.aclose()
+    await state_of(app).llm_providers.aclose()

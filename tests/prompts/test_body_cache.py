@@ -1,8 +1,10 @@
-"""The public GET of a prompt serves cached response bytes (PromptCache.body): the same bytes as a cold read, dropped
-with the prompt cache on any write."""
+"""The public GET of a prompt, an ordinary route over the prompt cache: it serves cached response bytes
+(PromptCache.body), the same bytes as a cold read, with no SQL statement when warm; they go with the prompt cache
+on any write (in this process at once, in others by NOTIFY: tests/prompts/test_cache.py)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import httpx
@@ -13,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from tests.fixtures.prompts import EVERY_SCOPE, make_api_key
 from tests.fixtures.tenancy import count_statements
 from twosigma.config import Settings
+from twosigma.kit.logging import ACCESS_LOGGER
+from twosigma.kit.state import state_of
 from twosigma.prompts import public_router
 from twosigma.prompts.cache import PromptCache, key_for
 from twosigma.prompts.composition import ResolvedPrompt
@@ -34,7 +38,7 @@ async def basic(db: AsyncSession, settings: Settings) -> dict[str, str]:
 
 
 def prompt_cache(app: FastAPI) -> PromptCache:
-    cache: PromptCache = app.state.prompt_cache
+    cache: PromptCache = state_of(app).prompt_cache
     return cache
 
 
@@ -117,7 +121,17 @@ class TestTheCachedBody:
         with count_statements(db_engine) as statements:
             await get(client, basic)
         assert serialized == [NAME]
-        assert [s for s in statements.statements if "prompts" in s] == []
+        assert statements.statements == []  # not even for the key, which is cached too
+
+    async def test_a_warm_get_is_logged_by_its_route_template(
+        self, client: httpx.AsyncClient, basic: dict[str, str], caplog: pytest.LogCaptureFixture
+    ) -> None:
+        await create(client, basic, name=NAME, prompt="Hello", labels=["production"])
+        await get(client, basic)
+        caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
+        await get(client, basic)
+        (record,) = [r for r in caplog.records if r.name == ACCESS_LOGGER]
+        assert (record.__dict__["route"], record.__dict__["status"]) == ("/api/public/v2/prompts/{name}", 200)
 
     async def test_versions_and_labels_are_cached_apart(self, client: httpx.AsyncClient, basic: dict[str, str]) -> None:
         await create(client, basic, name=NAME, prompt="one", labels=["production"])

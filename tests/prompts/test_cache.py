@@ -19,7 +19,8 @@ from twosigma.api_keys.service import create_key
 from twosigma.app import create_app
 from twosigma.config import Settings
 from twosigma.db.engine import Database, make_sessionmaker
-from twosigma.prompts.cache import PromptCache, PromptCacheListener, key_for
+from twosigma.kit.state import state_of
+from twosigma.prompts.cache import PromptCache, key_for
 from twosigma.prompts.models import Prompt, PromptLabelEvent
 from twosigma.prompts.queries import get_prompt
 from twosigma.prompts.schemas import PromptCreate
@@ -64,7 +65,7 @@ class Instance:
 
     @property
     def cache(self) -> PromptCache:
-        cache: PromptCache = self.app.state.prompt_cache
+        cache: PromptCache = state_of(self.app).prompt_cache
         return cache
 
 
@@ -122,8 +123,8 @@ class TestInvalidationAcrossProcesses:
         self, two_apps: tuple[Instance, Instance, dict[str, str]], engines: tuple[AsyncEngine, AsyncEngine]
     ) -> None:
         a, b, basic = two_apps
-        listener = PromptCacheListener.for_engine(engines[1], b.cache)
-        await listener.start()
+        listener = state_of(b.app).invalidation
+        await listener.start_for(engines[1])
         try:
             created = await a.client.post(
                 URL, json={"name": NAME, "prompt": "one", "labels": ["production"]}, headers=basic
@@ -155,8 +156,9 @@ class TestInvalidationAcrossProcesses:
         db_engine: AsyncEngine,
     ) -> None:
         a, b, basic = two_apps
-        listener = PromptCacheListener.for_engine(engines[1], b.cache, probe_interval=0.5)
-        await listener.start()
+        listener = state_of(b.app).invalidation
+        listener.probe_interval = 0.5
+        await listener.start_for(engines[1])
         try:
             pid = listener.backend_pid
             async with db_engine.connect() as conn:

@@ -7,7 +7,7 @@ on the same data and socket directories. What must hold:
 - no request hangs: each is bounded with asyncio.wait_for;
 - while the server is down, requests fail fast with 503 in the error shape (`database_unavailable`, or `not_ready`
   from /health/ready);
-- the app recovers by itself (pool_pre_ping), and the prompts LISTEN connection is re-established: a NOTIFY sent
+- the app recovers by itself (pool_pre_ping), and the cache LISTEN connection is re-established: a NOTIFY sent
   after the restart still invalidates the cache.
 """
 
@@ -36,7 +36,8 @@ from twosigma.db import migrate
 from twosigma.db.bootstrap import ensure_database
 from twosigma.db.engine import make_engine, make_sessionmaker
 from twosigma.enums import UserRole
-from twosigma.prompts.repository import CHANNEL
+from twosigma.kit.cache import CHANNEL
+from twosigma.prompts.cache import PromptCache
 
 API = "/api/v1"
 PROMPT = "faults/greeting"
@@ -205,7 +206,7 @@ class TestDatabaseRestart:
             )
             assert await _version(stage) == 1
             # ... until the NOTIFY every prompt write sends.
-            await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, PROMPT)
+            await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, PromptCache.payload)
         finally:
             await conn.close()
 

@@ -22,7 +22,7 @@ from tests.fixtures.tutor import API, SSE, make_chat, make_lesson, parse_sse
 from tests.reliability.llm_servers import StallingAnthropic, refusing_port, silent_port
 from twosigma.config import Settings
 from twosigma.enums import MessageRole
-from twosigma.llm.factory import ProviderRegistry
+from twosigma.kit.state import state_of
 from twosigma.system_settings.registry import KNOWN_SETTINGS
 from twosigma.tutor.models import ChatMessage
 
@@ -86,9 +86,7 @@ def provider(stalling_anthropic: StallingAnthropic, monkeypatch: pytest.MonkeyPa
 @pytest.fixture(autouse=True)
 async def _close_llm_clients(app: FastAPI) -> AsyncIterator[None]:
     yield
-    registry: ProviderRegistry | None = getattr(app.state, "llm_providers", None)
-    if registry is not None:
-        await registry.aclose()
+    await state_of(app).llm_providers.aclose()
 
 
 @dataclass

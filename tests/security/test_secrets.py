@@ -22,7 +22,7 @@ from tests.security.world import World, make_world
 from twosigma.config import Settings
 from twosigma.enums import UserRole
 from twosigma.kit.logging import JsonFormatter
-from twosigma.llm.factory import ProviderRegistry
+from twosigma.kit.state import state_of
 from twosigma.system_settings.registry import KNOWN_SETTINGS
 
 API = "/api/v1"
@@ -31,9 +31,7 @@ API = "/api/v1"
 @pytest.fixture(autouse=True)
 async def _close_llm_clients(app: FastAPI) -> AsyncIterator[None]:
     yield
-    registry: ProviderRegistry | None = getattr(app.state, "llm_providers", None)
-    if registry is not None:
-        await registry.aclose()
+    await state_of(app).llm_providers.aclose()
 
 
 @pytest.fixture(autouse=True)

@@ -16,10 +16,10 @@ from tests.fakes import FakeAnthropic
 from tests.fixtures.tenancy import count_statements
 from twosigma.config import Settings
 from twosigma.db.engine import make_sessionmaker
-from twosigma.llm.factory import ProviderRegistry
-from twosigma.prompts.cache import PromptCache, PromptCacheListener
+from twosigma.kit.cache import CacheInvalidation
+from twosigma.kit.state import state_of
 from twosigma.system_settings import service
-from twosigma.system_settings.cache import EffectiveCache, default_effective_cache, env_key
+from twosigma.system_settings.cache import EffectiveCache, env_key
 from twosigma.system_settings.effective import EffectiveSettings, get_effective_settings
 from twosigma.system_settings.models import SystemSetting
 from twosigma.system_settings.registry import KNOWN_SETTINGS
@@ -48,13 +48,11 @@ def anthropic_from_the_environment(fake_anthropic: FakeAnthropic, monkeypatch: p
 @pytest.fixture(autouse=True)
 async def _close_llm_clients(app: FastAPI) -> AsyncIterator[None]:
     yield
-    registry: ProviderRegistry | None = getattr(app.state, "llm_providers", None)
-    if registry is not None:
-        await registry.aclose()
+    await state_of(app).llm_providers.aclose()
 
 
 def effective_cache(app: FastAPI) -> EffectiveCache:
-    cache: EffectiveCache = app.state.effective_cache
+    cache: EffectiveCache = state_of(app).effective_cache
     return cache
 
 
@@ -142,28 +140,27 @@ class TestWritesThroughTheApi:
 
 
 class TestServiceWrites:
-    """Every write of the service empties the cache it is given and the process's own."""
+    """Every write of the service empties the cache it is given (the process's: the app's)."""
 
     @pytest.fixture
     def warm(self) -> EffectiveCache:
         cache = EffectiveCache()
         cache.put(None, EffectiveSettings(), cache.generation)
-        default_effective_cache.put(None, EffectiveSettings(), default_effective_cache.generation)
         return cache
 
     async def test_put_setting(self, db: AsyncSession, settings: Settings, warm: EffectiveCache) -> None:
         await service.put_setting(db, settings, "tutor.messages_per_minute", SettingWrite(value=3), cache=warm)
-        assert (len(warm), len(default_effective_cache)) == (0, 0)
+        assert len(warm) == 0
 
     async def test_delete_setting(self, db: AsyncSession, settings: Settings, warm: EffectiveCache) -> None:
         await service.put_setting(db, settings, "tutor.messages_per_minute", SettingWrite(value=3))
         warm.put(None, EffectiveSettings(), warm.generation)
         await service.delete_setting(db, "tutor.messages_per_minute", cache=warm)
-        assert (len(warm), len(default_effective_cache)) == (0, 0)
+        assert len(warm) == 0
 
     async def test_rotate_encryption(self, db: AsyncSession, settings: Settings, warm: EffectiveCache) -> None:
         await service.rotate_encryption(db, settings, cache=warm)
-        assert (len(warm), len(default_effective_cache)) == (0, 0)
+        assert len(warm) == 0
 
     async def test_a_read_that_raced_a_write_is_not_stored(self) -> None:
         cache = EffectiveCache()
@@ -203,9 +200,9 @@ class TestAcrossProcesses:
         self, engines: tuple[AsyncEngine, AsyncEngine], settings: Settings
     ) -> None:
         writer, reader = engines
-        cache = EffectiveCache()
-        listener = PromptCacheListener.for_engine(reader, PromptCache(), others=(cache,))
-        await listener.start()
+        listener = CacheInvalidation()
+        cache = listener.register(EffectiveCache())
+        await listener.start_for(reader)
         assert listener.listening.is_set()
         try:
             async with make_sessionmaker(reader)() as session:
@@ -232,9 +229,9 @@ class TestAcrossProcesses:
         self, engines: tuple[AsyncEngine, AsyncEngine], settings: Settings
     ) -> None:
         writer, reader = engines
-        cache = EffectiveCache()
-        listener = PromptCacheListener.for_engine(reader, PromptCache(), others=(cache,))
-        await listener.start()
+        listener = CacheInvalidation()
+        cache = listener.register(EffectiveCache())
+        await listener.start_for(reader)
         try:
             cache.put(None, EffectiveSettings(), cache.generation)
             async with make_sessionmaker(writer)() as session:

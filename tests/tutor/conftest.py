@@ -8,7 +8,7 @@ import pytest
 from fastapi import FastAPI
 
 from tests.fakes import FakeAnthropic, FakeOpenAI
-from twosigma.llm.factory import ProviderRegistry
+from twosigma.kit.state import state_of
 from twosigma.system_settings.registry import KNOWN_SETTINGS
 
 ANTHROPIC_KEY = "sk-ant-tutor-test-0123456789"
@@ -25,9 +25,7 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(autouse=True)
 async def _close_llm_clients(app: FastAPI) -> AsyncIterator[None]:
     yield
-    registry: ProviderRegistry | None = getattr(app.state, "llm_providers", None)
-    if registry is not None:
-        await registry.aclose()
+    await state_of(app).llm_providers.aclose()
 
 
 @pytest.fixture

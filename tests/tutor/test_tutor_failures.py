@@ -14,7 +14,9 @@ from tests.fakes import FakeAnthropic, FakeOpenAI, Mode
 from tests.fixtures.factories import access_token, auth_headers
 from tests.fixtures.tutor import API, SSE, Lesson, make_chat, make_lesson, parse_sse, stream_then_leave
 from twosigma.config import Settings
+from twosigma.db.engine import Database
 from twosigma.enums import MessageRole
+from twosigma.kit.state import state_of
 from twosigma.tutor.models import ChatMessage
 
 Headers = dict[str, str]
@@ -243,8 +245,9 @@ class TestDatabaseLostBeforeTheReplyIsStored:
         anthropic: FakeAnthropic,
     ) -> None:
         # Sessions: the request's own (which commits the user's message); the reply's store fails.
-        vanishing = VanishingDatabase(app.state.db.sessionmaker, sessions=1)
-        app.state.db = type(app.state.db)(engine=app.state.db.engine, sessionmaker=vanishing, bound=app.state.db.bound)
+        state = state_of(app)
+        vanishing = VanishingDatabase(state.database.sessionmaker, sessions=1)
+        state.db = Database(engine=state.database.engine, sessionmaker=vanishing, bound=state.database.bound)
         response = await client.post(send_url(chat_id), json={"content": "Explain, please"}, headers=headers | SSE)
         events = parse_sse(response.text)
         assert events[0][0] == "message.created"

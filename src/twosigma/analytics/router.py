@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from twosigma.analytics import service
 from twosigma.analytics.schemas import AnalyticsOverview
@@ -12,6 +12,7 @@ from twosigma.authz.dependencies import CurrentPrincipal
 from twosigma.db.session import DbSession
 from twosigma.kit.clock import Now
 from twosigma.kit.params import IdQuery
+from twosigma.kit.routing import APIRouter
 from twosigma.kit.schemas import error_responses
 
 router = APIRouter(prefix="/admin/analytics", tags=["analytics"])

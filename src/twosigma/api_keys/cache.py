@@ -2,15 +2,15 @@
 
 Holds only keys that exist and are not revoked, by public key, with their secret's HMAC (every request still
 checks its secret against it) and their scopes (fixed when a key is made, so a cached copy cannot go stale).
-Revocation empties this cache in its own process at once and in every other process through the NOTIFY the listener
-of prompts/cache.py receives (milliseconds after the commit).
+Revocation invalidates `ApiKeyCache.payload` ("api_keys", kit/cache.py): this process's cache empties at once and
+every other process's when the NOTIFY arrives (milliseconds after the commit).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import ClassVar
 
 from twosigma.kit.cache import InvalidatedCache
 
@@ -25,14 +25,4 @@ class VerifiedKey:
 
 
 class ApiKeyCache(InvalidatedCache[str, VerifiedKey]):
-    pass
-
-
-# The process's cache: servers share it (the app's lifespan listener empties it); tests' apps get their own.
-default_key_cache = ApiKeyCache()
-
-
-def key_cache_of(state: Any) -> ApiKeyCache:
-    """The app's key cache (`app.state.api_key_cache`), or the process's."""
-    cache = getattr(state, "api_key_cache", None)
-    return cache if isinstance(cache, ApiKeyCache) else default_key_cache
+    payload: ClassVar[str] = "api_keys"

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from twosigma.api_keys import service
-from twosigma.api_keys.cache import ApiKeyCache, VerifiedKey, key_cache_of
+from twosigma.api_keys.cache import ApiKeyCache, VerifiedKey
 from twosigma.api_keys.credentials import basic_credentials
 from twosigma.db.session import unit_of_work
-from twosigma.kit.deps import settings_of
+from twosigma.kit.state import app_state
 
 
 def _credentials(request: Request) -> tuple[str, str]:
@@ -18,15 +18,15 @@ def _credentials(request: Request) -> tuple[str, str]:
 
 
 async def get_api_key_cache(request: Request) -> ApiKeyCache:
-    return key_cache_of(request.app.state)
+    return app_state(request).api_key_cache
 
 
 async def get_api_key(request: Request) -> VerifiedKey:
     """The verified key: from the process cache when it holds the key and its use was recorded in the last minute,
     with no database session at all; otherwise in a short unit of work of its own (lookup, `last_used_at`)."""
     public_key, secret_key = _credentials(request)
-    settings = settings_of(request)
-    cache = key_cache_of(request.app.state)
+    state = app_state(request)
+    settings, cache = state.settings, state.api_key_cache
     cached = service.authenticate_cached(settings, public_key, secret_key, cache=cache)
     if cached is not None:
         return cached

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from fastapi import status as http
 
 from twosigma.api_keys import service
@@ -15,6 +15,7 @@ from twosigma.db.session import DbSession
 from twosigma.kit.deps import AppSettings
 from twosigma.kit.pagination import Page, Pagination
 from twosigma.kit.params import IdPath
+from twosigma.kit.routing import APIRouter
 from twosigma.kit.schemas import error_responses
 
 router = APIRouter(prefix="/api-keys", tags=["api-keys"])

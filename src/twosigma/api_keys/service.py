@@ -19,11 +19,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.api_keys import repository as repo
-from twosigma.api_keys.cache import ApiKeyCache, VerifiedKey, default_key_cache
+from twosigma.api_keys.cache import ApiKeyCache, VerifiedKey
 from twosigma.api_keys.models import ApiKey
 from twosigma.api_keys.scopes import Scope, normalize
 from twosigma.config import Settings
-from twosigma.kit.cache import clear_now_and_after_commit, notify_invalidation
+from twosigma.kit.cache import invalidate
 from twosigma.kit.errors import Unauthorized, not_found
 from twosigma.kit.pagination import PageParams, PageResult, paginate
 
@@ -85,8 +85,7 @@ async def revoke_key(session: AsyncSession, key_id: int, *, cache: ApiKeyCache |
     if key.revoked_at is None:
         key.revoked_at = datetime.now(UTC)
         await session.flush()
-        await notify_invalidation(session, "api_keys")
-        clear_now_and_after_commit(session, default_key_cache, *([cache] if cache is not None else []))
+        await invalidate(session, ApiKeyCache.payload, cache)
 
 
 def unauthorized(message: str) -> Unauthorized:
@@ -96,11 +95,11 @@ def unauthorized(message: str) -> Unauthorized:
 
 
 def authenticate_cached(
-    settings: Settings, public_key: str, secret_key: str, *, cache: ApiKeyCache | None = None
+    settings: Settings, public_key: str, secret_key: str, *, cache: ApiKeyCache
 ) -> VerifiedKey | None:
     """The cached key for this pair when it needs no database work (cached, secret right, use recorded within the
     last minute); a 401 for a wrong secret; None when `authenticate` must run."""
-    key = (cache if cache is not None else default_key_cache).get(public_key)
+    key = cache.get(public_key)
     if key is None:
         return None
     if not hmac.compare_digest(key.secret_hash, hash_secret(settings, secret_key)):
@@ -116,11 +115,10 @@ async def authenticate(
     public_key: str,
     secret_key: str,
     *,
-    cache: ApiKeyCache | None = None,
+    cache: ApiKeyCache,
 ) -> VerifiedKey:
     """The key for this pair, or 401. Served from the cache when it holds the key; records use at most once a
     minute per key."""
-    cache = cache if cache is not None else default_key_cache
     generation = cache.generation
     key = cache.get(public_key)
     revoked = False

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
-
 from twosigma.audit import service
 from twosigma.audit.models import AuditAction
 from twosigma.audit.schemas import AuditEventRead
 from twosigma.db.session import DbSession
 from twosigma.kit.pagination import Page, Pagination
+from twosigma.kit.routing import APIRouter
 from twosigma.kit.schemas import error_responses
 from twosigma.tenancy.dependencies import AuditedUniversity
 

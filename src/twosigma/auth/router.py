@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import Depends, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from twosigma.auth import service
@@ -24,6 +24,7 @@ from twosigma.authz.dependencies import CurrentPrincipal
 from twosigma.db.session import DbSession
 from twosigma.kit.deps import AppSettings, ClientAddress, Limiter
 from twosigma.kit.handlers import error_response
+from twosigma.kit.routing import APIRouter
 from twosigma.kit.schemas import error_responses
 
 router = APIRouter(prefix="/auth", tags=["auth"])

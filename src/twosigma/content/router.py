@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 
 from twosigma.content import items as item_service
 from twosigma.content import service
@@ -31,6 +31,7 @@ from twosigma.content.tree import json_response
 from twosigma.courses.dependencies import EditableCourse
 from twosigma.db.session import DbSession
 from twosigma.kit.pagination import Page, Pagination
+from twosigma.kit.routing import APIRouter
 from twosigma.kit.schemas import error_responses
 
 router = APIRouter(tags=["content"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 
 from twosigma.authz.dependencies import CurrentPrincipal
 from twosigma.courses import offerings as service
@@ -12,6 +12,7 @@ from twosigma.courses.dependencies import EditableCourse, EditableOffering, Visi
 from twosigma.courses.schemas import OfferingCreate, OfferingRead, OfferingUpdate
 from twosigma.db.session import DbSession
 from twosigma.kit.pagination import Page, Pagination
+from twosigma.kit.routing import APIRouter
 from twosigma.kit.schemas import error_responses
 
 router = APIRouter(tags=["offerings"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import Query, Response, status
 
 from twosigma.authz.dependencies import CurrentPrincipal
 from twosigma.courses import service
@@ -25,6 +25,7 @@ from twosigma.db.session import DbSession
 from twosigma.enums import CourseLevel
 from twosigma.kit.pagination import Page, Pagination
 from twosigma.kit.params import IdQuery
+from twosigma.kit.routing import APIRouter
 from twosigma.kit.schemas import error_responses
 
 router = APIRouter(tags=["courses"])

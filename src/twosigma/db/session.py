@@ -10,11 +10,11 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.db.engine import Database
+from twosigma.kit.state import app_state
 
 
 def get_database(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
+    return app_state(request).database
 
 
 @asynccontextmanager

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Response
+from fastapi import Body, Response
 from fastapi import status as http
 
 from twosigma.authz.dependencies import CurrentPrincipal
@@ -26,6 +26,7 @@ from twosigma.invitations.schemas import InvitationCreated
 from twosigma.kit.clock import Now
 from twosigma.kit.deps import AppSettings
 from twosigma.kit.pagination import Page, Pagination
+from twosigma.kit.routing import APIRouter
 from twosigma.kit.schemas import error_responses
 
 router = APIRouter(tags=["enrollments"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 from fastapi import status as http
 
 from twosigma.authz.dependencies import CurrentPrincipal
@@ -15,6 +15,7 @@ from twosigma.feature_requests.dependencies import VisibleFeatureRequest
 from twosigma.feature_requests.models import FeatureRequest
 from twosigma.feature_requests.schemas import FeatureRequestCreate, FeatureRequestRead, FeatureRequestStatusUpdate
 from twosigma.kit.pagination import Page, Pagination
+from twosigma.kit.routing import APIRouter
 from twosigma.kit.schemas import error_responses
 
 router = APIRouter(prefix="/feature-requests", tags=["feature-requests"])

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from twosigma.db.session import get_database
 from twosigma.health.service import check_readiness
 from twosigma.kit.handlers import error_response
+from twosigma.kit.routing import APIRouter
 from twosigma.kit.schemas import error_responses
-
-router = APIRouter(tags=["health"])
 
 
 class Health(BaseModel):
@@ -24,17 +23,10 @@ class Readiness(BaseModel):
     migrations: str
 
 
-@router.get("/health", response_model=Health, summary="The process is up")
 async def health() -> Health:
     return Health(status="ok")
 
 
-@router.get(
-    "/health/ready",
-    response_model=Readiness,
-    responses=error_responses(503),
-    summary="The database is reachable and migrated to head",
-)
 async def ready(request: Request) -> Readiness | JSONResponse:
     result = await check_readiness(get_database(request))
     if result.ok:
@@ -42,3 +34,19 @@ async def ready(request: Request) -> Readiness | JSONResponse:
     return error_response(
         503, "not_ready", result.reason, {"database": result.database, "migrations": result.migrations}
     )
+
+
+def health_router() -> APIRouter:
+    """The probes, on a router of their own each call: app.py includes them twice (at the root for load balancers,
+    under /api/v1 in the documented API), and a route object is included at one place only (kit/routing.py)."""
+    router = APIRouter(tags=["health"])
+    router.add_api_route("/health", health, methods=["GET"], response_model=Health, summary="The process is up")
+    router.add_api_route(
+        "/health/ready",
+        ready,
+        methods=["GET"],
+        response_model=Readiness,
+        responses=error_responses(503),
+        summary="The database is reachable and migrated to head",
+    )
+    return router

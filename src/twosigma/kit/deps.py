@@ -12,13 +12,13 @@ from fastapi import Depends, Request
 
 from twosigma.config import Settings
 from twosigma.kit.ratelimit import RateLimiter
+from twosigma.kit.state import app_state
 
 
 def settings_of(request: Request) -> Settings:
     """The app's settings, read directly: the dependencies every request runs (authentication) call this rather
     than depend on `AppSettings`, since each dependency FastAPI resolves costs every request that uses it."""
-    settings: Settings = request.app.state.settings
-    return settings
+    return app_state(request).settings
 
 
 async def get_app_settings(request: Request) -> Settings:
@@ -26,8 +26,7 @@ async def get_app_settings(request: Request) -> Settings:
 
 
 async def get_rate_limiter(request: Request) -> RateLimiter:
-    limiter: RateLimiter = request.app.state.rate_limiter
-    return limiter
+    return app_state(request).rate_limiter
 
 
 async def client_address(request: Request) -> str:

@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from twosigma.authz.metrics import check_metrics_access
+from twosigma.kit.routing import APIRouter
+from twosigma.kit.state import app_state
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -113,7 +115,7 @@ router = APIRouter()
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
-    check_metrics_access(request.app.state.settings, request.headers.get("authorization", ""))
-    database = getattr(request.app.state, "db", None)
-    engine = database.engine if database is not None else None
+    state = app_state(request)
+    check_metrics_access(state.settings, request.headers.get("authorization", ""))
+    engine = state.db.engine if state.db is not None else None
     return Response(render_metrics(engine), media_type=CONTENT_TYPE_LATEST)

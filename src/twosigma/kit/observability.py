@@ -10,7 +10,8 @@ around every message it sends, and these four all wrap the same `http.response.s
 - Access log and metrics: one line on the `twosigma.access` logger at INFO with the fields `request_id`, `user_id`
   (when the caller authenticated with a token), `method`, `route` (the route template, e.g.
   `/api/v1/courses/{course_id}`, never the raw path: ids and share tokens stay out of the logs and the metric labels
-  stay few), `status` and `duration_ms`. Requests that match no route are logged with route `<unmatched>`.
+  stay few; kit/routing.py's routes note it), `status` and `duration_ms`. Requests that match no route are logged
+  with route `<unmatched>`.
 - A URL longer than `MAX_URL_BYTES` (kit/security.py) is 414 `uri_too_long` here, before routing.
 - An exception that escapes every handler becomes the usual 500 in the error shape here, so that response too gets
   the security headers and is counted; the exception is logged once, with its traceback.
@@ -30,6 +31,7 @@ from twosigma.kit.handlers import error_response, unhandled_response
 from twosigma.kit.logging import ACCESS_LOGGER
 from twosigma.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from twosigma.kit.middleware import request_id_for, request_id_var, request_state_var
+from twosigma.kit.routing import ROUTE_STATE_KEY
 from twosigma.kit.security import security_headers, uri_too_long_error, url_too_long
 
 access_logger = logging.getLogger(ACCESS_LOGGER)
@@ -37,26 +39,15 @@ access_logger = logging.getLogger(ACCESS_LOGGER)
 UNMATCHED = "<unmatched>"
 
 
-def route_template(scope: Scope) -> str:
-    """The template of the route that served `scope`, once routing has run (or as a middleware that answered in
-    the route's place noted it in the request's state: prompts/front.py)."""
-    noted = (scope.get("state") or {}).get("route")
+def route_template(scope: Scope, literal_paths: frozenset[str] = frozenset()) -> str:
+    """The template of the route that answered `scope`: the one a route of kit/routing.py noted in the request's
+    state, or the path itself when it is one of the app's `literal_paths` (its own plain routes without parameters:
+    /docs, /openapi.json); `<unmatched>` otherwise."""
+    noted = (scope.get("state") or {}).get(ROUTE_STATE_KEY)
     if isinstance(noted, str):
         return noted
-    fastapi_scope: Any = scope.get("fastapi")
-    if isinstance(fastapi_scope, dict):
-        context = fastapi_scope.get("effective_route_context")
-        path = getattr(context, "path_format", None) if context is not None else None
-        if isinstance(path, str):
-            return path
-    endpoint = scope.get("endpoint")
-    router = scope.get("router")
-    if endpoint is not None and router is not None:
-        # A plain Starlette route of the app itself (docs, openapi.json): its own path is the full template.
-        for route in getattr(router, "routes", ()):
-            if getattr(route, "endpoint", None) is endpoint and isinstance(getattr(route, "path_format", None), str):
-                return str(route.path_format)
-    return UNMATCHED
+    path = scope["path"]
+    return path if path in literal_paths else UNMATCHED
 
 
 def uri_too_long() -> JSONResponse:
@@ -65,9 +56,10 @@ def uri_too_long() -> JSONResponse:
 
 
 class EdgeMiddleware:
-    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool, literal_paths: frozenset[str] = frozenset()) -> None:
         self.app = app
         self.hsts = hsts
+        self.literal_paths = literal_paths
         self._api_headers = security_headers("/", hsts=hsts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -114,9 +106,8 @@ class EdgeMiddleware:
             request_id_var.reset(token)
             request_state_var.reset(state_token)
 
-    @staticmethod
-    def _record(scope: Scope, status: int, seconds: float) -> None:
-        route = route_template(scope)
+    def _record(self, scope: Scope, status: int, seconds: float) -> None:
+        route = route_template(scope, self.literal_paths)
         method = scope["method"]
         HTTP_REQUESTS.labels(route, method, str(status)).inc()
         HTTP_LATENCY.labels(route, method).observe(seconds)

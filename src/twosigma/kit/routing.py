@@ -1,120 +1,84 @@
-"""Routing that skips whole routers: a request is only matched against routers that have a route for its path.
+"""Routers and routes of the app, through FastAPI's public extension points only.
 
-FastAPI (0.137 and later) keeps each `include_router` as a nested router and matches a request by walking every
-route of every included router in order, without first checking the router's prefix: with ~150 routes a request to
-a late router tried ~120 regular expressions first (a third of /users/me's CPU time in the bench), each costing
-FastAPI several Python calls. `gate(router, mount)` wraps a domain router in one that answers "no match" at once
-unless the request path matches one of its routes' full paths: one regular expression, the alternation of every
-route's own path pattern (its path parameters' convertors included), run in C. The check is exactly "some route
-here has this path" (methods aside), so routing is unchanged: a path that passes the gate is matched by FastAPI as
-before, and one that fails it would have matched none of the router's routes.
+Every domain declares `router = APIRouter(...)` from here: FastAPI's own router with `route_class=APIRoute`, the
+route class below (the public `route_class` argument, as FastAPI documents for custom routes). `include(app,
+router, prefix=...)` includes a router straight into the app, once, and tells its routes where they live.
 
-A gate on literal prefixes alone (the part of each path before its first `{parameter}`) was the first version: it
-let /users/me through the tenancy router (whose /users/{user_id} has the head /users/) to try all sixteen of its
-routes twice before FastAPI moved on.
+`APIRoute` notes the template of the route that answers a request (`/api/v1/courses/{course_id}`, never the raw
+path) in the request's state (`scope["state"]["route"]`), where the access log and the request metrics read it
+(kit/observability.py). It does so in `handle`, the public method a router calls on the route it chose, so every
+answer of the route carries it: the endpoint's, an error raised by a dependency or by validation, and the 405 of a
+path it has without the method.
 
-`warm_up(app)` builds FastAPI's per-route state (built lazily on a route's first request, ~0.5 s for all of them)
-and SQLAlchemy's mapper configuration at startup, so the first requests after a start or a deploy are not slow.
+Routers stay one level deep: a domain router includes no other router (each is included by app.py), so the
+template of every route is its router's mount plus its own path, and every level FastAPI would match on the way is
+gone.
+
+`warm_up(app)` builds, at startup, what FastAPI and SQLAlchemy otherwise build on a route's first request (each
+route's effective state, the mapper configuration), so the first requests after a start or a deploy are not slow.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
+from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter as FastAPIRouter
+from fastapi import FastAPI
+from fastapi.routing import APIRoute as FastAPIRoute
 from sqlalchemy.orm import configure_mappers
-from starlette._utils import get_route_path
-from starlette.routing import BaseRoute, Match, NoMatchFound, compile_path
-from starlette.types import Scope
+from starlette.routing import NoMatchFound
+from starlette.types import Receive, Scope, Send
+
+ROUTE_STATE_KEY = "route"  # the request-state key that holds the answering route's template
 
 
-def full_paths(routes: Iterable[BaseRoute], mount: str) -> set[str] | None:
-    """Every route's full path template (`mount` + its path), or None when a route's path cannot be known (never
-    gate)."""
-    paths: set[str] = set()
-    for route in routes:
-        path = getattr(route, "path", None)
-        if isinstance(path, str):
-            paths.add(mount + path)
-            continue
-        # A router included in this one (FastAPI's private `_IncludedRouter`): recurse with its prefix.
-        nested = getattr(route, "original_router", None)
-        prefix = getattr(getattr(route, "include_context", None), "prefix", None)
-        if not isinstance(nested, APIRouter) or not isinstance(prefix, str):
-            return None
-        inner = full_paths(nested.routes, mount + prefix)
-        if inner is None:
-            return None
-        paths |= inner
-    return paths
+class APIRoute(FastAPIRoute):
+    """A FastAPI route that notes its full template in the request's state when it answers."""
+
+    # Where the route's router is included (set by `include`; None before, read as "").
+    mount: str | None = None
+
+    @property
+    def template(self) -> str:
+        return (self.mount or "") + self.path_format
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope.setdefault("state", {})[ROUTE_STATE_KEY] = self.template
+        await super().handle(scope, receive, send)
 
 
-def literal_heads(paths: Iterable[str]) -> set[str]:
-    """The literal head of each path template: the part before its first `{parameter}` (for reading, and tests)."""
-    return {path.split("{", 1)[0] for path in paths}
+class APIRouter(FastAPIRouter):
+    """FastAPI's router, its routes of the class above."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("route_class", APIRoute)
+        super().__init__(**kwargs)
 
 
-_GROUP_NAME = re.compile(r"\(\?P<[^>]+>")
+class RoutedTwice(RuntimeError):
+    """A route object was included at two places: its template would be ambiguous. Build a second router."""
 
 
-def paths_pattern(paths: Iterable[str]) -> re.Pattern[str]:
-    """One regular expression matching exactly the paths that one of `paths` (Starlette templates) matches.
-
-    Each template is compiled as Starlette compiles a route's path (convertors included), its named groups made
-    anonymous (names repeat across templates), and the results are joined as alternatives."""
-    bodies = []
-    for path in sorted(paths):
-        regex = compile_path(path)[0].pattern
-        bodies.append(_GROUP_NAME.sub("(?:", regex.removeprefix("^").removesuffix("$")))
-    return re.compile("^(?:" + "|".join(bodies) + ")$")
-
-
-class GatedRouter(APIRouter):
-    """Holds one included router's routes; matches nothing whose path matches none of `paths` (full path templates,
-    the mount included; None: no gate).
-
-    Its routes are fixed once gated (the paths are), so it also answers FastAPI's "has anything under you changed"
-    question (`_get_routes_version`, asked at every level of every request and answered by walking every nested
-    router) from the first answer instead of walking again: another sixth of /users/me's CPU time.
-    """
-
-    def __init__(self, paths: Iterable[str] | None) -> None:
-        super().__init__()
-        self.paths = tuple(sorted(paths)) if paths is not None else None
-        self.heads = tuple(sorted(literal_heads(self.paths))) if self.paths is not None else None
-        self.pattern = paths_pattern(self.paths) if self.paths else None
-        self._frozen_version: int | None = None
-
-    def _get_routes_version(self, seen: set[int] | None = None) -> int:
-        if self._frozen_version is None:
-            self._frozen_version = super()._get_routes_version(seen)
-        return self._frozen_version
-
-    def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if self.paths is not None and scope.get("type") in ("http", "websocket"):
-            if self.pattern is None or self.pattern.match(get_route_path(scope)) is None:
-                return Match.NONE, {}
-        return super().matches(scope)
-
-
-def gate(router: APIRouter, mount: str) -> GatedRouter:
-    """`router`'s routes behind a gate, to be included at `mount` (the full prefix in front of them).
-
-    The gated router holds `router`'s own route objects rather than including `router`: each route already carries
-    everything `router` gave it when it was declared (prefix, tags, dependencies, responses), and every level of
-    inclusion costs a request another full match of everything below it (FastAPI matches each level once to choose
-    and again to dispatch). Include the result with `prefix=mount` (or at the place `mount` describes). The paths
-    are read once, so add every route to `router` before gating it.
-    """
-    gated = GatedRouter(full_paths(router.routes, mount))
-    gated.routes.extend(router.routes)
-    return gated
+def include(app: FastAPI, router: FastAPIRouter, *, prefix: str = "", **options: Any) -> None:
+    """Include `router` into `app` at `prefix` (FastAPI's `include_router`, its other `options` passed on), and
+    note the mount on each of its routes for their template. A router includes no router of its own here: one
+    level, so the mount is known."""
+    for route in router.routes:
+        if not isinstance(route, APIRoute):
+            raise TypeError(
+                f"{route!r} is not a twosigma.kit.routing.APIRoute: declare the router with kit.routing.APIRouter "
+                "and include every router straight into the app"
+            )
+        if route.mount is not None and route.mount != prefix:
+            raise RoutedTwice(f"{route.path} is included at {route.mount!r} and {prefix!r}")
+        route.mount = prefix
+    app.include_router(router, prefix=prefix, **options)
 
 
 def warm_up(app: FastAPI) -> None:
     configure_mappers()
-    # Looking up a name that no route has visits every route's effective context, building each one.
+    # Looking up a name that no route has visits every route's effective state, building each one (a public call
+    # whose side effect this relies on: tests/kit/test_pins.py checks that the first request finds it built).
     try:
         app.url_path_for("twosigma.warm-up: no route has this name")
     except NoMatchFound:

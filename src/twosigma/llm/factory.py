@@ -117,7 +117,7 @@ def wrap(client: Client, config: ClientConfig, effective: EffectiveSettings) -> 
 
 
 class ProviderRegistry:
-    """One per process (app.state.llm_providers)."""
+    """One per process (AppState.llm_providers, kit/state.py)."""
 
     def __init__(self, max_clients: int = MAX_CACHED_CLIENTS) -> None:
         self._clients: OrderedDict[str, Client] = OrderedDict()

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from twosigma.authz.dependencies import PlatformAdmin
+from twosigma.kit.routing import APIRouter
 from twosigma.kit.schemas import error_responses
 from twosigma.llm import service
 from twosigma.llm.dependencies import Providers

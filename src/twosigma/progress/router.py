@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from twosigma.authz.dependencies import CurrentPrincipal
 from twosigma.db.session import DbSession
 from twosigma.kit.clock import Now
 from twosigma.kit.pagination import Pagination
 from twosigma.kit.params import IdPath
+from twosigma.kit.routing import APIRouter
 from twosigma.kit.schemas import error_responses
 from twosigma.progress import service
 from twosigma.progress.dependencies import ReadingParticipation, StaffOffering, WritingParticipation

@@ -11,14 +11,15 @@ from twosigma.api_keys.cache import VerifiedKey
 from twosigma.authz.access import dependencies as access
 from twosigma.authz.access.dependencies import api_key_reader
 from twosigma.authz.principal import Principal
-from twosigma.prompts.cache import PromptCache, prompt_cache_of
+from twosigma.kit.state import app_state
+from twosigma.prompts.cache import PromptCache
 from twosigma.prompts.service import Actor
 
 __all__ = ["ApiKeyReader", "ApiKeyWriter", "PromptCacheDep", "PromptReader", "PromptWriter", "api_key_reader"]
 
 
 async def get_prompt_cache(request: Request) -> PromptCache:
-    return prompt_cache_of(request.app.state)
+    return app_state(request).prompt_cache
 
 
 PromptCacheDep = Annotated[PromptCache, Depends(get_prompt_cache)]

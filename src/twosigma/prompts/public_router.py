@@ -10,16 +10,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import Path, Query, Request, Response
 from fastapi import status as http
 from pydantic import TypeAdapter
 
 from twosigma.db.session import DbSession, unit_of_work
 from twosigma.kit.pagination import PageParams
 from twosigma.kit.params import IdPath, IdQuery
+from twosigma.kit.routing import APIRouter
 from twosigma.kit.schemas import error_responses
 from twosigma.prompts import queries, service
-from twosigma.prompts.cache import prompt_cache_of
 from twosigma.prompts.composition import ResolvedPrompt
 from twosigma.prompts.dependencies import ApiKeyReader, ApiKeyWriter, PromptCacheDep
 from twosigma.prompts.repository import ListFilters
@@ -82,31 +82,34 @@ async def update_prompt_version(
 async def get_prompt(
     request: Request,
     _: ApiKeyReader,
+    cache: PromptCacheDep,
     name: NamePath,
     version: VersionQuery = None,
     label: str | None = None,
     resolve: bool = True,
 ) -> Any:
-    # The hot path of every SDK's get_prompt: the response body itself is cached (same bytes as response_model),
-    # and a warm request opens no database session at all (the key is cached too); a miss opens the request's
-    # unit of work here. One dependency only (the key): each one FastAPI resolves costs every request.
-    cache = prompt_cache_of(request.app.state)
-    if resolve:
-        body = queries.cached_prompt_body(cache, name, version=version, label=label)
-        if body is None:
-            async with unit_of_work(request) as session:
-                body = await queries.get_prompt_body(
-                    session, name, _serialize, version=version, label=label, cache=cache
-                )
-        return Response(content=body, media_type="application/json")
-    async with unit_of_work(request) as session:
-        return await queries.get_prompt(session, name, version=version, label=label, resolve=False, cache=cache)
+    # Every SDK's get_prompt calls this for every prompt it uses: the resolved prompt's response body is kept in
+    # the prompt cache beside it (the same bytes response_model would produce), so a warm request neither queries
+    # nor encodes, and opens no database session (its key is cached too: api_keys/cache.py).
+    if not resolve:
+        async with unit_of_work(request) as session:
+            return await queries.get_prompt(session, name, version=version, label=label, resolve=False)
+    key = queries.prompt_key(name, version, label)
+    body = cache.body(key)
+    if body is None:
+        generation = cache.generation
+        async with unit_of_work(request) as session:
+            prompt = await queries.get_prompt(session, name, version=version, label=label, cache=cache)
+        body = _serialize(prompt)
+        cache.put_body(key, body, generation)
+    return Response(content=body, media_type="application/json")
 
 
 _PROMPT_READ: TypeAdapter[PromptRead] = TypeAdapter(PromptRead)
 
 
 def _serialize(prompt: ResolvedPrompt) -> bytes:
+    """The bytes response_model=PromptRead would send (camelCase, by alias)."""
     return _PROMPT_READ.dump_json(PromptRead.model_validate(prompt), by_alias=True)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from twosigma.kit.errors import BadRequest, Invalid, NotFound
 from twosigma.kit.pagination import PageParams, PageResult
 from twosigma.prompts import repository as repo
-from twosigma.prompts.cache import CacheKey, PromptCache, default_cache, key_for
+from twosigma.prompts.cache import CacheKey, PromptCache, key_for
 from twosigma.prompts.composition import ResolvedPrompt, as_resolved, resolve_row, stored_content
 from twosigma.prompts.models import Prompt
 from twosigma.prompts.schemas import PRODUCTION, CompileRequest
@@ -35,6 +34,13 @@ async def _row(session: AsyncSession, name: str, version: int | None, label: str
     return row
 
 
+def prompt_key(name: str, version: int | None, label: str | None) -> CacheKey:
+    """The cache key of one version by number or label (default `production`); 400 for both."""
+    if version is not None and label is not None:
+        raise BadRequest("Give either `version` or `label`, not both.")
+    return key_for(name, version, PRODUCTION if version is None and label is None else label)
+
+
 async def get_prompt(
     session: AsyncSession,
     name: str,
@@ -44,16 +50,16 @@ async def get_prompt(
     resolve: bool = True,
     cache: PromptCache | None = None,
 ) -> ResolvedPrompt:
-    """One version by number or label (default `production`); resolved through the cache unless resolve=False."""
-    if version is not None and label is not None:
-        raise BadRequest("Give either `version` or `label`, not both.")
+    """One version by number or label (default `production`), every composition tag resolved unless
+    resolve=False; through `cache` when given (the app's: prompts/dependencies.py), else read each time."""
+    key = prompt_key(name, version, label)
     if version is None and label is None:
         label = PRODUCTION
     if not resolve:
         row = await _row(session, name, version, label)
         return as_resolved(row, stored_content(row), None)
-    cache = cache if cache is not None else default_cache
-    key = key_for(name, version, label)
+    if cache is None:
+        return await resolve_row(session, await _row(session, name, version, label))
     hit = cache.get(key)
     if hit is not None:
         return hit
@@ -63,43 +69,10 @@ async def get_prompt(
     return resolved
 
 
-async def get_prompt_body(
-    session: AsyncSession,
-    name: str,
-    serialize: Callable[[ResolvedPrompt], bytes],
-    *,
-    version: int | None = None,
-    label: str | None = None,
-    cache: PromptCache | None = None,
-) -> bytes:
-    """A resolved prompt already serialized by `serialize`, kept in the cache beside the prompt: a warm GET of the
-    public API neither queries nor validates nor encodes (the bytes are dropped with the prompt on any write)."""
-    cache = cache if cache is not None else default_cache
-    key = _body_key(name, version, label)
-    body = cache.body(key)
-    if body is not None:
-        return body
-    generation = cache.generation
-    body = serialize(await get_prompt(session, name, version=version, label=label, cache=cache))
-    cache.put_body(key, body, generation)
-    return body
-
-
-def _body_key(name: str, version: int | None, label: str | None) -> CacheKey:
-    if version is not None and label is not None:
-        raise BadRequest("Give either `version` or `label`, not both.")
-    return key_for(name, version, PRODUCTION if version is None and label is None else label)
-
-
-def cached_prompt_body(cache: PromptCache, name: str, *, version: int | None, label: str | None) -> bytes | None:
-    """The serialized prompt if this process's cache holds it (no database needed); 400 for version and label."""
-    return cache.body(_body_key(name, version, label))
-
-
 async def get_resolved_prompt(
     session: AsyncSession, name: str, label: str = PRODUCTION, *, cache: PromptCache | None = None
 ) -> ResolvedPrompt:
-    """What the tutor calls: the version holding `label`, every composition tag resolved; cached per process."""
+    """What the tutor calls: the version holding `label`, every composition tag resolved, through `cache`."""
     return await get_prompt(session, name, label=label, cache=cache)
 
 

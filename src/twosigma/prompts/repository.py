@@ -11,19 +11,12 @@ from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from twosigma.kit.cache import CHANNEL as CHANNEL  # re-exported: the cache listener's channel
-from twosigma.kit.cache import notify_invalidation
 from twosigma.prompts.models import Prompt, PromptDependency, PromptLabelEvent
 
 
 async def lock_name(session: AsyncSession, name: str) -> None:
     """Serialize every write to `name` until the transaction ends (version numbers, label moves)."""
     await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": name})
-
-
-async def notify_change(session: AsyncSession, name: str) -> None:
-    """Queued inside the transaction: PostgreSQL delivers it at commit, and never if it rolls back."""
-    await notify_invalidation(session, name)
 
 
 async def latest_row(session: AsyncSession, name: str) -> Prompt | None:

@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import Path, Query, Response
 from fastapi import status as http
 
 from twosigma.db.session import DbSession
 from twosigma.kit.pagination import Pagination
 from twosigma.kit.params import INT4_MAX, IdPath, IdQuery
+from twosigma.kit.routing import APIRouter
 from twosigma.kit.schemas import error_responses
 from twosigma.prompts import queries, service
 from twosigma.prompts.composition import ResolvedPrompt

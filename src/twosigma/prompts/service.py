@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from twosigma.kit.cache import clear_now_and_after_commit
+from twosigma.kit.cache import invalidate
 from twosigma.kit.errors import BadRequest, Conflict, Forbidden, NotFound
 from twosigma.prompts import repository as repo
-from twosigma.prompts.cache import PromptCache, default_cache
+from twosigma.prompts.cache import PromptCache
 from twosigma.prompts.composition import (
     MAX_NESTING_DEPTH,
     CompositionError,
@@ -98,9 +98,10 @@ def _conflict_with_dependents(message: str, dependents: list[repo.Dependent]) ->
     )
 
 
-async def _changed(session: AsyncSession, name: str, cache: PromptCache | None) -> None:
-    await repo.notify_change(session, name)
-    clear_now_and_after_commit(session, default_cache, *([cache] if cache is not None else []))
+async def _changed(session: AsyncSession, cache: PromptCache | None) -> None:
+    """Every process's prompt cache goes once the write commits (one name's write can change what others resolve
+    to); this process's now, too."""
+    await invalidate(session, PromptCache.payload, cache)
 
 
 async def give_labels(session: AsyncSession, target: Prompt, labels: Iterable[str], actor: Actor) -> None:
@@ -188,7 +189,7 @@ async def create_prompt(
         await repo.set_tags(session, data.name, tags)
     await give_labels(session, row, [*data.labels, LATEST], actor)
     await _check_dependents_still_resolve(session, data.name)
-    await _changed(session, data.name, cache)
+    await _changed(session, cache)
     await session.refresh(row)
     return await resolve_row(session, row)
 
@@ -211,7 +212,7 @@ async def set_labels(
         raise NotFound(f"Prompt not found: '{name}' with version {version}", code="prompt_not_found")
     await give_labels(session, row, new_labels, actor)
     await _check_dependents_still_resolve(session, name)
-    await _changed(session, name, cache)
+    await _changed(session, cache)
     await session.refresh(row)
     return await resolve_row(session, row)
 
@@ -233,7 +234,7 @@ async def remove_label(
     row.labels = [existing for existing in row.labels if existing != label]
     repo.add_event(session, name, label, row.version, None, actor.audit)
     await session.flush()
-    await _changed(session, name, cache)
+    await _changed(session, cache)
 
 
 async def set_tags(session: AsyncSession, name: str, tags: list[str], *, cache: PromptCache | None = None) -> list[str]:
@@ -242,7 +243,7 @@ async def set_tags(session: AsyncSession, name: str, tags: list[str], *, cache: 
     if await repo.latest_row(session, name) is None:
         raise NotFound(f"Prompt not found: '{name}'", code="prompt_not_found")
     await repo.set_tags(session, name, tags)
-    await _changed(session, name, cache)
+    await _changed(session, cache)
     return tags
 
 
@@ -290,4 +291,4 @@ async def delete_prompt(
         newest.labels = [*newest.labels, LATEST]
         repo.add_event(session, name, LATEST, old, newest.version, actor.audit)
     await session.flush()
-    await _changed(session, name, cache)
+    await _changed(session, cache)

@@ -15,9 +15,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from twosigma.kit.cache import invalidate
 from twosigma.kit.errors import BadRequest, Conflict
 from twosigma.prompts import repository as repo
-from twosigma.prompts.cache import default_cache
+from twosigma.prompts.cache import PromptCache
 from twosigma.prompts.composition import CompositionError, resolve_row, stored_content, to_stored
 from twosigma.prompts.models import Prompt
 from twosigma.prompts.schemas import LATEST, PromptCreate
@@ -144,7 +145,7 @@ async def import_prompts(session: AsyncSession, actor: Actor, data: dict[str, An
         if LATEST not in newest.labels:
             await give_labels(session, newest, [LATEST], actor)
             result.label_moves += 1
-        await repo.notify_change(session, name)
+        await invalidate(session, PromptCache.payload)
         touched.extend(rows.values())
     for row in touched:
         await session.refresh(row)
@@ -152,5 +153,4 @@ async def import_prompts(session: AsyncSession, actor: Actor, data: dict[str, An
             await resolve_row(session, row)
         except CompositionError as exc:
             raise BadRequest(f"{row.name} v{row.version} does not resolve: {exc.message}") from exc
-    default_cache.clear()
     return result

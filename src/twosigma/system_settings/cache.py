@@ -3,14 +3,16 @@
 Keyed by the values of the environment variables the settings fall back on, so a changed environment (an embedding
 program, a test) is seen at once, like a write.
 
-Every write through the service (API, CLI) empties this process's cache at once and every other process's through
-the NOTIFY that the listener of prompts/cache.py receives (milliseconds after the commit). A row changed by hand
-in SQL is seen after the next write or restart: change settings through the API or `twosigma settings set`.
+Every write through the service (API, CLI) invalidates `EffectiveCache.payload` ("settings", kit/cache.py): this
+process's cache empties at once and every other process's when the NOTIFY arrives (milliseconds after the commit).
+A row changed by hand in SQL is seen after the next write or restart: change settings through the API or
+`twosigma settings set`.
 """
 
 from __future__ import annotations
 
 import os
+from typing import ClassVar
 
 from twosigma.kit.cache import InvalidatedCache
 from twosigma.system_settings.effective import EffectiveSettings
@@ -28,6 +30,4 @@ def env_key() -> EnvKey:
 class EffectiveCache(InvalidatedCache[EnvKey, EffectiveSettings]):
     """The resolved settings, by environment (in a server: one entry)."""
 
-
-# The process's cache: servers share it (the app's lifespan listener empties it); tests' apps get their own.
-default_effective_cache = EffectiveCache()
+    payload: ClassVar[str] = "settings"

@@ -8,18 +8,18 @@ from fastapi import Depends, Request
 
 from twosigma.db.session import DbSession
 from twosigma.kit.deps import AppSettings
-from twosigma.system_settings.cache import EffectiveCache, default_effective_cache, env_key
+from twosigma.kit.state import app_state
+from twosigma.system_settings.cache import EffectiveCache, env_key
 from twosigma.system_settings.effective import EffectiveSettings, get_effective_settings
 
 
 async def get_effective_cache(request: Request) -> EffectiveCache:
-    cache = getattr(request.app.state, "effective_cache", None)
-    return cache if isinstance(cache, EffectiveCache) else default_effective_cache
+    return app_state(request).effective_cache
 
 
 async def effective_settings(request: Request, session: DbSession, settings: AppSettings) -> EffectiveSettings:
     """Served from the process's cache; read (and cached) when a write anywhere has emptied it."""
-    cache = await get_effective_cache(request)
+    cache = app_state(request).effective_cache
     key = env_key()
     hit = cache.get(key)
     if hit is not None:

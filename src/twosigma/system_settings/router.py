@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 
 from twosigma.authz.dependencies import PlatformAdmin
 from twosigma.db.session import DbSession
 from twosigma.kit.deps import AppSettings
+from twosigma.kit.routing import APIRouter
 from twosigma.kit.schemas import error_responses
 from twosigma.system_settings import service
 from twosigma.system_settings.dependencies import EffectiveCacheDep

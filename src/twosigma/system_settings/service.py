@@ -10,10 +10,10 @@ from pydantic import JsonValue
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.config import Settings
-from twosigma.kit.cache import clear_now_and_after_commit, notify_invalidation
+from twosigma.kit.cache import invalidate
 from twosigma.kit.errors import Invalid, NotFound, Unavailable
 from twosigma.system_settings import repository
-from twosigma.system_settings.cache import EffectiveCache, default_effective_cache
+from twosigma.system_settings.cache import EffectiveCache
 from twosigma.system_settings.crypto import MASK, UndecryptableSecret, mask, secret_box
 from twosigma.system_settings.models import SystemSetting
 from twosigma.system_settings.registry import (
@@ -118,8 +118,7 @@ async def get_setting(session: AsyncSession, settings: Settings, key: str) -> Se
 
 async def _changed(session: AsyncSession, cache: EffectiveCache | None) -> None:
     """Every process's cached settings go: this one's now (and after commit), the others' by NOTIFY at commit."""
-    await notify_invalidation(session, "settings")
-    clear_now_and_after_commit(session, default_effective_cache, *([cache] if cache is not None else []))
+    await invalidate(session, EffectiveCache.payload, cache)
 
 
 async def put_setting(

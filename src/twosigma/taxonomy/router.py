@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import Query, status
 
 from twosigma.authz.dependencies import PlatformAdmin
 from twosigma.db.session import DbSession
 from twosigma.kit.pagination import Page, Pagination
 from twosigma.kit.params import IdQuery
+from twosigma.kit.routing import APIRouter
 from twosigma.kit.schemas import error_responses
 from twosigma.taxonomy import service
 from twosigma.taxonomy.dependencies import (

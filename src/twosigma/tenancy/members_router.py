@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Response
+from fastapi import Body, Query, Response
 
 from twosigma.authz.dependencies import CurrentPrincipal
 from twosigma.db.session import DbSession
@@ -14,6 +14,7 @@ from twosigma.kit.clock import Now
 from twosigma.kit.deps import AppSettings
 from twosigma.kit.pagination import Page, Pagination
 from twosigma.kit.params import IdQuery
+from twosigma.kit.routing import APIRouter
 from twosigma.kit.schemas import error_responses
 from twosigma.tenancy import members_service as service
 from twosigma.tenancy.dependencies import GrantId, ManagedUniversity, SuspendingUniversity, UserId

@@ -1,15 +1,17 @@
-"""HTTP routes for countries, universities and departments (membership administration: members_router.py)."""
+"""HTTP routes for countries, universities and departments (membership administration: members_router.py, a router of
+its own that app.py includes just before this one)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from twosigma.authz.dependencies import CurrentPrincipal, OptionalPrincipal, PlatformAdmin
 from twosigma.db.session import DbSession
 from twosigma.kit.pagination import Page, Pagination
 from twosigma.kit.params import IdQuery
+from twosigma.kit.routing import APIRouter
 from twosigma.kit.schemas import error_responses
 from twosigma.tenancy import service
 from twosigma.tenancy.dependencies import (
@@ -20,7 +22,6 @@ from twosigma.tenancy.dependencies import (
     VisibleDepartment,
     VisibleUniversity,
 )
-from twosigma.tenancy.members_router import router as members_router
 from twosigma.tenancy.models import Country, Department, University
 from twosigma.tenancy.schemas import (
     CountryCreate,
@@ -35,7 +36,6 @@ from twosigma.tenancy.schemas import (
 )
 
 router = APIRouter()
-router.include_router(members_router)
 
 Search = Annotated[str | None, Query(max_length=100, description="Case-insensitive substring of name or code.")]
 OptionalId = IdQuery

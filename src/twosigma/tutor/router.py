@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import Path, Query, Response, status
 
 from twosigma.authz.dependencies import CurrentPrincipal
 from twosigma.db.session import DbSession
@@ -12,6 +12,7 @@ from twosigma.kit.clock import Now
 from twosigma.kit.deps import AppSettings
 from twosigma.kit.pagination import MAX_LIMIT, Page, Pagination
 from twosigma.kit.params import IdQuery
+from twosigma.kit.routing import APIRouter
 from twosigma.kit.schemas import error_responses
 from twosigma.system_settings.dependencies import Effective
 from twosigma.tutor import orchestrator, service, streaming

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from twosigma.authz.dependencies import CurrentPrincipal
 from twosigma.db.session import DbSession
+from twosigma.kit.routing import APIRouter
 from twosigma.kit.schemas import error_responses
 from twosigma.users import service
 from twosigma.users.schemas import (
