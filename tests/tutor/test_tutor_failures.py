@@ -242,14 +242,15 @@ class TestDatabaseLostBeforeTheReplyIsStored:
         chat_id: int,
         anthropic: FakeAnthropic,
     ) -> None:
-        # Sessions: the request's own (which commits the user's message); the reply's store fails.
-        vanishing = VanishingDatabase(app.state.db.sessionmaker, sessions=1)
-        app.state.db = type(app.state.db)(engine=app.state.db.engine, sessionmaker=vanishing, bound=app.state.db.bound)
+        # Sessions: the principal's read session, the request's own (which commits the user's message); the reply's
+        # store fails.
+        vanishing = VanishingDatabase(app.state.db.sessionmaker, sessions=2)
+        app.state.db = type(app.state.db)(engine=app.state.db.engine, sessionmaker=vanishing)
         response = await client.post(send_url(chat_id), json={"content": "Explain, please"}, headers=headers | SSE)
         events = parse_sse(response.text)
         assert events[0][0] == "message.created"
         assert events[-1][0] == "error"
         assert events[-1][1]["code"] == "database_unavailable"
-        assert vanishing.calls == 2
+        assert vanishing.calls == 3
         messages = await stored(db, chat_id)
         assert [(m.role, m.content) for m in messages] == [(MessageRole.USER, "Explain, please")]
