@@ -17,20 +17,17 @@ from typing import Any
 import asyncpg
 import jwt
 import orjson
+from sqlalchemy import Executable
+from sqlalchemy.dialects.postgresql import asyncpg as pg_asyncpg
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-# The app's own statements for a progress write (progress/repository.py, progress/rollup.py).
-from twosigma.progress.repository import (
-    LOCATE_AND_LOCK_SQL,
-    LOCK_USER_SQL,
-    SET_STREAK_SQL,
-    UPSERT_ITEM_SQL,
-    progress_lock_key,
-)
-from twosigma.progress.rollup import ROLL_UP_SQL
+import twosigma.models  # noqa: F401  (every mapper, so the app's statements compile)
+from twosigma.progress.repository import LOCATE_AND_LOCK, UPSERT_ITEM, progress_lock_key
+from twosigma.progress.rollup import ROLL_UP
+from twosigma.users.repository import LOCK_STREAK, SET_STREAK
 from twosigma.users.streaks import local_today, next_streak
 
 SECRET = os.environ.get("BENCH_SECRET_KEY", "")
@@ -59,6 +56,26 @@ OFFERING = (
     " WHERE o.id = $1"
 )
 ENROLMENT = "SELECT id, status FROM course_enrollments WHERE user_id = $1 AND course_offering_id = $2"
+
+
+class AppStatement:
+    """One of the app's own statements (a progress write's), compiled once for asyncpg: its SQL, with `$n`
+    parameters, and the names those stand for."""
+
+    def __init__(self, statement: Executable) -> None:
+        compiled = statement.compile(dialect=pg_asyncpg.dialect())
+        self.sql = compiled.string
+        self.names = tuple(compiled.positiontup or ())
+
+    def args(self, **params: Any) -> list[Any]:
+        return [params[name] for name in self.names]
+
+
+LOCATE = AppStatement(LOCATE_AND_LOCK)
+UPSERT = AppStatement(UPSERT_ITEM)
+ROLL = AppStatement(ROLL_UP)
+LOCK = AppStatement(LOCK_STREAK)
+SET = AppStatement(SET_STREAK)
 
 pool: asyncpg.Pool | None = None
 
@@ -183,18 +200,23 @@ async def progress(request: Request) -> Response:
         if offering is None or enrolment is None or enrolment["status"] != "ACTIVE":
             return _json({"error": {"code": "not_found"}}, 404)
         lock_key = progress_lock_key(user["id"], offering_id)
-        ids, published, _ = await conn.fetchrow(LOCATE_AND_LOCK_SQL, item_id, offering["course_id"], lock_key)
-        if not ids or not published:
+        course_id = offering["course_id"]
+        path = await conn.fetchrow(LOCATE.sql, *LOCATE.args(item_id=item_id, course_id=course_id, lock_key=lock_key))
+        ids = path["ancestors"]
+        if not ids or not path["published"]:
             return _json({"error": {"code": "not_found"}}, 404)
-        item = await conn.fetchrow(UPSERT_ITEM_SQL, user["id"], offering_id, item_id, percent, int(attempt), now)
+        written = {"user_id": user["id"], "offering_id": offering_id, "now": now}
+        item = await conn.fetchrow(
+            UPSERT.sql, *UPSERT.args(**written, item_id=item_id, percent=percent, attempts=int(attempt))
+        )
         rolled = {
-            r[0]: (r[1], r[2])
-            for r in await conn.fetch(ROLL_UP_SQL, user["id"], offering_id, list(ids), offering["course_id"], now)
+            r["module_id"]: (r["progress_percent"], r["completed_at"])
+            for r in await conn.fetch(ROLL.sql, *ROLL.args(**written, ancestors=list(ids), course_id=course_id))
         }
-        days, last, zone = await conn.fetchrow(LOCK_USER_SQL, user["id"])
+        days, last, zone = await conn.fetchrow(LOCK.sql, *LOCK.args(user_id=user["id"]))
         streak = next_streak(days, last, local_today(zone, now))
         if streak != (days, last):
-            await conn.execute(SET_STREAK_SQL, user["id"], *streak)
+            await conn.execute(SET.sql, *SET.args(user_id=user["id"], days=streak[0], last=streak[1]))
     return _json(
         {
             "item": dict(item),

@@ -145,8 +145,8 @@ class TestCourseTree:
         assert nodes == added + 1
         small_student, small_staff, big_student, big_staff = counts
         assert (big_student, big_staff) == (small_student, small_staff)
-        # user with grants, course, (enrolment for students), modules with items (one UNION ALL, run on the
-        # driver connection by db/driver.py, which still reports it to the engine's statement listeners).
+        # user with grants (its read session's SAVEPOINTs filtered out), course, (enrolment for students), modules
+        # with items (one UNION ALL).
         assert big_student == 4
         assert big_staff == 3
 

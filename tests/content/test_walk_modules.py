@@ -3,14 +3,22 @@ student's progress tree."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from twosigma.content.repository import ModuleRow
 from twosigma.content.tree import walk_modules
+from twosigma.enums import ModuleType
 
 
-def row(module_id: int, parent: int | None, published: bool = True) -> tuple[Any, ...]:
-    # (id, parent_module_id, title, description, module_type, sequence_index, depth, is_published)
-    return (module_id, parent, f"m{module_id}", None, "UNIT", 0, 0, published)
+def row(module_id: int, parent: int | None, published: bool = True) -> ModuleRow:
+    return ModuleRow(
+        id=module_id,
+        parent_module_id=parent,
+        title=f"m{module_id}",
+        description=None,
+        module_type=ModuleType.UNIT,
+        sequence_index=0,
+        depth=0,
+        is_published=published,
+    )
 
 
 ROWS = [
@@ -24,8 +32,8 @@ ROWS = [
 ]
 
 
-def ids(order: list[tuple[tuple[Any, ...], int | None]]) -> list[tuple[int, int | None]]:
-    return [(r[0], parent) for r, parent in order]
+def ids(order: list[tuple[ModuleRow, int | None]]) -> list[tuple[int, int | None]]:
+    return [(r["id"], parent) for r, parent in order]
 
 
 def test_the_root_comes_first_then_each_level_with_siblings_in_row_order() -> None:

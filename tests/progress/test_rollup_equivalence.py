@@ -1,4 +1,4 @@
-"""The roll-up statement (progress/repository.py) against a brute-force mean, on random trees.
+"""The roll-up statement (progress/rollup.py) against a brute-force mean, on random trees.
 
 The statement computes the root differently from the modules below it (the course's items and the user's rows,
 minus what hangs under unpublished modules, instead of a walk): random trees with nested unpublished modules,
@@ -84,5 +84,5 @@ async def test_every_ancestor_is_the_floor_of_the_mean_of_its_published_subtree(
             path=path,
             now=datetime.now(UTC),
         )
-        got = {r[0]: r[1] for r in rolled}
+        got = {r.module_id: r.progress_percent for r in rolled}
         assert got == {a: brute_force(a, children, items_of, rows) for a in path.ancestors}

@@ -244,15 +244,16 @@ class TestDatabaseLostBeforeTheReplyIsStored:
         chat_id: int,
         anthropic: FakeAnthropic,
     ) -> None:
-        # Sessions: the request's own (which commits the user's message); the reply's store fails.
+        # Sessions: the principal's read session, the request's own (which commits the user's message); the reply's
+        # store fails.
         state = state_of(app)
-        vanishing = VanishingDatabase(state.database.sessionmaker, sessions=1)
-        state.db = Database(engine=state.database.engine, sessionmaker=vanishing, bound=state.database.bound)
+        vanishing = VanishingDatabase(state.database.sessionmaker, sessions=2)
+        state.db = Database(engine=state.database.engine, sessionmaker=vanishing)
         response = await client.post(send_url(chat_id), json={"content": "Explain, please"}, headers=headers | SSE)
         events = parse_sse(response.text)
         assert events[0][0] == "message.created"
         assert events[-1][0] == "error"
         assert events[-1][1]["code"] == "database_unavailable"
-        assert vanishing.calls == 2
+        assert vanishing.calls == 3
         messages = await stored(db, chat_id)
         assert [(m.role, m.content) for m in messages] == [(MessageRole.USER, "Explain, please")]

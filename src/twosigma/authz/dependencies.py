@@ -11,7 +11,7 @@ from twosigma.auth.tokens import TokenType, decode_token
 from twosigma.authz.policy import ensure_platform_admin
 from twosigma.authz.principal import Principal
 from twosigma.authz.repository import load_principal
-from twosigma.db.session import get_database
+from twosigma.db.session import get_database, read_session
 from twosigma.kit.deps import settings_of
 from twosigma.kit.errors import Unauthorized
 
@@ -30,9 +30,10 @@ async def _principal(request: Request, token: str | None) -> Principal | None:
     if loaded is not None:
         return loaded
     claims = decode_token(settings_of(request), token, TokenType.ACCESS)
-    # Read on its own pooled connection, outside the route's unit of work: a route that needs no session (GET
+    # Read in a read session of its own, outside the route's unit of work: a route that needs no unit of work (GET
     # /users/me) opens none.
-    principal = await load_principal(get_database(request), claims.user_id)
+    async with read_session(get_database(request)) as read:
+        principal = await load_principal(read, claims.user_id)
     if principal is None:
         raise Unauthorized("The token is not valid.", code="invalid_token")
     if not principal.user.is_active:

@@ -28,7 +28,7 @@ from twosigma.authz.policy import (
 )
 from twosigma.authz.principal import Principal
 from twosigma.enums import InvitationKind, UserRole
-from twosigma.kit.errors import Conflict, Forbidden, NotFound, not_found
+from twosigma.kit.errors import Conflict, Forbidden, not_found
 
 
 def addresses_anyone(p: Principal | None) -> bool:

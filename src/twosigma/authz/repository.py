@@ -3,61 +3,88 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import fields
 from typing import Any
 
-from sqlalchemy import exists, or_, select, union
+from sqlalchemy import Row, bindparam, exists, func, or_, select, true, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.authz.principal import Grant, Principal, UserSnapshot
 from twosigma.courses.models import CourseOffering
-from twosigma.db.driver import driver_fetch, pooled_fetch
-from twosigma.db.engine import Database
+from twosigma.db.session import ReadSession
 from twosigma.enrollments.models import CourseEnrollment
-from twosigma.enums import EnrollmentStatus, UserRole
+from twosigma.enums import EnrollmentStatus
 from twosigma.tenancy.models import MemberSuspension, UserUniversityRole
 from twosigma.users.models import User
 
-# The snapshot's fields are the users columns it holds, in its constructor's order.
-_USER_COLUMNS = tuple(f.name for f in fields(UserSnapshot))
-
-# The user, their grants and the universities where they are suspended in ONE statement, read outside any
-# transaction: every authenticated request runs it, so it skips the ORM (an ORM session and entity load cost ~6x the
-# query itself here). The LATERAL array is computed once per user, not once per grant row.
-_PRINCIPAL_SQL = (
-    "SELECT "
-    + ", ".join(f"u.{c}" for c in _USER_COLUMNS)
-    + ", s.suspended_in, r.university_id, r.role::text, r.department_id"
-    " FROM users u"
-    " CROSS JOIN LATERAL (SELECT ARRAY(SELECT ms.university_id FROM member_suspensions ms"
-    " WHERE ms.user_id = u.id) AS suspended_in) s"
-    " LEFT JOIN user_university_roles r ON r.user_id = u.id"
-    " WHERE u.id = $1 ORDER BY r.id"
+# The user, their grants and the universities where they are suspended, in ONE statement (one row per grant, or
+# one row with NULL grant columns): every authenticated request runs it. Built once, with a bound parameter. The
+# LATERAL array is computed once per user, not once per grant row.
+_SUSPENDED = select(
+    func.array(
+        select(MemberSuspension.university_id)
+        .where(MemberSuspension.user_id == User.id)
+        .correlate(User)
+        .scalar_subquery()
+    ).label("suspended_in")
+).lateral("suspended")
+_PRINCIPAL = (
+    select(
+        User.id,
+        User.email,
+        User.full_name,
+        User.locale,
+        User.time_zone,
+        User.is_active,
+        User.current_streak_days,
+        User.last_activity_date,
+        User.created_at,
+        User.updated_at,
+        _SUSPENDED.c.suspended_in,
+        UserUniversityRole.university_id.label("grant_university_id"),
+        UserUniversityRole.role.label("grant_role"),
+        UserUniversityRole.department_id.label("grant_department_id"),
+    )
+    .select_from(User)
+    .join(_SUSPENDED, true())
+    .outerjoin(UserUniversityRole, UserUniversityRole.user_id == User.id)
+    .where(User.id == bindparam("user_id"))
+    .order_by(UserUniversityRole.id)
 )
-_N = len(_USER_COLUMNS)
 
 
-def _principal_from(rows: Sequence[Any]) -> Principal | None:
+def _principal_from(rows: Sequence[Row[*tuple[Any, ...]]]) -> Principal | None:
     if not rows:
         return None
-    user = UserSnapshot(*rows[0][:_N])
-    grants = tuple(
-        Grant(university_id=r[_N + 1], role=UserRole(r[_N + 2]), department_id=r[_N + 3])
-        for r in rows
-        if r[_N + 1] is not None
+    row = rows[0]
+    user = UserSnapshot(
+        id=row.id,
+        email=row.email,
+        full_name=row.full_name,
+        locale=row.locale,
+        time_zone=row.time_zone,
+        is_active=row.is_active,
+        current_streak_days=row.current_streak_days,
+        last_activity_date=row.last_activity_date,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
     )
-    return Principal.build(user, grants, rows[0][_N])
+    grants = tuple(
+        Grant(university_id=r.grant_university_id, role=r.grant_role, department_id=r.grant_department_id)
+        for r in rows
+        if r.grant_university_id is not None
+    )
+    return Principal.build(user, grants, row.suspended_in)
 
 
-async def load_principal(db: Database, user_id: int) -> Principal | None:
-    """The caller of a request, on its own pooled connection (outside the request's unit of work)."""
-    return _principal_from(await pooled_fetch(db, _PRINCIPAL_SQL, user_id))
+async def load_principal(read: ReadSession, user_id: int) -> Principal | None:
+    """The caller of a request, read outside the request's unit of work (`db.session.read_session`)."""
+    return _principal_from((await read.execute(_PRINCIPAL, {"user_id": user_id})).all())
 
 
 async def load_principal_in(session: AsyncSession, user_id: int) -> Principal | None:
     """Someone else's standing as of now, inside the caller's transaction (e.g. an inviter's, re-checked when their
     invitation is accepted). None if the account is gone."""
-    return _principal_from(await driver_fetch(session, _PRINCIPAL_SQL, user_id))
+    return _principal_from((await session.execute(_PRINCIPAL, {"user_id": user_id})).all())
 
 
 def member_ids_of(university_id: int) -> Any:

@@ -9,15 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict, cast
 
 from sqlalchemy import (
     Integer,
-    Row,
     Select,
+    String,
+    Table,
+    bindparam,
     func,
     literal,
+    literal_column,
+    null,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,16 +30,35 @@ from sqlalchemy.orm import aliased, joinedload
 
 from twosigma.content.models import ContentItem, Module
 from twosigma.courses.models import Course
-from twosigma.db.driver import driver_fetch
 from twosigma.enums import ModuleType
 from twosigma.taxonomy.models import ContentType
 
 _CONTENT_LOCK_NAMESPACE = 0x6D6F  # "mo"
 
-# (id, parent_module_id, title, description, module_type, sequence_index, depth, is_published)
-ModuleRow = Row[int, int | None, str, str | None, ModuleType, int, int, bool]
-# (id, module_id, title, content type name, content_type_id, sequence_index, estimated_duration_seconds)
-ItemSummaryRow = Row[int, int, str, str, int, int, int | None]
+
+class ModuleRow(TypedDict):
+    """A module as the tree reads it: a row of `course_modules` or of the tree statement, by column name."""
+
+    id: int
+    parent_module_id: int | None
+    title: str
+    description: str | None
+    module_type: ModuleType
+    sequence_index: int
+    depth: int
+    is_published: bool
+
+
+class ItemRow(TypedDict):
+    """An item's summary as the tree reads it (its content type by name), by column name."""
+
+    id: int
+    module_id: int
+    title: str
+    content_type: str
+    content_type_id: int
+    sequence_index: int
+    estimated_duration_seconds: int | None
 
 
 async def lock_course_content(session: AsyncSession, course_id: int) -> None:
@@ -62,7 +86,7 @@ async def get_item_with_course(session: AsyncSession, item_id: int) -> tuple[Con
         .execution_options(populate_existing=True)
     )
     row = (await session.execute(stmt)).one_or_none()
-    return (row[0], row[1]) if row is not None else None
+    return (row.ContentItem, row.Course) if row is not None else None
 
 
 async def get_root(session: AsyncSession, course_id: int) -> Module | None:
@@ -100,8 +124,9 @@ async def subtree_info(session: AsyncSession, module_id: int, probe_id: int) -> 
     sub = select(Module.id, Module.depth).where(Module.id == module_id).cte("subtree", recursive=True)
     child = aliased(Module)
     sub = sub.union_all(select(child.id, child.depth).join(sub, child.parent_module_id == sub.c.id))
-    row = (await session.execute(select(func.max(sub.c.depth), func.bool_or(sub.c.id == probe_id)))).one()
-    return SubtreeInfo(max_depth=int(row[0]), contains=bool(row[1]))
+    stmt = select(func.max(sub.c.depth).label("max_depth"), func.bool_or(sub.c.id == probe_id).label("contains"))
+    row = (await session.execute(stmt)).one()
+    return SubtreeInfo(max_depth=int(row.max_depth), contains=bool(row.contains))
 
 
 async def recompute_depths(session: AsyncSession, module_id: int, new_depth: int) -> None:
@@ -150,70 +175,105 @@ async def shift_items(session: AsyncSession, module_id: int, from_index: int, de
 # --- Tree and lists ----------------------------------------------------------------------------------------------
 
 
+# The tree's statements are Core against the tables (no ORM entity is loaded from them): on a 10,000-item course the
+# ORM's per-row handling of a column select costs more than the query. A column renamed in a model fails here, when
+# the module is imported.
+_MODULES = cast(Table, Module.__table__)
+_ITEMS = cast(Table, ContentItem.__table__)
+_TYPES = cast(Table, ContentType.__table__)
+
+# The columns of a module row and of an item row, named as ModuleRow's and ItemRow's keys.
+_MODULE_COLUMNS = (
+    _MODULES.c.id,
+    _MODULES.c.parent_module_id,
+    _MODULES.c.title,
+    _MODULES.c.description,
+    _MODULES.c.module_type,
+    _MODULES.c.sequence_index,
+    _MODULES.c.depth,
+    _MODULES.c.is_published,
+)
+_ITEM_COLUMNS = (
+    _ITEMS.c.id,
+    _ITEMS.c.module_id,
+    _ITEMS.c.title,
+    _TYPES.c.name.label("content_type"),
+    _ITEMS.c.content_type_id,
+    _ITEMS.c.sequence_index,
+    _ITEMS.c.estimated_duration_seconds,
+)
+
+
 async def course_modules(session: AsyncSession, course_id: int) -> Sequence[ModuleRow]:
     stmt = (
-        select(
-            Module.id,
-            Module.parent_module_id,
-            Module.title,
-            Module.description,
-            Module.module_type,
-            Module.sequence_index,
-            Module.depth,
-            Module.is_published,
-        )
-        .where(Module.course_id == course_id)
-        .order_by(Module.depth, Module.parent_module_id, Module.sequence_index, Module.id)
+        select(*_MODULE_COLUMNS)
+        .where(_MODULES.c.course_id == course_id)
+        .order_by(_MODULES.c.depth, _MODULES.c.parent_module_id, _MODULES.c.sequence_index, _MODULES.c.id)
     )
-    return (await session.execute(stmt)).all()
+    return cast(Sequence[ModuleRow], (await session.execute(stmt)).mappings().all())
 
 
-async def course_item_summaries(session: AsyncSession, course_id: int) -> Sequence[ItemSummaryRow]:
+async def course_item_summaries(session: AsyncSession, course_id: int) -> Sequence[ItemRow]:
     stmt = (
-        select(
-            ContentItem.id,
-            ContentItem.module_id,
-            ContentItem.title,
-            ContentType.name,
-            ContentItem.content_type_id,
-            ContentItem.sequence_index,
-            ContentItem.estimated_duration_seconds,
-        )
-        .join(ContentType, ContentType.id == ContentItem.content_type_id)
-        .where(ContentItem.course_id == course_id)
-        .order_by(ContentItem.module_id, ContentItem.sequence_index, ContentItem.id)
+        select(*_ITEM_COLUMNS)
+        .join(_TYPES, _TYPES.c.id == _ITEMS.c.content_type_id)
+        .where(_ITEMS.c.course_id == course_id)
+        .order_by(_ITEMS.c.module_id, _ITEMS.c.sequence_index, _ITEMS.c.id)
     )
-    return (await session.execute(stmt)).all()
+    return cast(Sequence[ItemRow], (await session.execute(stmt)).mappings().all())
 
 
-# The course tree's one statement, in the driver's own SQL: both lists in ONE round trip (a UNION ALL told apart
-# by a leading kind column, 0 = module, 1 = item), sorted by PostgreSQL the way the tree is built (modules by
-# parent — the root first — then sibling order; items by module then sibling order). Run on the session's own
-# asyncpg connection, in its transaction (db/driver.py): for a 10,000-item course, SQLAlchemy's result processing of
-# 12,000 rows cost more than the query itself (the bench's tree scenario).
-_TREE_SQL = """
-SELECT 0 AS kind, m.id, m.parent_module_id AS owner, m.title, m.description, m.module_type::text, m.sequence_index,
-       m.depth, m.is_published, NULL::integer AS content_type_id, NULL::integer AS duration
-  FROM modules m WHERE m.course_id = $1
-UNION ALL
-SELECT 1, ci.id, ci.module_id, ci.title, NULL, ct.name, ci.sequence_index, NULL, NULL, ci.content_type_id,
-       ci.estimated_duration_seconds
-  FROM content_items ci JOIN content_types ct ON ct.id = ci.content_type_id WHERE ci.course_id = $1
-ORDER BY kind, owner NULLS FIRST, sequence_index, id
-"""
+# Told apart in the tree statement's rows by their `kind` column.
+_MODULE_KIND, _ITEM_KIND = 0, 1
+
+# Both lists of the course tree in ONE round trip: a UNION ALL of the module rows and the item rows. Every row has
+# the columns of both kinds, NULL where the other kind's would be, so each name means one thing; the item SELECT
+# lists its columns in the module SELECT's order (a UNION matches columns by position). Sorted by PostgreSQL the
+# way the tree is built: modules by parent (the root first) then sibling order, items by module then sibling order.
+_TREE_MODULES = select(
+    literal_column(str(_MODULE_KIND), Integer).label("kind"),
+    *_MODULE_COLUMNS,
+    null().cast(Integer).label("module_id"),
+    null().cast(String).label("content_type"),
+    null().cast(Integer).label("content_type_id"),
+    null().cast(Integer).label("estimated_duration_seconds"),
+).where(_MODULES.c.course_id == bindparam("course_id"))
+_TREE_ITEMS = (
+    select(
+        literal_column(str(_ITEM_KIND), Integer),
+        _ITEMS.c.id,
+        null(),  # parent_module_id
+        _ITEMS.c.title,
+        null(),  # description
+        null(),  # module_type
+        _ITEMS.c.sequence_index,
+        null(),  # depth
+        null(),  # is_published
+        _ITEMS.c.module_id,
+        _TYPES.c.name,
+        _ITEMS.c.content_type_id,
+        _ITEMS.c.estimated_duration_seconds,
+    )
+    .join(_TYPES, _TYPES.c.id == _ITEMS.c.content_type_id)
+    .where(_ITEMS.c.course_id == bindparam("course_id"))
+)
+_TREE_ROWS = union_all(_TREE_MODULES, _TREE_ITEMS).subquery("tree_rows")
+_TREE = select(_TREE_ROWS).order_by(
+    _TREE_ROWS.c.kind,
+    _TREE_ROWS.c.parent_module_id.nulls_first(),
+    _TREE_ROWS.c.module_id,
+    _TREE_ROWS.c.sequence_index,
+    _TREE_ROWS.c.id,
+)
 
 
-async def course_tree_rows(
-    session: AsyncSession, course_id: int
-) -> tuple[Sequence[Sequence[Any]], Sequence[Sequence[Any]]]:
-    """The course's module rows (id, parent_module_id, title, description, module_type, sequence_index, depth,
-    is_published) and item summary rows (id, module_id, title, content type name, content_type_id,
-    sequence_index, duration), each list in tree order, in ONE round trip."""
-    rows = await driver_fetch(session, _TREE_SQL, course_id)
-    split = next((i for i, r in enumerate(rows) if r[0] == 1), len(rows))
-    module_rows = [r[1:9] for r in rows[:split]]
-    item_rows = [(r[1], r[2], r[3], r[5], r[9], r[6], r[10]) for r in rows[split:]]
-    return module_rows, item_rows
+async def course_tree_rows(session: AsyncSession, course_id: int) -> tuple[Sequence[ModuleRow], Sequence[ItemRow]]:
+    """The course's module rows and item rows, each list in tree order, in ONE round trip. Read as mappings: a
+    Row's attribute access costs several times a mapping's item access, and a 10,000-item tree reads 100,000
+    values."""
+    rows = (await session.execute(_TREE, {"course_id": course_id})).mappings().all()
+    split = next((i for i, row in enumerate(rows) if row["kind"] == _ITEM_KIND), len(rows))
+    return cast(Sequence[ModuleRow], rows[:split]), cast(Sequence[ItemRow], rows[split:])
 
 
 def module_items_query(module_id: int) -> Select[ContentItem]:

@@ -2,29 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any, cast
+from datetime import datetime
+from typing import cast
 
 from sqlalchemy import (
     CTE,
+    DateTime,
+    Integer,
     Row,
     Select,
+    String,
+    Table,
     and_,
+    bindparam,
     case,
     func,
+    literal_column,
     select,
 )
+from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from twosigma.content.models import ContentItem, Module
-from twosigma.db.driver import driver_fetch
 from twosigma.enrollments.models import CourseEnrollment
 from twosigma.enums import EnrollmentStatus
 from twosigma.progress.models import UserContentProgress, UserModuleProgress
-from twosigma.progress.rollup import ROLL_UP_SQL
+from twosigma.progress.rollup import ROLL_UP
 from twosigma.users.models import User
 
 UCP = UserContentProgress
@@ -38,24 +44,39 @@ class ItemPath:
     published: bool  # the module and every ancestor are published
 
 
-# The statements of a progress write are plain SQL run on the session's own asyncpg connection (`driver_fetch`), in
-# its transaction: SQLAlchemy's per-statement work (even on cached compiled forms) was most of a write's CPU. The
-# bench's raw baseline (bench/raw_app.py) runs these same statements.
+# The statements of a progress write are Core against the tables, built once with bound parameters (building a
+# statement costs SQLAlchemy more than executing its cached compiled form); the bench's raw baseline
+# (bench/raw_app.py) runs these same statements, compiled.
+_MODULES = cast(Table, Module.__table__)
+_ITEMS = cast(Table, ContentItem.__table__)
+_ITEM_PROGRESS = cast(Table, UCP.__table__)
 
 # The item's module path to the root (the item's module first), and the transaction-scoped lock that serializes one
 # user's writes in one offering (so that each roll-up sees the previous write's item rows): one round trip for both.
-LOCATE_AND_LOCK_SQL = """
-WITH RECURSIVE path AS (
-  SELECT m.id, m.parent_module_id, m.is_published, 0 AS level
-  FROM modules m JOIN content_items ci ON ci.module_id = m.id
-  WHERE ci.id = $1 AND ci.course_id = $2
-  UNION ALL
-  SELECT p.id, p.parent_module_id, p.is_published, path.level + 1
-  FROM modules p JOIN path ON p.id = path.parent_module_id
+_PATH = (
+    select(
+        _MODULES.c.id,
+        _MODULES.c.parent_module_id,
+        _MODULES.c.is_published,
+        literal_column("0", Integer).label("level"),
+    )
+    .join(_ITEMS, _ITEMS.c.module_id == _MODULES.c.id)
+    .where(_ITEMS.c.id == bindparam("item_id", type_=Integer), _ITEMS.c.course_id == bindparam("course_id"))
+    .cte("path", recursive=True)
 )
-SELECT array_agg(id ORDER BY level), bool_and(is_published), pg_advisory_xact_lock(hashtextextended($3, 0))
-FROM path
-"""
+_PARENT = _MODULES.alias("parent")
+_PATH = _PATH.union_all(
+    select(_PARENT.c.id, _PARENT.c.parent_module_id, _PARENT.c.is_published, _PATH.c.level + literal_column("1")).join(
+        _PATH, _PARENT.c.id == _PATH.c.parent_module_id
+    )
+)
+LOCATE_AND_LOCK = select(
+    func.array_agg(aggregate_order_by(_PATH.c.id, _PATH.c.level)).label("ancestors"),
+    func.bool_and(_PATH.c.is_published).label("published"),
+    func.pg_advisory_xact_lock(func.hashtextextended(bindparam("lock_key", type_=String), literal_column("0"))).label(
+        "locked"
+    ),
+)
 
 
 def progress_lock_key(user_id: int, offering_id: int) -> str:
@@ -67,72 +88,103 @@ async def locate_and_lock(
 ) -> ItemPath | None:
     """The item's module path to the root, if the item belongs to `course_id` (one recursive query), with the
     user's write lock in the offering taken by the same statement."""
-    (row,) = await driver_fetch(
-        session, LOCATE_AND_LOCK_SQL, item_id, course_id, progress_lock_key(user_id, offering_id)
-    )
-    ids, published = row[0], row[1]
-    if not ids:
+    params = {"item_id": item_id, "course_id": course_id, "lock_key": progress_lock_key(user_id, offering_id)}
+    row = (await session.execute(LOCATE_AND_LOCK, params)).one()
+    if not row.ancestors:
         return None
-    return ItemPath(module_id=ids[0], ancestors=list(ids), published=bool(published))
+    return ItemPath(module_id=row.ancestors[0], ancestors=list(row.ancestors), published=bool(row.published))
 
 
-UPSERT_ITEM_SQL = """
-INSERT INTO user_content_progress (user_id, course_offering_id, content_item_id, progress_percent, attempts_count,
-  first_started_at, last_interacted_at, completed_at)
-VALUES ($1, $2, $3, $4::int, $5, $6::timestamptz, $6::timestamptz, CASE WHEN $4::int = 100 THEN $6::timestamptz END)
-ON CONFLICT (user_id, course_offering_id, content_item_id) DO UPDATE SET
-  progress_percent = greatest(user_content_progress.progress_percent, excluded.progress_percent),
-  attempts_count = user_content_progress.attempts_count + excluded.attempts_count,
-  last_interacted_at = excluded.last_interacted_at,
-  completed_at = coalesce(user_content_progress.completed_at, excluded.completed_at)
-RETURNING content_item_id, progress_percent, attempts_count, first_started_at, last_interacted_at, completed_at
-"""
+# INSERT … ON CONFLICT: never lowers the percent, adds the attempt atomically, stamps completion once (the excluded
+# row has a completion time only when this write is 100, so the first 100 wins).
+_NOW = bindparam("now", type_=DateTime(timezone=True))
+_PERCENT = bindparam("percent", type_=Integer)
+_UPSERT_ITEM = insert(_ITEM_PROGRESS).values(
+    user_id=bindparam("user_id"),
+    course_offering_id=bindparam("offering_id"),
+    content_item_id=bindparam("item_id"),
+    progress_percent=_PERCENT,
+    attempts_count=bindparam("attempts", type_=Integer),
+    first_started_at=_NOW,
+    last_interacted_at=_NOW,
+    completed_at=case((_PERCENT == literal_column("100"), _NOW)),
+)
+UPSERT_ITEM = _UPSERT_ITEM.on_conflict_do_update(
+    index_elements=[_ITEM_PROGRESS.c.user_id, _ITEM_PROGRESS.c.course_offering_id, _ITEM_PROGRESS.c.content_item_id],
+    set_={
+        "progress_percent": func.greatest(_ITEM_PROGRESS.c.progress_percent, _UPSERT_ITEM.excluded.progress_percent),
+        "attempts_count": _ITEM_PROGRESS.c.attempts_count + _UPSERT_ITEM.excluded.attempts_count,
+        "last_interacted_at": _UPSERT_ITEM.excluded.last_interacted_at,
+        "completed_at": func.coalesce(_ITEM_PROGRESS.c.completed_at, _UPSERT_ITEM.excluded.completed_at),
+    },
+).returning(
+    _ITEM_PROGRESS.c.content_item_id,
+    _ITEM_PROGRESS.c.progress_percent,
+    _ITEM_PROGRESS.c.attempts_count,
+    _ITEM_PROGRESS.c.first_started_at,
+    _ITEM_PROGRESS.c.last_interacted_at,
+    _ITEM_PROGRESS.c.completed_at,
+)
+
+
+@dataclass(frozen=True)
+class StoredItemProgress:
+    content_item_id: int
+    progress_percent: int
+    attempts_count: int
+    first_started_at: datetime
+    last_interacted_at: datetime
+    completed_at: datetime | None
 
 
 async def upsert_item_progress(
     session: AsyncSession, *, user_id: int, offering_id: int, item_id: int, percent: int, attempt: bool, now: datetime
-) -> Mapping[str, Any]:
-    """INSERT … ON CONFLICT: never lowers the percent, adds the attempt atomically, stamps completion once (the
-    excluded row has a completion time only when this write is 100, so the first 100 wins). The stored row, by
-    column name."""
-    (row,) = await driver_fetch(
-        session, UPSERT_ITEM_SQL, user_id, offering_id, item_id, percent, 1 if attempt else 0, now
+) -> StoredItemProgress:
+    """The item's progress after this write (see UPSERT_ITEM), as stored."""
+    params = {
+        "user_id": user_id,
+        "offering_id": offering_id,
+        "item_id": item_id,
+        "percent": percent,
+        "attempts": 1 if attempt else 0,
+        "now": now,
+    }
+    row = (await session.execute(UPSERT_ITEM, params)).one()
+    return StoredItemProgress(
+        content_item_id=row.content_item_id,
+        progress_percent=row.progress_percent,
+        attempts_count=row.attempts_count,
+        first_started_at=row.first_started_at,
+        last_interacted_at=row.last_interacted_at,
+        completed_at=row.completed_at,
     )
-    return cast(Mapping[str, Any], row)
+
+
+@dataclass(frozen=True)
+class ModulePercent:
+    module_id: int
+    progress_percent: int
+    completed_at: datetime | None
 
 
 async def roll_up(
     session: AsyncSession, *, user_id: int, offering_id: int, course_id: int, path: ItemPath, now: datetime
-) -> Sequence[Any]:
-    """Recompute and upsert the user's percent for the item's module and every ancestor, in ONE statement:
-    (module_id, progress_percent, completed_at) rows.
+) -> list[ModulePercent]:
+    """Recompute and upsert the user's percent for the item's module and every ancestor, in ONE statement
+    (progress/rollup.py), and return them.
 
     A module's percent is the floor of the mean over every item in its published subtree (an unpublished module
     hides its subtree from students, so its items would make 100 unreachable); items without a row count as 0.
     """
-    return await driver_fetch(session, ROLL_UP_SQL, user_id, offering_id, path.ancestors, course_id, now)
-
-
-@dataclass(frozen=True)
-class StreakState:
-    current_streak_days: int
-    last_activity_date: date | None
-    time_zone: str
-
-
-LOCK_USER_SQL = "SELECT current_streak_days, last_activity_date, time_zone FROM users WHERE id = $1 FOR UPDATE"
-# As the ORM's flush would: `updated_at` is the column's onupdate.
-SET_STREAK_SQL = "UPDATE users SET current_streak_days = $2, last_activity_date = $3, updated_at = now() WHERE id = $1"
-
-
-async def lock_user_streak(session: AsyncSession, user_id: int) -> StreakState:
-    """The user's streak, the row locked until the transaction ends (concurrent writes count one day once)."""
-    (row,) = await driver_fetch(session, LOCK_USER_SQL, user_id)
-    return StreakState(row[0], row[1], row[2])
-
-
-async def set_streak(session: AsyncSession, user_id: int, days: int, last: date | None) -> None:
-    await driver_fetch(session, SET_STREAK_SQL, user_id, days, last)
+    params = {
+        "user_id": user_id,
+        "offering_id": offering_id,
+        "ancestors": path.ancestors,
+        "course_id": course_id,
+        "now": now,
+    }
+    rows = (await session.execute(ROLL_UP, params)).all()
+    return [ModulePercent(r.module_id, r.progress_percent, r.completed_at) for r in rows]
 
 
 # --- Reads -------------------------------------------------------------------------------------------------------
@@ -145,7 +197,7 @@ async def item_progress(session: AsyncSession, user_id: int, offering_id: int) -
 
 async def module_completions(session: AsyncSession, user_id: int, offering_id: int) -> dict[int, datetime | None]:
     stmt = select(UMP.module_id, UMP.completed_at).where(UMP.user_id == user_id, UMP.course_offering_id == offering_id)
-    return {m: c for m, c in await session.execute(stmt)}
+    return {row.module_id: row.completed_at for row in await session.execute(stmt)}
 
 
 def _visible_items(course_id: int) -> CTE:
@@ -184,14 +236,14 @@ def offering_progress_query(
     percent = case((n_items > 0, func.coalesce(stats.c.total, 0) // n_items), else_=0)
     return (
         select(
-            CourseEnrollment.id,
-            User.id,
-            User.full_name,
-            User.email,
-            CourseEnrollment.status,
+            CourseEnrollment.id.label("enrollment_id"),
+            User.id.label("user_id"),
+            User.full_name.label("full_name"),
+            User.email.label("email"),
+            CourseEnrollment.status.label("enrollment_status"),
             percent.label("progress_percent"),
             func.coalesce(stats.c.done, 0).label("completed_items"),
-            stats.c.last_at,
+            stats.c.last_at.label("last_activity_at"),
         )
         .join(User, User.id == CourseEnrollment.user_id)
         .outerjoin(stats, stats.c.user_id == CourseEnrollment.user_id)
@@ -208,8 +260,9 @@ async def visible_item_count(session: AsyncSession, course_id: int) -> int:
 async def offering_progress_totals(session: AsyncSession, offering_id: int, course_id: int) -> tuple[int, float]:
     """(number of listed students, their mean percent) over all pages."""
     sub = offering_progress_query(offering_id, course_id).order_by(None).subquery()
-    total, mean = (await session.execute(select(func.count(), func.avg(sub.c.progress_percent)))).one()
-    return int(total or 0), float(mean or 0)
+    stmt = select(func.count().label("total"), func.avg(sub.c.progress_percent).label("mean"))
+    row = (await session.execute(stmt)).one()
+    return int(row.total or 0), float(row.mean or 0)
 
 
 async def offering_progress_page(

@@ -24,7 +24,7 @@ from twosigma.progress.schemas import (
     StudentProgressRow,
 )
 from twosigma.progress.tree import build_progress_tree
-from twosigma.users.streaks import local_today, next_streak
+from twosigma.users import service as users_service
 
 
 async def record_progress(
@@ -51,8 +51,8 @@ async def record_progress(
         now=now,
     )
     rolled = {
-        m: (p, c)
-        for m, p, c in await repo.roll_up(
+        m.module_id: m
+        for m in await repo.roll_up(
             session,
             user_id=principal.id,
             offering_id=offering.id,
@@ -61,27 +61,26 @@ async def record_progress(
             now=now,
         )
     }
-    course_percent = rolled[path.ancestors[-1]][0]
+    course_percent = rolled[path.ancestors[-1]].progress_percent
     status = part.enrollment.status
     if course_percent == 100:
         completed = await complete_enrollment(session, part.enrollment.id)
         if completed is not None:
             status = completed.status
-    user = await repo.lock_user_streak(session, principal.id)
-    streak, last = next_streak(user.current_streak_days, user.last_activity_date, local_today(user.time_zone, now))
-    if (streak, last) != (user.current_streak_days, user.last_activity_date):
-        await repo.set_streak(session, principal.id, streak, last)
+    streak, last = await users_service.record_activity(session, principal.id, now)
     return ProgressWriteResult(
         item=ContentProgressRead(
-            content_item_id=item["content_item_id"],
-            progress_percent=item["progress_percent"],
-            attempts_count=item["attempts_count"],
-            first_started_at=item["first_started_at"],
-            last_interacted_at=item["last_interacted_at"],
-            completed_at=item["completed_at"],
+            content_item_id=item.content_item_id,
+            progress_percent=item.progress_percent,
+            attempts_count=item.attempts_count,
+            first_started_at=item.first_started_at,
+            last_interacted_at=item.last_interacted_at,
+            completed_at=item.completed_at,
         ),
         modules=[
-            ModuleProgressRead(module_id=m, progress_percent=rolled[m][0], completed_at=rolled[m][1])
+            ModuleProgressRead(
+                module_id=m, progress_percent=rolled[m].progress_percent, completed_at=rolled[m].completed_at
+            )
             for m in path.ancestors
         ],
         course_progress_percent=course_percent,
@@ -119,14 +118,14 @@ async def offering_progress(session: AsyncSession, offering: CourseOffering, par
     return OfferingProgress(
         items=[
             StudentProgressRow(
-                enrollment_id=r[0],
-                user_id=r[1],
-                full_name=r[2],
-                email=r[3],
-                enrollment_status=r[4],
-                progress_percent=r[5],
-                completed_items=r[6],
-                last_activity_at=r[7],
+                enrollment_id=r.enrollment_id,
+                user_id=r.user_id,
+                full_name=r.full_name,
+                email=r.email,
+                enrollment_status=r.enrollment_status,
+                progress_percent=r.progress_percent,
+                completed_items=r.completed_items,
+                last_activity_at=r.last_activity_at,
             )
             for r in rows
         ],

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from twosigma.content.repository import ItemSummaryRow, ModuleRow
+from twosigma.content.repository import ItemRow, ModuleRow
 from twosigma.content.tree import walk_modules
 from twosigma.progress.models import UserContentProgress
 from twosigma.progress.schemas import ItemProgressNode, ModuleProgressNode
@@ -14,7 +14,7 @@ from twosigma.progress.schemas import ItemProgressNode, ModuleProgressNode
 
 def build_progress_tree(
     modules: Iterable[ModuleRow],
-    items: Iterable[ItemSummaryRow],
+    items: Iterable[ItemRow],
     progress: Mapping[int, UserContentProgress],
     completions: Mapping[int, datetime | None],
 ) -> ModuleProgressNode | None:
@@ -23,14 +23,14 @@ def build_progress_tree(
     tree made since the student's last write."""
     items_of: dict[int, list[ItemProgressNode]] = defaultdict(list)
     for it in items:
-        got = progress.get(it[0])
-        items_of[it[1]].append(
+        got = progress.get(it["id"])
+        items_of[it["module_id"]].append(
             ItemProgressNode(
-                id=it[0],
-                title=it[2],
-                content_type=it[3],
-                sequence_index=it[5],
-                estimated_duration_seconds=it[6],
+                id=it["id"],
+                title=it["title"],
+                content_type=it["content_type"],
+                sequence_index=it["sequence_index"],
+                estimated_duration_seconds=it["estimated_duration_seconds"],
                 progress_percent=got.progress_percent if got else 0,
                 attempts_count=got.attempts_count if got else 0,
                 completed_at=got.completed_at if got else None,
@@ -38,31 +38,35 @@ def build_progress_tree(
             )
         )
     order = walk_modules(modules, include_unpublished=False)
-    if not order or not order[0][0][7]:  # no root, or an unpublished one: nothing a student can see
-        return None
+    if not order:
+        return None  # no root
+    root, _ = order[0]
+    if not root["is_published"]:
+        return None  # an unpublished root: nothing a student can see
     totals: dict[int, list[int]] = {}
     nodes: dict[int, ModuleProgressNode] = {}
     for row, _ in order:
-        own = sorted(items_of.get(row[0], []), key=lambda i: (i.sequence_index, i.id))
-        totals[row[0]] = [sum(i.progress_percent for i in own), len(own)]
-        nodes[row[0]] = ModuleProgressNode(
-            id=row[0],
-            title=row[2],
-            module_type=row[4],
-            sequence_index=row[5],
-            depth=row[6],
+        module_id = row["id"]
+        own = sorted(items_of.get(module_id, []), key=lambda i: (i.sequence_index, i.id))
+        totals[module_id] = [sum(i.progress_percent for i in own), len(own)]
+        nodes[module_id] = ModuleProgressNode(
+            id=module_id,
+            title=row["title"],
+            module_type=row["module_type"],
+            sequence_index=row["sequence_index"],
+            depth=row["depth"],
             progress_percent=0,
-            completed_at=completions.get(row[0]),
+            completed_at=completions.get(module_id),
             content_items=own,
             children=[],
         )
     for row, parent_id in reversed(order):
-        total, count = totals[row[0]]
-        nodes[row[0]].progress_percent = total // count if count else 0
+        total, count = totals[row["id"]]
+        nodes[row["id"]].progress_percent = total // count if count else 0
         if parent_id is not None:
             totals[parent_id][0] += total
             totals[parent_id][1] += count
     for row, parent_id in order:
         if parent_id is not None:
-            nodes[parent_id].children.append(nodes[row[0]])  # breadth first: siblings arrive in row order
-    return nodes[order[0][0][0]]
+            nodes[parent_id].children.append(nodes[row["id"]])  # breadth first: siblings arrive in row order
+    return nodes[root["id"]]

@@ -9,7 +9,7 @@ from fastapi import Depends
 
 from twosigma.authz.access import dependencies as access
 from twosigma.db.session import DbSession
-from twosigma.kit.errors import NotFound, not_found
+from twosigma.kit.errors import not_found
 from twosigma.kit.params import IdPath
 from twosigma.tenancy import repository as repo
 from twosigma.tenancy.models import Country, Department, University

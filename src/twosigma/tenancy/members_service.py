@@ -68,7 +68,9 @@ async def list_grants(
     department_id: int | None,
 ) -> PageResult[Any]:
     stmt = repo.grants_query(university.id, role=role, department_id=department_id)
-    return await page_of(session, stmt, params, lambda row: _grant_read(row[0], row[1], row[2]))
+    return await page_of(
+        session, stmt, params, lambda row: _grant_read(row.UserUniversityRole, row.email, row.full_name)
+    )
 
 
 async def _ensure_may_grant(

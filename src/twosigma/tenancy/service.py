@@ -67,7 +67,7 @@ def _country_code_exists(code: str) -> Callable[[], Conflict]:
 
 
 async def list_countries(session: AsyncSession, q: str | None, params: PageParams) -> PageResult[Any]:
-    return await page_of(session, repo.countries_query(q), params, lambda row: row[0])
+    return await page_of(session, repo.countries_query(q), params, lambda row: row.Country)
 
 
 async def create_country(session: AsyncSession, data: CountryCreate) -> Country:
@@ -129,7 +129,7 @@ async def list_universities(
     if not lists_inactive_universities(p):
         is_active = True
     stmt = repo.universities_query(q=q, country_id=country_id, is_active=is_active)
-    return await page_of(session, stmt, params, lambda row: row[0])
+    return await page_of(session, stmt, params, lambda row: row.University)
 
 
 async def create_university(session: AsyncSession, data: UniversityCreate) -> University:
@@ -176,7 +176,7 @@ def _department_code_exists(code: str) -> Conflict:
 async def list_departments(
     session: AsyncSession, university: University, q: str | None, params: PageParams
 ) -> PageResult[Any]:
-    return await page_of(session, repo.departments_query(university.id, q), params, lambda row: row[0])
+    return await page_of(session, repo.departments_query(university.id, q), params, lambda row: row.Department)
 
 
 async def create_department(session: AsyncSession, university: University, data: DepartmentCreate) -> Department:

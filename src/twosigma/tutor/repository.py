@@ -95,30 +95,30 @@ async def add_message(
 ) -> MessageRead:
     """Store a message and move its session's `updated_at`, in one statement; the stored message back."""
     params = {"session_id": session_id, "role": role, "content": content, "meta": meta}
-    message_id, created_at = (await session.execute(_ADD_MESSAGE, params)).one()
+    row = (await session.execute(_ADD_MESSAGE, params)).one()
     return MessageRead(
-        id=message_id, session_id=session_id, role=role, content=content, meta=meta, created_at=created_at
+        id=row.id, session_id=session_id, role=role, content=content, meta=meta, created_at=row.created_at
     )
 
 
 async def item_names(session: AsyncSession, item: ContentItem) -> tuple[str, str]:
     """The item's module title and content type name (for the context snapshot), in one query."""
     stmt = (
-        select(Module.title, ContentType.name)
+        select(Module.title.label("module_title"), ContentType.name.label("content_type"))
         .select_from(ContentItem)
         .join(Module, Module.id == ContentItem.module_id)
         .join(ContentType, ContentType.id == ContentItem.content_type_id)
         .where(ContentItem.id == item.id)
     )
     row = (await session.execute(stmt)).one()
-    return row[0], row[1]
+    return row.module_title, row.content_type
 
 
 async def item_prompt(session: AsyncSession, item_id: int) -> tuple[str | None, str] | None:
     """The item's current (prompt_name, prompt_label), or None when the item is gone."""
     stmt = select(ContentItem.prompt_name, ContentItem.prompt_label).where(ContentItem.id == item_id)
     row = (await session.execute(stmt)).one_or_none()
-    return (row[0], row[1]) if row is not None else None
+    return (row.prompt_name, row.prompt_label) if row is not None else None
 
 
 # --- Messages ------------------------------------------------------------------------------------------------------
@@ -199,7 +199,7 @@ async def tokens_since(session: AsyncSession, user_id: int, since: datetime) -> 
 async def student(session: AsyncSession, user_id: int, *, lock: bool = False) -> tuple[User, UserProfile | None]:
     """The student and their profile; with `lock`, the user row FOR UPDATE (the streak is written next)."""
     row = (await session.execute(_STUDENT_FOR_UPDATE if lock else _STUDENT, {"user_id": user_id})).one()
-    return row[0], row[1]
+    return row.User, row.UserProfile
 
 
 # --- Notes ---------------------------------------------------------------------------------------------------------

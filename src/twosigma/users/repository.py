@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
 
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import bindparam, delete, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -57,3 +59,38 @@ async def replace_subject_preferences(session: AsyncSession, user_id: int, subje
             .values([{"user_id": user_id, "subject_id": s} for s in wanted])
             .on_conflict_do_nothing(index_elements=["user_id", "subject_id"])
         )
+
+
+# --- The streak ------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StreakState:
+    current_streak_days: int
+    last_activity_date: date | None
+    time_zone: str
+
+
+# Built once, with bound parameters: every progress write runs the lock.
+LOCK_STREAK = (
+    select(User.current_streak_days, User.last_activity_date, User.time_zone)
+    .where(User.id == bindparam("user_id"))
+    .with_for_update()
+)
+# An UPDATE of the users table: `updated_at`'s onupdate applies, as for any ORM flush of the row.
+SET_STREAK = (
+    update(User)
+    .where(User.id == bindparam("user_id"))
+    .values(current_streak_days=bindparam("days"), last_activity_date=bindparam("last"))
+    .execution_options(synchronize_session=False)
+)
+
+
+async def lock_streak(session: AsyncSession, user_id: int) -> StreakState:
+    """The user's streak, the row locked until the transaction ends."""
+    row = (await session.execute(LOCK_STREAK, {"user_id": user_id})).one()
+    return StreakState(row.current_streak_days, row.last_activity_date, row.time_zone)
+
+
+async def set_streak(session: AsyncSession, user_id: int, days: int, last: date) -> None:
+    await session.execute(SET_STREAK, {"user_id": user_id, "days": days, "last": last})

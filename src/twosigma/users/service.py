@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
@@ -26,7 +26,7 @@ from twosigma.users.schemas import (
     UserRead,
     UserUpdate,
 )
-from twosigma.users.streaks import effective_streak, local_today
+from twosigma.users.streaks import effective_streak, local_today, next_streak
 
 
 class EmailTaken(Conflict):
@@ -161,6 +161,18 @@ async def put_subject_preferences(
         # A subject deleted between the check and the insert.
         raise Conflict("A subject changed while saving; try again.", code="subject_preferences_conflict") from exc
     return SubjectPreferencesRead(subject_ids=wanted)
+
+
+async def record_activity(session: AsyncSession, user_id: int, now: datetime) -> tuple[int, date]:
+    """Count activity at `now` in the user's daily streak: the user row stays locked until the transaction ends (two
+    concurrent writes count one day once), and is written only when the streak moves. The (streak,
+    last_activity_date) after it."""
+    state = await repository.lock_streak(session, user_id)
+    before = (state.current_streak_days, state.last_activity_date)
+    after = next_streak(*before, local_today(state.time_zone, now))
+    if after != before:
+        await repository.set_streak(session, user_id, *after)
+    return after
 
 
 def streak(user: User | UserSnapshot, now: datetime | None = None) -> StreakRead:

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from twosigma.analytics import repository as repo
 from twosigma.authz.policy import administered_universities, can_view_analytics, ensure
 from twosigma.authz.principal import Principal
-from twosigma.kit.errors import Forbidden, Invalid, NotFound, not_found
+from twosigma.kit.errors import Forbidden, Invalid, not_found
 
 
 async def analytics_scope(session: AsyncSession, principal: Principal, university_id: int | None) -> int | None:

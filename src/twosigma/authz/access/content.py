@@ -24,7 +24,7 @@ from twosigma.content import repository as repo
 from twosigma.content.models import ContentItem, Module
 from twosigma.courses.models import Course
 from twosigma.enrollments import repository as enrollments_repo
-from twosigma.kit.errors import Forbidden, NotFound, not_found
+from twosigma.kit.errors import Forbidden, not_found
 
 
 @dataclass(frozen=True)

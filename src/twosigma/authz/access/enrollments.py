@@ -18,7 +18,7 @@ from twosigma.authz.principal import Principal
 from twosigma.courses.models import Course, CourseOffering
 from twosigma.enrollments import repository as repo
 from twosigma.enrollments.models import CourseEnrollment
-from twosigma.kit.errors import Conflict, NotFound, not_found
+from twosigma.kit.errors import Conflict, not_found
 
 
 async def visible_enrollment(session: AsyncSession, principal: Principal, enrollment_id: int) -> CourseEnrollment:

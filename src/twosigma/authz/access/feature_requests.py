@@ -9,7 +9,7 @@ from twosigma.authz.principal import Principal
 from twosigma.enums import FeatureRequestStatus
 from twosigma.feature_requests import repository as repo
 from twosigma.feature_requests.models import FeatureRequest
-from twosigma.kit.errors import Conflict, Forbidden, NotFound, not_found
+from twosigma.kit.errors import Conflict, Forbidden, not_found
 
 
 async def visible_request(session: AsyncSession, principal: Principal, request_id: int) -> FeatureRequest:

@@ -13,7 +13,7 @@ from twosigma.courses.models import CourseOffering
 from twosigma.enrollments import repository as enrollments_repo
 from twosigma.enrollments.models import CourseEnrollment
 from twosigma.enums import EnrollmentStatus
-from twosigma.kit.errors import NotFound, not_found
+from twosigma.kit.errors import not_found
 
 WRITING = frozenset({EnrollmentStatus.ACTIVE})
 READING = frozenset({EnrollmentStatus.ACTIVE, EnrollmentStatus.COMPLETED})

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.authz import membership, policy
 from twosigma.authz.principal import Principal
-from twosigma.kit.errors import NotFound, not_found
+from twosigma.kit.errors import not_found
 from twosigma.tenancy import repository as repo
 from twosigma.tenancy.models import Department, University
 
