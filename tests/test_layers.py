@@ -36,13 +36,7 @@ ENTRY_POINTS = frozenset({"app", "__main__", "cli"})
 NOT_TABLE_CHECKED = ("twosigma.migrations", "twosigma.demo")
 
 # (writing module, model) pairs allowed to cross a domain's border, and why. Keep this list short.
-WRITE_ALLOWED: dict[tuple[str, str], str] = {
-    # The streak columns of `users` are written by progress in the unit of work that records the progress, under the
-    # row lock it takes (progress/service.py). The statement is being rewritten with the database path (issue 18,
-    # item 2); it moves to a users service function then, and these entries go.
-    ("twosigma.progress.repository", "users"): "streak update of progress writes (issue 18, item 2)",
-    ("twosigma.progress.repository", "User"): "streak update of progress writes (issue 18, item 2)",
-}
+WRITE_ALLOWED: dict[tuple[str, str], str] = {}
 
 WRITE_FUNCTIONS = frozenset({"insert", "update", "delete"})
 SQL_WRITE = re.compile(r"\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?([a-z_][a-z0-9_]*)", re.IGNORECASE)

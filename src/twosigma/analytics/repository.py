@@ -39,8 +39,8 @@ async def user_figures(session: AsyncSession, university_id: int | None, since_7
 
 
 async def enrollments_by_status(session: AsyncSession, university_id: int | None) -> Sequence[Any]:
-    """(status, count, sum of stored course progress) per status; course progress is the root module's row of the
-    enrolment's user and offering (no row: 0)."""
+    """Rows of (status, n: their count, progress_sum: the sum of their stored course progress), one per status;
+    course progress is the root module's row of the enrolment's user and offering (no row: 0)."""
     root = aliased(Module)
     percent = func.coalesce(UserModuleProgress.progress_percent, 0)
     stmt = (

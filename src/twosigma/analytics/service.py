@@ -34,11 +34,11 @@ async def overview(
     users = await repo.user_figures(session, scope, today - timedelta(days=6), today - timedelta(days=29))
     by_status = {status: 0 for status in EnrollmentStatus}
     enrolled = progress_sum = 0
-    for status, count, total_percent in await repo.enrollments_by_status(session, scope):
-        by_status[status] = int(count)
-        if status in repo.ENROLLED:
-            enrolled += int(count)
-            progress_sum += int(total_percent)
+    for row in await repo.enrollments_by_status(session, scope):
+        by_status[row.status] = int(row.n)
+        if row.status in repo.ENROLLED:
+            enrolled += int(row.n)
+            progress_sum += int(row.progress_sum)
     chat = await repo.chat_figures(session, scope, since)
     tokens = await repo.tokens_by_model(session, scope, since)
     top = await repo.top_courses(session, scope, TOP_COURSES)

@@ -39,8 +39,8 @@ from twosigma.tutor.context import as_llm_messages, history_window, prompt_varia
 from twosigma.tutor.models import ChatSession
 from twosigma.tutor.schemas import MessageRead
 from twosigma.tutor.system_prompt import SystemPrompt, build_system_prompt
+from twosigma.users import service as users_service
 from twosigma.users.models import User
-from twosigma.users.streaks import local_today, next_streak
 
 logger = logging.getLogger(__name__)
 
@@ -127,12 +127,10 @@ async def check_limits(session: AsyncSession, deps: TurnDeps, user_id: int) -> N
 async def _store_user_message(
     session: AsyncSession, chat: ChatSession, user: User, content: str, now: datetime
 ) -> MessageRead:
-    """Store the message and move the streak of `user` (read FOR UPDATE by the caller); flushed, not committed."""
+    """Store the message and count it as activity in the streak of `user`, by the same rule as a progress write (the
+    users service's); not committed."""
     message = await repo.add_message(session, chat.id, MessageRole.USER, content, {})
-    # A chat message is activity for the streak, by the same rule as a progress write (flushed at the commit).
-    user.current_streak_days, user.last_activity_date = next_streak(
-        user.current_streak_days, user.last_activity_date, local_today(user.time_zone, now)
-    )
+    await users_service.record_activity(session, user.id, now)
     return message
 
 
@@ -141,7 +139,7 @@ async def start_turn(session: AsyncSession, deps: TurnDeps, chat: ChatSession, c
     provider request, and commit. Raises only before anything is committed (limits, nothing to retry)."""
     await check_limits(session, deps, chat.user_id)
     if content is not None:
-        user, profile = await repo.student(session, chat.user_id, lock=True)
+        user, profile = await repo.student(session, chat.user_id)
         user_message = await _store_user_message(session, chat, user, content, deps.now)
     else:
         found = await repo.last_user_message(session, chat.id)

@@ -67,7 +67,6 @@ _STUDENT = (
     .where(User.id == bindparam("user_id"))
     .execution_options(populate_existing=True)
 )
-_STUDENT_FOR_UPDATE = _STUDENT.with_for_update(of=User)
 
 
 # --- Sessions ------------------------------------------------------------------------------------------------------
@@ -196,9 +195,9 @@ async def tokens_since(session: AsyncSession, user_id: int, since: datetime) -> 
 # --- The student ---------------------------------------------------------------------------------------------------
 
 
-async def student(session: AsyncSession, user_id: int, *, lock: bool = False) -> tuple[User, UserProfile | None]:
-    """The student and their profile; with `lock`, the user row FOR UPDATE (the streak is written next)."""
-    row = (await session.execute(_STUDENT_FOR_UPDATE if lock else _STUDENT, {"user_id": user_id})).one()
+async def student(session: AsyncSession, user_id: int) -> tuple[User, UserProfile | None]:
+    """The student and their profile."""
+    row = (await session.execute(_STUDENT, {"user_id": user_id})).one()
     return row.User, row.UserProfile
 
 
