@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from twosigma.api_keys.models import ApiKey
+from twosigma.assessments.models import QuizAttempt
 from twosigma.audit.models import AuditEvent
 from twosigma.auth.models import RefreshToken
 from twosigma.content.models import ContentItem, Module
@@ -41,6 +42,7 @@ __all__ = [
     "Prompt",
     "PromptDependency",
     "PromptLabelEvent",
+    "QuizAttempt",
     "RefreshToken",
     "Subject",
     "SystemSetting",

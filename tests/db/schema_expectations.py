@@ -237,6 +237,7 @@ TABLES: dict[str, Table] = {
             "label": Col(varchar(100)),
             "description": Col(TEXT, nullable=True),
             "is_active": Col(BOOL, default=TRUE),
+            "gradable": Col(BOOL, default=FALSE),  # migration 0004 (assessments)
         },
         unique=frozenset({("name",)}),
     ),
@@ -628,5 +629,36 @@ TABLES: dict[str, Table] = {
             "created_at": _created(),
         },
         indexes=(Idx(("university_id", "created_at")),),
+    ),
+    # --- migration 0004: graded quiz attempts (assessments) ------------------------------------------------------
+    "quiz_attempts": Table(
+        columns={
+            "id": _id(),
+            "user_id": _fk(),
+            "course_offering_id": _fk(),
+            "content_item_id": _fk(),
+            "attempt_number": Col(INT),
+            "quiz_version": Col(varchar(64)),
+            "answers": Col(JSONB),
+            "results": Col(JSONB),
+            "points": Col(FLOAT),
+            "max_points": Col(FLOAT),
+            "score_percent": Col(FLOAT),
+            "passed": Col(BOOL),
+            "submitted_at": _created(),
+        },
+        unique=frozenset({("user_id", "course_offering_id", "content_item_id", "attempt_number")}),
+        fks={
+            "user_id": ("users.id", CASCADE),
+            "course_offering_id": ("course_offerings.id", CASCADE),
+            "content_item_id": ("content_items.id", CASCADE),
+        },
+        indexes=(Idx(("course_offering_id", "content_item_id")), Idx(("content_item_id",))),
+        checks={
+            "ck_quiz_attempts_attempt_number_positive": "attempt_number >= 1",
+            "ck_quiz_attempts_score_percent_range": (
+                "score_percent >= 0 ::double precision AND score_percent <= 100 ::double precision"
+            ),
+        },
     ),
 }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, true
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from twosigma.db.base import Base
@@ -37,3 +37,6 @@ class ContentType(Base):
     label: Mapped[str] = mapped_column(String(100), nullable=False)
     description: Mapped[str | None] = mapped_column(Text, nullable=True)
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=true())
+    # Items of a gradable type hold a quiz (assessments/quiz.py): validated on write, graded by the server, and read
+    # by students without their answer keys.
+    gradable: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
