@@ -110,7 +110,8 @@ def test_each_rule_catches_its_breach(source: str, expected: str) -> None:
 
 
 def test_our_own_private_names_pass() -> None:
-    tree = ast.parse("class C:\n    def __init__(self):\n        self._n = 1\n\n    def get(self):\n        return self._n\n")
+    source = "class C:\n    def __init__(self):\n        self._n = 1\n\n    def get(self):\n        return self._n\n"
+    tree = ast.parse(source)
     assert list(violations("good", tree, defined_private_names([tree]))) == []
 
 
