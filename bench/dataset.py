@@ -22,7 +22,7 @@ from twosigma.config import Settings
 from twosigma.db.migrate import upgrade
 from twosigma.demo.copy import Copier, QuietReporter
 from twosigma.prompts.schemas import PromptCreate
-from twosigma.prompts.service import Actor, create_prompt
+from twosigma.prompts.services.changes import Actor, create_prompt
 from twosigma.tutor.builtin_prompts import install_builtin_prompts
 
 PASSWORD = "bench-Passw0rd"

@@ -16,6 +16,11 @@ with `ast`; function-local imports count like module-level ones).
    call them. Everyone else asks authz's named decisions and loaders (`twosigma.authz.access.*`, `authz.membership`,
    `authz.tutor`, `authz.scopes`, ...), and the domains' `dependencies.py` only alias authz's loaders.
 
+4. File names. A domain's routes are in its `router.py`, or in a `routers/` package when it has several routers;
+   no other module builds an `APIRouter` (kit/routing.py defines it; health/router.py, the ops routes, is a router).
+5. Foundations. `kit` and `db` import no domain when they run: names of domain types for annotations only, under
+   `if TYPE_CHECKING:`.
+
 Each rule is also run on small synthetic modules that break it, so none can pass vacuously.
 """
 
@@ -85,7 +90,7 @@ def load_source_tree(root: Path = ROOT) -> dict[str, Module]:
 def is_http_layer(name: str) -> bool:
     parts = name.split(".")
     last = parts[-1]
-    return last in {"router", "routers", "dependencies"} or last.endswith("_router") or "routers" in parts[:-1]
+    return last in {"router", "routers", "dependencies"} or "routers" in parts[:-1]
 
 
 def is_entry_point(name: str) -> bool:
@@ -206,6 +211,46 @@ def policy_calls(modules: dict[str, Module], predicates: Iterable[str]) -> Itera
                 yield f"{name}:{node.lineno} calls {_qualified(module, node.func)}"
 
 
+# --- Rules 4 and 5 ------------------------------------------------------------------------------------------------
+
+FOUNDATIONS = (f"{PACKAGE}.kit", f"{PACKAGE}.db")
+NOT_DOMAINS = frozenset({"kit", "db", "config", "enums", "kept_secrets", "migrations", "models", "app", "cli"})
+
+
+def misplaced_routers(modules: dict[str, Module]) -> Iterator[str]:
+    """Modules outside `router.py` / `routers/` that build an APIRouter."""
+    for name, module in modules.items():
+        if name == f"{PACKAGE}.kit.routing" or is_http_layer(name):
+            continue
+        for node in ast.walk(module.tree):
+            if isinstance(node, ast.Call) and (_qualified(module, node.func) or "").endswith(".APIRouter"):
+                yield f"{name}:{node.lineno} builds an APIRouter"
+
+
+def _runtime_imports(node: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Every import that runs, at module level or in a function: all but those under `if TYPE_CHECKING:`."""
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.If) and isinstance(child.test, ast.Name) and child.test.id == "TYPE_CHECKING":
+            for other in child.orelse:
+                yield from _runtime_imports(other)
+            continue
+        if isinstance(child, ast.Import | ast.ImportFrom):
+            yield child
+        yield from _runtime_imports(child)
+
+
+def foundation_imports(modules: dict[str, Module]) -> Iterator[str]:
+    for name, module in modules.items():
+        if not name.startswith(FOUNDATIONS):
+            continue
+        for node in _runtime_imports(module.tree):
+            targets = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            for target in targets:
+                parts = target.split(".")
+                if parts[0] == PACKAGE and len(parts) > 1 and parts[1] not in NOT_DOMAINS:
+                    yield f"{name} imports {target}"
+
+
 # --- The real tree -------------------------------------------------------------------------------------------------
 
 
@@ -236,6 +281,34 @@ def test_policy_predicates_are_called_only_inside_authz(source: dict[str, Module
     assert list(policy_calls(source, policy_predicates(source))) == []
 
 
+def test_routes_live_in_router_modules(source: dict[str, Module]) -> None:
+    assert list(misplaced_routers(source)) == []
+    assert not [name for name in source if name.rsplit(".", 1)[-1].endswith(("_router", "_service"))]
+
+
+def test_kit_and_db_import_no_domain_when_they_run(source: dict[str, Module]) -> None:
+    assert list(foundation_imports(source)) == []
+
+
+def test_a_router_built_outside_a_router_module_is_flagged() -> None:
+    bad = parse("twosigma.kit.metrics", "from twosigma.kit.routing import APIRouter\nrouter = APIRouter()\n")
+    good = parse("twosigma.courses.routers.offerings", "from twosigma.kit.routing import APIRouter\nr = APIRouter()\n")
+    assert list(misplaced_routers({"twosigma.kit.metrics": bad})) == ["twosigma.kit.metrics:2 builds an APIRouter"]
+    assert list(misplaced_routers({"twosigma.courses.routers.offerings": good})) == []
+
+
+def test_a_foundation_importing_a_domain_is_flagged_unless_for_type_checking() -> None:
+    bad = parse("twosigma.kit.metrics", "def f():\n    from twosigma.authz.metrics import check\n")
+    typed = parse(
+        "twosigma.kit.state",
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from twosigma.prompts.cache import PromptCache\n",
+    )
+    assert list(foundation_imports({"twosigma.kit.metrics": bad})) == [
+        "twosigma.kit.metrics imports twosigma.authz.metrics"
+    ]
+    assert list(foundation_imports({"twosigma.kit.state": typed})) == []
+
+
 # --- Each rule fails on a module that breaks it --------------------------------------------------------------------
 
 _MODELS = {
@@ -243,7 +316,7 @@ _MODELS = {
     "twosigma.tenancy.models": "class UserUniversityRole(Base):\n    __tablename__ = 'user_university_roles'\n",
     "twosigma.authz.policy": "def is_staff(p, u):\n    return True\n\ndef ensure(ok, p, u):\n    pass\n",
     "twosigma.content.dependencies": "async def get_readable_item(): ...\n",
-    "twosigma.courses.router": "router = None\n",
+    "twosigma.courses.routers.courses": "router = None\n",
 }
 
 
@@ -256,7 +329,7 @@ def _synthetic(**sources: str) -> dict[str, Module]:
     [
         "from twosigma.content.dependencies import get_readable_item\n",
         "from twosigma.content import dependencies\n",
-        "import twosigma.courses.router\n",
+        "import twosigma.courses.routers.courses\n",
         "async def f():\n    from twosigma.content.dependencies import get_readable_item\n",
     ],
 )
@@ -310,7 +383,7 @@ def test_a_domain_writing_its_own_table_or_reading_another_is_not_flagged() -> N
     ],
 )
 def test_a_policy_predicate_called_outside_authz_is_flagged(source: str) -> None:
-    modules = _synthetic(**{"twosigma.courses.service": source})
+    modules = _synthetic(**{"twosigma.courses.services.courses": source})
     assert list(policy_calls(modules, policy_predicates(modules))) != []
 
 

@@ -20,19 +20,18 @@ from twosigma.audit.router import router as audit_router
 from twosigma.auth.router import router as auth_router
 from twosigma.config import Environment, Settings, get_settings
 from twosigma.content.router import router as content_router
-from twosigma.courses.offerings_router import router as offerings_router
-from twosigma.courses.router import router as courses_router
+from twosigma.courses.routers.courses import router as courses_router
+from twosigma.courses.routers.offerings import router as offerings_router
 from twosigma.db.bootstrap import resolve_database
 from twosigma.db.engine import Database
 from twosigma.enrollments.router import router as enrollments_router
 from twosigma.feature_requests.router import router as feature_requests_router
-from twosigma.health.router import health_router
+from twosigma.health.router import health_router, metrics_router
 from twosigma.invitations.router import router as invitations_router
 from twosigma.kit.cache import CacheInvalidation
 from twosigma.kit.docs import install_docs
 from twosigma.kit.handlers import install_error_handlers
 from twosigma.kit.logging import configure_logging
-from twosigma.kit.metrics import router as metrics_router
 from twosigma.kit.observability import EdgeMiddleware
 from twosigma.kit.ratelimit import RateLimiter
 from twosigma.kit.routing import include, warm_up
@@ -43,13 +42,13 @@ from twosigma.llm.factory import ProviderRegistry
 from twosigma.llm.router import router as llm_router
 from twosigma.progress.router import router as progress_router
 from twosigma.prompts.cache import PromptCache
-from twosigma.prompts.public_router import router as public_prompts_router
-from twosigma.prompts.router import router as prompts_router
+from twosigma.prompts.routers.langfuse import router as public_prompts_router
+from twosigma.prompts.routers.v1 import router as prompts_router
 from twosigma.system_settings.cache import EffectiveCache
 from twosigma.system_settings.router import router as system_settings_router
 from twosigma.taxonomy.router import router as taxonomy_router
-from twosigma.tenancy.members_router import router as members_router
-from twosigma.tenancy.router import router as tenancy_router
+from twosigma.tenancy.routers.members import router as members_router
+from twosigma.tenancy.routers.universities import router as tenancy_router
 from twosigma.tutor.router import router as tutor_router
 from twosigma.users.router import router as users_router
 

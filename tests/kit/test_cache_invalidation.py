@@ -18,9 +18,9 @@ from twosigma.api_keys.cache import ApiKeyCache, VerifiedKey
 from twosigma.app import build_state
 from twosigma.config import Settings
 from twosigma.kit.cache import CHANNEL, CacheInvalidation, asyncpg_dsn
-from twosigma.prompts import service as prompts_service
 from twosigma.prompts.cache import PromptCache, key_for
 from twosigma.prompts.schemas import PromptCreate
+from twosigma.prompts.services import changes as prompts_service
 from twosigma.system_settings import service as settings_service
 from twosigma.system_settings.cache import EffectiveCache
 from twosigma.system_settings.effective import EffectiveSettings

@@ -17,11 +17,11 @@ from tests.fixtures.tenancy import count_statements
 from twosigma.config import Settings
 from twosigma.kit.logging import ACCESS_LOGGER
 from twosigma.kit.state import state_of
-from twosigma.prompts import public_router
 from twosigma.prompts.cache import PromptCache, key_for
 from twosigma.prompts.composition import ResolvedPrompt
-from twosigma.prompts.queries import get_prompt
+from twosigma.prompts.routers import langfuse as public_router
 from twosigma.prompts.schemas import PromptRead
+from twosigma.prompts.services.queries import get_prompt
 
 URL = "/api/public/v2/prompts"
 NAME = "body/probe"

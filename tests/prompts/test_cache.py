@@ -22,9 +22,9 @@ from twosigma.db.engine import Database, make_sessionmaker
 from twosigma.kit.state import state_of
 from twosigma.prompts.cache import PromptCache, key_for
 from twosigma.prompts.models import Prompt, PromptLabelEvent
-from twosigma.prompts.queries import get_prompt
 from twosigma.prompts.schemas import PromptCreate
-from twosigma.prompts.service import create_prompt
+from twosigma.prompts.services.changes import create_prompt
+from twosigma.prompts.services.queries import get_prompt
 
 NAME = "cache/probe"
 URL = "/api/public/v2/prompts"

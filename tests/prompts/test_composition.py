@@ -8,9 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.fixtures.prompts import ADMIN, make_prompt
 from twosigma.kit.errors import BadRequest, Conflict
-from twosigma.prompts import service
 from twosigma.prompts.models import PromptDependency
-from twosigma.prompts.queries import get_prompt
+from twosigma.prompts.services import changes as service
+from twosigma.prompts.services.queries import get_prompt
 
 
 def ref(name: str, *, version: int | None = None, label: str | None = None) -> str:

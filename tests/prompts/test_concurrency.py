@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import NullPool
 
 from tests.fixtures.prompts import ADMIN
-from twosigma.prompts import service
 from twosigma.prompts.models import Prompt, PromptLabelEvent
 from twosigma.prompts.schemas import PromptCreate
+from twosigma.prompts.services import changes as service
 
 NAME = "concurrency/probe"
 

@@ -17,7 +17,7 @@ from tests.fixtures.tenancy import count_statements
 from twosigma.api_keys.scopes import Scope
 from twosigma.config import Settings
 from twosigma.kit.errors import Forbidden
-from twosigma.prompts import service
+from twosigma.prompts.services import changes as service
 
 URL = "/api/public/v2/prompts"
 ROOT, PART, MID, LEAF = "rv/root", "rv/part", "rv/mid", "rv/leaf"

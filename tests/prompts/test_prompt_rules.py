@@ -9,10 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.fixtures.prompts import ADMIN, EDITOR, make_prompt
 from twosigma.kit.errors import BadRequest, Forbidden, NotFound
-from twosigma.prompts import service
 from twosigma.prompts.models import Prompt, PromptLabelEvent
-from twosigma.prompts.queries import get_prompt
 from twosigma.prompts.schemas import PromptCreate
+from twosigma.prompts.services import changes as service
+from twosigma.prompts.services.queries import get_prompt
 
 
 async def _labels(db: AsyncSession, name: str) -> dict[int, list[str]]:

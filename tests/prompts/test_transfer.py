@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 from tests.fixtures.prompts import ADMIN, make_prompt
 from twosigma.kit.errors import BadRequest, Conflict
 from twosigma.prompts.models import Prompt, PromptLabelEvent
-from twosigma.prompts.queries import get_prompt
-from twosigma.prompts.service import delete_prompt
+from twosigma.prompts.services.changes import delete_prompt
+from twosigma.prompts.services.queries import get_prompt
 from twosigma.prompts.transfer import export_prompts, import_prompts
 
 

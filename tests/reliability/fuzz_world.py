@@ -42,7 +42,7 @@ from twosigma.config import Settings
 from twosigma.enums import EnrollmentStatus, InvitationKind, MessageRole, UserRole, Visibility
 from twosigma.feature_requests.models import FeatureRequest
 from twosigma.invitations.models import Invitation
-from twosigma.invitations.service import INVITATION_LIFETIME, token_hash
+from twosigma.invitations.services.invitations import INVITATION_LIFETIME, token_hash
 from twosigma.kit.params import INT4_MAX
 from twosigma.progress.models import UserContentProgress
 from twosigma.system_settings.schemas import SettingWrite

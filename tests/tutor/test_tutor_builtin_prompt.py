@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.fixtures.prompts import make_prompt
 from twosigma.prompts.models import Prompt
-from twosigma.prompts.queries import get_resolved_prompt
+from twosigma.prompts.services.queries import get_resolved_prompt
 from twosigma.prompts.templates import content_variable_names
 from twosigma.tutor.builtin_prompts import GENERAL_PROTOCOL, install_builtin_prompts
 

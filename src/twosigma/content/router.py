@@ -6,8 +6,6 @@ from typing import Any
 
 from fastapi import Response, status
 
-from twosigma.content import items as item_service
-from twosigma.content import service
 from twosigma.content.dependencies import (
     EditableItem,
     EditableModule,
@@ -27,6 +25,8 @@ from twosigma.content.schemas import (
     ModuleRead,
     ModuleUpdate,
 )
+from twosigma.content.services import items as item_service
+from twosigma.content.services import modules as service
 from twosigma.content.tree import json_response
 from twosigma.courses.dependencies import EditableCourse
 from twosigma.db.session import DbSession

@@ -20,7 +20,7 @@ from twosigma.demo.people import seed_tenants_and_taxonomy, seed_users
 from twosigma.demo.sizes import SIZES, Size
 from twosigma.demo.world import ADMIN_EMAIL, DEMO_PASSWORD, MARKER_KEY, STUDENT_EMAIL, World
 from twosigma.prompts.schemas import PromptCreate
-from twosigma.prompts.service import Actor, create_prompt
+from twosigma.prompts.services.changes import Actor, create_prompt
 from twosigma.tutor.builtin_prompts import install_builtin_prompts
 
 # Every table written with COPY; each is locked (EXCLUSIVE: others may read, not write) while ids are assigned.

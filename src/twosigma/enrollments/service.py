@@ -30,11 +30,11 @@ from twosigma.enrollments.schemas import StaffEnrollRequest
 from twosigma.enrollments.state import Actor, check_transition, frees_seat
 from twosigma.enums import EnrollmentStatus as S
 from twosigma.enums import Visibility
-from twosigma.invitations import service as invitations
 from twosigma.invitations.schemas import InvitationCreated
+from twosigma.invitations.services import invitations
 from twosigma.kit.errors import Conflict, Forbidden, not_found
 from twosigma.kit.pagination import PageParams, PageResult, paginate
-from twosigma.tenancy import service as tenancy
+from twosigma.tenancy.services import universities as tenancy
 from twosigma.users.models import User
 
 

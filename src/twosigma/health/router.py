@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import Request
+from fastapi import Request, Response
 from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 
+from twosigma.authz.metrics import check_metrics_access
 from twosigma.db.session import get_database
 from twosigma.health.service import check_readiness
 from twosigma.kit.handlers import error_response
+from twosigma.kit.metrics import render_metrics
 from twosigma.kit.routing import APIRouter
 from twosigma.kit.schemas import error_responses
+from twosigma.kit.state import app_state
 
 
 class Health(BaseModel):
@@ -50,3 +54,15 @@ def health_router() -> APIRouter:
         summary="The database is reachable and migrated to head",
     )
     return router
+
+
+metrics_router = APIRouter()
+
+
+@metrics_router.get("/metrics", include_in_schema=False)
+async def metrics(request: Request) -> Response:
+    """Prometheus figures (kit/metrics.py), for whom authz/metrics.py lets scrape."""
+    state = app_state(request)
+    check_metrics_access(state.settings, request.headers.get("authorization", ""))
+    engine = state.db.engine if state.db is not None else None
+    return Response(render_metrics(engine), media_type=CONTENT_TYPE_LATEST)

@@ -9,7 +9,6 @@ from fastapi import status as http
 
 from twosigma.authz.dependencies import CurrentPrincipal
 from twosigma.db.session import DbSession
-from twosigma.invitations import acceptance, service
 from twosigma.invitations.dependencies import AddressedInvitation, ManagedInvitation
 from twosigma.invitations.schemas import (
     AcceptedInvitation,
@@ -18,6 +17,8 @@ from twosigma.invitations.schemas import (
     InvitationState,
     MyInvitation,
 )
+from twosigma.invitations.services import acceptance
+from twosigma.invitations.services import invitations as service
 from twosigma.kit.clock import Now
 from twosigma.kit.pagination import Page, Pagination
 from twosigma.kit.routing import APIRouter

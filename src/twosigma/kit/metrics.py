@@ -1,4 +1,4 @@
-"""Prometheus metrics: requests, LLM calls and the database pool; served by `GET /metrics` to the holder of
+"""Prometheus metrics: requests, LLM calls and the database pool; served by `GET /metrics` (health/router.py) to the holder of
 `TWOSIGMA_METRICS_TOKEN` (or to anyone, if the operator sets `TWOSIGMA_METRICS_PUBLIC=true` and no token).
 
 The metrics live in one registry per process. With several uvicorn workers each process exposes its own figures
@@ -10,15 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from fastapi import Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncEngine
-
-from twosigma.authz.metrics import check_metrics_access
-from twosigma.kit.routing import APIRouter
-from twosigma.kit.state import app_state
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -108,14 +103,3 @@ def render_metrics(engine: AsyncEngine | None) -> bytes:
         pool_registry.register(PoolCollector(engine))
         output += generate_latest(pool_registry)
     return output
-
-
-router = APIRouter()
-
-
-@router.get("/metrics", include_in_schema=False)
-async def metrics(request: Request) -> Response:
-    state = app_state(request)
-    check_metrics_access(state.settings, request.headers.get("authorization", ""))
-    engine = state.db.engine if state.db is not None else None
-    return Response(render_metrics(engine), media_type=CONTENT_TYPE_LATEST)

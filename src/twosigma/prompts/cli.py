@@ -29,7 +29,7 @@ def import_command(file: Annotated[Path, typer.Argument(help="A file written by 
     """Import FILE: missing versions are created, labels and tags set; re-importing changes nothing."""
     from twosigma.db.bootstrap import run_in_session
     from twosigma.kit.errors import AppError
-    from twosigma.prompts.service import Actor
+    from twosigma.prompts.services.changes import Actor
     from twosigma.prompts.transfer import import_prompts
 
     settings = command_settings()

@@ -13,7 +13,7 @@ from twosigma.authz.access.dependencies import api_key_reader
 from twosigma.authz.principal import Principal
 from twosigma.kit.state import app_state
 from twosigma.prompts.cache import PromptCache
-from twosigma.prompts.service import Actor
+from twosigma.prompts.services.changes import Actor
 
 __all__ = ["ApiKeyReader", "ApiKeyWriter", "PromptCacheDep", "PromptReader", "PromptWriter", "api_key_reader"]
 

@@ -22,7 +22,7 @@ from twosigma.prompts.cache import PromptCache
 from twosigma.prompts.composition import CompositionError, resolve_row, stored_content, to_stored
 from twosigma.prompts.models import Prompt
 from twosigma.prompts.schemas import LATEST, PromptCreate
-from twosigma.prompts.service import Actor, give_labels
+from twosigma.prompts.services.changes import Actor, give_labels
 from twosigma.prompts.templates import dependency_tags
 
 FORMAT = "twosigma-prompts"

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.prompts import repository as prompt_repo
 from twosigma.prompts.schemas import PRODUCTION, PromptCreate
-from twosigma.prompts.service import Actor, create_prompt
+from twosigma.prompts.services.changes import Actor, create_prompt
 
 logger = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from twosigma.kit.errors import BadRequest, NotFound
 from twosigma.llm.types import LLMMessage
 from twosigma.prompts.cache import PromptCache
 from twosigma.prompts.composition import ResolvedPrompt
-from twosigma.prompts.queries import get_resolved_prompt
 from twosigma.prompts.schemas import PRODUCTION
+from twosigma.prompts.services.queries import get_resolved_prompt
 from twosigma.prompts.templates import compile_chat, compile_text, is_placeholder
 from twosigma.system_settings.effective import EffectiveSettings
 from twosigma.tutor import repository as repo

@@ -1,8 +1,8 @@
 """`twosigma admin create`: make (or promote) a PLATFORM_ADMIN.
 
 A role row needs a university. Unless the operator names one, the role is held by a dedicated tenant (the
-platform university of tenancy/service.py, created on first use and reused afterwards). The tenancy rows are
-written by the tenancy domain; this module only looks a named university up.
+platform university of tenancy/services/universities.py, created on first use and reused afterwards). The tenancy
+rows are written by the tenancy domain; this module only looks a named university up.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.auth.passwords import check_password_policy
 from twosigma.config import Settings
-from twosigma.tenancy import service as tenancy
 from twosigma.tenancy.models import University
+from twosigma.tenancy.services import universities as tenancy
 from twosigma.users import repository
 from twosigma.users.fields import Email
 from twosigma.users.models import User

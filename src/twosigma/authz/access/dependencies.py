@@ -29,7 +29,7 @@ from twosigma.feature_requests.models import FeatureRequest
 from twosigma.invitations.models import Invitation
 from twosigma.kit.deps import AppSettings
 from twosigma.kit.params import IdPath
-from twosigma.prompts.service import Actor
+from twosigma.prompts.services.changes import Actor
 from twosigma.system_settings.dependencies import Effective
 from twosigma.tenancy.models import Department, University
 from twosigma.tutor.models import ChatMessage, ChatNote, ChatSession

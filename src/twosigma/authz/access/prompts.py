@@ -15,7 +15,7 @@ from twosigma.authz.policy import (
 )
 from twosigma.authz.principal import Principal
 from twosigma.authz.scopes import deploy_refusal, ensure_may_read_prompts, ensure_may_write_prompts, may_deploy
-from twosigma.prompts.service import Actor
+from twosigma.prompts.services.changes import Actor
 
 API_CREATED_BY = "API"  # what Langfuse stores as `createdBy` for API-created versions
 

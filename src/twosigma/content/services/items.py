@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from twosigma.content import repository as repo
 from twosigma.content.models import ContentItem, Module
 from twosigma.content.schemas import MAX_DATA_JSON_BYTES, ContentItemCreate, ContentItemMove, ContentItemUpdate
-from twosigma.content.service import out_of_range
+from twosigma.content.services.modules import out_of_range
 from twosigma.kit.errors import Invalid, PayloadTooLarge
 from twosigma.kit.pagination import PageParams, PageResult, paginate
 from twosigma.taxonomy.service import get_active_content_type

@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import Response, status
 
 from twosigma.authz.dependencies import CurrentPrincipal
-from twosigma.courses import offerings as service
 from twosigma.courses.dependencies import EditableCourse, EditableOffering, VisibleCourse, VisibleOffering
 from twosigma.courses.schemas import OfferingCreate, OfferingRead, OfferingUpdate
+from twosigma.courses.services import offerings as service
 from twosigma.db.session import DbSession
 from twosigma.kit.pagination import Page, Pagination
 from twosigma.kit.routing import APIRouter

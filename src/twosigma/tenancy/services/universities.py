@@ -1,4 +1,4 @@
-"""Business rules for countries, universities and departments (membership administration: members_service.py).
+"""Business rules for countries, universities and departments (membership administration: services/members.py).
 
 Callers arrive with the resource already loaded and the coarse permission already checked (authz's loaders);
 the finer rules are asked of authz's named decisions (authz/access/tenancy.py).

@@ -20,8 +20,8 @@ from twosigma.authz import addressing, membership
 from twosigma.authz.principal import Principal
 from twosigma.config import Settings
 from twosigma.enums import UserRole
-from twosigma.invitations import service as invitations
 from twosigma.invitations.schemas import InvitationCreated
+from twosigma.invitations.services import invitations
 from twosigma.kit.errors import Conflict, Forbidden, Invalid, NotFound, not_found
 from twosigma.kit.pagination import PageParams, PageResult
 from twosigma.tenancy import repository as repo
@@ -36,7 +36,7 @@ from twosigma.tenancy.schemas import (
     SuspensionRead,
     UserStatusUpdate,
 )
-from twosigma.tenancy.service import page_of, write_or_conflict
+from twosigma.tenancy.services.universities import page_of, write_or_conflict
 from twosigma.users import service as users
 from twosigma.users.models import User
 

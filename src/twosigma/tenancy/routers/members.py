@@ -16,7 +16,6 @@ from twosigma.kit.pagination import Page, Pagination
 from twosigma.kit.params import IdQuery
 from twosigma.kit.routing import APIRouter
 from twosigma.kit.schemas import error_responses
-from twosigma.tenancy import members_service as service
 from twosigma.tenancy.dependencies import GrantId, ManagedUniversity, SuspendingUniversity, UserId
 from twosigma.tenancy.schemas import (
     MemberRead,
@@ -27,6 +26,7 @@ from twosigma.tenancy.schemas import (
     UserStatusRead,
     UserStatusUpdate,
 )
+from twosigma.tenancy.services import members as service
 from twosigma.users.models import User
 
 router = APIRouter()

@@ -26,11 +26,11 @@ from twosigma.authz.access.invitations import ensure_may_join
 from twosigma.authz.principal import Principal
 from twosigma.enrollments import service as enrollments
 from twosigma.enums import InvitationKind, InvitationStatus
-from twosigma.invitations import service
 from twosigma.invitations.models import Invitation
 from twosigma.invitations.schemas import AcceptedInvitation, InvitationState
+from twosigma.invitations.services import invitations as service
 from twosigma.kit.errors import Conflict
-from twosigma.tenancy import members_service as members
+from twosigma.tenancy.services import members
 from twosigma.users import service as users
 
 

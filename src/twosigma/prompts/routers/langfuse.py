@@ -19,11 +19,12 @@ from twosigma.kit.pagination import PageParams
 from twosigma.kit.params import IdPath, IdQuery
 from twosigma.kit.routing import APIRouter
 from twosigma.kit.schemas import error_responses
-from twosigma.prompts import queries, service
 from twosigma.prompts.composition import ResolvedPrompt
 from twosigma.prompts.dependencies import ApiKeyReader, ApiKeyWriter, PromptCacheDep
 from twosigma.prompts.repository import ListFilters
 from twosigma.prompts.schemas import LabelsUpdate, PromptCreate, PromptMetaList, PromptRead
+from twosigma.prompts.services import changes as service
+from twosigma.prompts.services import queries
 
 router = APIRouter(prefix="/api/public/v2/prompts", tags=["prompts (Langfuse-compatible)"])
 

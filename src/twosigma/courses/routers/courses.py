@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import Query, Response, status
 
 from twosigma.authz.dependencies import CurrentPrincipal
-from twosigma.courses import service
 from twosigma.courses.dependencies import EditableCourse, VisibleCourse
 from twosigma.courses.models import Course
 from twosigma.courses.repository import CatalogFilter
@@ -21,6 +20,7 @@ from twosigma.courses.schemas import (
     SubjectIds,
     SubjectSummary,
 )
+from twosigma.courses.services import courses as service
 from twosigma.db.session import DbSession
 from twosigma.enums import CourseLevel
 from twosigma.kit.pagination import Page, Pagination

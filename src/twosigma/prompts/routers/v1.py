@@ -14,7 +14,6 @@ from twosigma.kit.pagination import Pagination
 from twosigma.kit.params import INT4_MAX, IdPath, IdQuery
 from twosigma.kit.routing import APIRouter
 from twosigma.kit.schemas import error_responses
-from twosigma.prompts import queries, service
 from twosigma.prompts.composition import ResolvedPrompt
 from twosigma.prompts.dependencies import PromptCacheDep, PromptReader, PromptWriter
 from twosigma.prompts.repository import ListFilters
@@ -29,6 +28,8 @@ from twosigma.prompts.schemas import (
     PromptReadV1,
     TagsUpdate,
 )
+from twosigma.prompts.services import changes as service
+from twosigma.prompts.services import queries
 
 router = APIRouter(prefix="/prompts", tags=["prompts"])
 

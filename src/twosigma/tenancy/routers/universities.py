@@ -1,5 +1,5 @@
-"""HTTP routes for countries, universities and departments (membership administration: members_router.py, a router of
-its own that app.py includes just before this one)."""
+"""HTTP routes for countries, universities and departments (membership administration: routers/members.py, a
+router of its own that app.py includes just before this one)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from twosigma.kit.pagination import Page, Pagination
 from twosigma.kit.params import IdQuery
 from twosigma.kit.routing import APIRouter
 from twosigma.kit.schemas import error_responses
-from twosigma.tenancy import service
 from twosigma.tenancy.dependencies import (
     AdministeredUniversity,
     CountryById,
@@ -34,6 +33,7 @@ from twosigma.tenancy.schemas import (
     UniversityRead,
     UniversityUpdate,
 )
+from twosigma.tenancy.services import universities as service
 
 router = APIRouter()
 

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.authz.access.courses import catalog_scope, ensure_may_create_course
 from twosigma.authz.principal import Principal
-from twosigma.content import service as content
+from twosigma.content.services import modules as content
 from twosigma.courses import repository as repo
 from twosigma.courses.models import Course
 from twosigma.courses.repository import CatalogFilter
