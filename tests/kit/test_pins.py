@@ -1,10 +1,13 @@
 """The frameworks' behaviour this code relies on, one test each, so a release that changes one fails here by name.
 
-pyproject.toml pins FastAPI, Starlette, SQLAlchemy and uvicorn to the minor release the suite ran on. Before
-widening a pin, run this file on the new release; each test names the module that relies on what it checks.
+pyproject.toml pins FastAPI, Starlette, SQLAlchemy, uvicorn, pydantic (and its settings) and asyncpg to the minor
+release the suite ran on. Before widening a pin, run this file on the new release; each test names the module that
+relies on what it checks.
 Elsewhere: the route template in the access log for every documented operation (tests/kit/test_routing.py), the
 server's own 400/414 in the error shape (tests/security/test_server_edges.py), the cached prompt body equal to
-what `response_model` sends (tests/prompts/test_body_cache.py).
+what `response_model` sends (tests/prompts/test_body_cache.py), pydantic's error details in the one error shape
+(tests/kit/test_validation_echo.py), asyncpg's LISTEN for cache invalidation (tests/kit/test_cache_invalidation.py)
+and its SQLSTATEs (tests/reliability/test_database_error_mapping.py).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from twosigma.kit.routing import APIRoute, APIRouter, include
 from twosigma.kit.server import HTTP_PROTOCOL, EdgeH11Protocol, EdgeHttpToolsProtocol
 
 PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
-PINNED = ("fastapi", "starlette", "sqlalchemy", "uvicorn")
+PINNED = ("fastapi", "starlette", "sqlalchemy", "uvicorn", "pydantic", "pydantic-settings", "asyncpg")
 
 
 def declared() -> dict[str, Requirement]:
