@@ -1,5 +1,6 @@
-"""Prometheus metrics: requests, LLM calls and the database pool; served by `GET /metrics` (health/router.py) to the holder of
-`TWOSIGMA_METRICS_TOKEN` (or to anyone, if the operator sets `TWOSIGMA_METRICS_PUBLIC=true` and no token).
+"""Prometheus metrics: requests, LLM calls and the database pool; served by `GET /metrics` (health/router.py) to
+the holder of `TWOSIGMA_METRICS_TOKEN` (or to anyone, if the operator sets `TWOSIGMA_METRICS_PUBLIC=true` and no
+token).
 
 The metrics live in one registry per process. With several uvicorn workers each process exposes its own figures
 on its own `/metrics` (scrape every worker, or sum in Prometheus); see docs/reliability.md.
