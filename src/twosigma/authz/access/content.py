@@ -4,6 +4,9 @@ Reading (SPEC "Modules and content"): staff of the course's university see every
 published, the caller needs an ACTIVE or COMPLETED enrolment in one of its offerings, and the module (with every
 ancestor) must be published — an unpublished path is 404, as if it did not exist. Writing needs can_edit_course;
 a non-editor is first put through the read rules, so a refusal never reveals what they could not read.
+
+Each access also says whether the reader may read a gradable item's answer keys (`answer_keys`: they may edit the
+course); `assessments/views.py` `item_data_for` turns that into the item data they receive.
 """
 
 from __future__ import annotations
