@@ -175,10 +175,12 @@ def serve(
 async def _prepare_database(settings: Settings, url: str) -> None:
     """Migrate to head, then the start-up work that needs the migrated schema (built-in data)."""
     from twosigma.db.bootstrap import committed_session, engine_on
+    from twosigma.taxonomy.builtin_types import install_builtin_content_types
     from twosigma.tutor.builtin_prompts import install_builtin_prompts
 
     async with engine_on(settings, url, upgrade=True) as engine, committed_session(engine) as session:
         await install_builtin_prompts(session)
+        await install_builtin_content_types(session)
 
 
 async def _create_admin(

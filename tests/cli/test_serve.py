@@ -199,12 +199,15 @@ class TestOneInstallOneSetOfSecrets:
             prompts = httpx.get(
                 f"{base}/api/public/v2/prompts", auth=(fields["public_key"], fields["secret_key"]), timeout=10
             )
+            content_types = httpx.get(f"{base}/api/v1/content-types", timeout=10)
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=60)
         assert setting.status_code == 200, setting.text
         assert setting.json()["value"] == "••••wxyz"  # decrypted by the server: the command's key is its key
         assert prompts.status_code == 200, prompts.text  # the API key's hash is keyed with the same secret
+        # The first start installed the built-ins: the tutor's prompt, and the gradable quiz type.
+        assert [(t["name"], t["gradable"]) for t in content_types.json()["items"]] == [("quiz", True)]
 
     def test_production_without_a_secret_refuses_to_start_even_with_a_kept_one(self, data_dir: Path) -> None:
         kept = run_command(

@@ -14,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
 from tests.fixtures.database import create_scratch_database, drop_database
+from tests.fixtures.quiz_content import key_names
 from twosigma.app import create_app
+from twosigma.assessments.quiz import parse_quiz
 from twosigma.cli import app as cli_app
 from twosigma.config import Settings, get_settings
 from twosigma.db import migrate
@@ -159,6 +161,37 @@ class TestSmallDataSet:
         assert await scalar(seeded, "SELECT last_value FROM users_id_seq") == await scalar(
             seeded, "SELECT max(id) FROM users"
         )
+
+
+class TestQuizzes:
+    async def test_quizzes_are_items_of_the_gradable_built_in_type_and_every_one_parses(self, seeded: Seeded) -> None:
+        async with seeded.engine.connect() as conn:
+            types = (await conn.execute(text("SELECT name, gradable FROM content_types"))).mappings().all()
+            rows = await conn.execute(
+                text(
+                    "SELECT ci.data_json FROM content_items AS ci JOIN content_types AS t ON t.id = ci.content_type_id "
+                    "WHERE t.name = 'quiz'"
+                )
+            )
+            quizzes = [row.data_json for row in rows]
+        assert {row["name"] for row in types if row["gradable"]} == {"quiz"}
+        assert quizzes
+        kinds = {question.type for data in quizzes for question in parse_quiz(data).questions}
+        assert kinds == {"single_choice", "multiple_choice", "numeric", "short_text"}
+
+    async def test_no_chat_snapshot_holds_an_answer_key(self, seeded: Seeded) -> None:
+        async with seeded.engine.connect() as conn:
+            rows = await conn.execute(
+                text(
+                    "SELECT content_context FROM chat_sessions "
+                    "WHERE content_context -> 'content_item' ->> 'content_type' = 'quiz'"
+                )
+            )
+            contexts = [row.content_context for row in rows]
+        assert contexts
+        for context in contexts:
+            assert context["content_item"]["gradable"] is True
+            assert not key_names(context), context
 
 
 class TestEveryEndpointFamilyHasData:

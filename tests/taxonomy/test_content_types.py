@@ -76,6 +76,7 @@ class TestGetContentType:
             "label": "Slides",
             "description": "Old",
             "is_active": False,
+            "gradable": False,
         }
 
     async def test_unknown_content_type_is_404(self, client: httpx.AsyncClient) -> None:

@@ -40,6 +40,7 @@ class TestCreate:
                 "title": "The chain rule",
                 "description": "Differentiating compositions of functions.",
                 "content_type": lesson.classroom.content_type.name,
+                "gradable": False,
                 "data_json": {"example": "d/dx sin(x^2)"},
                 "learning_objectives": ["Apply the chain rule", "Spot inner and outer functions"],
             },

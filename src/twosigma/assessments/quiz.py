@@ -13,7 +13,7 @@ import math
 from enum import StrEnum
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from twosigma.kit.errors import Invalid
 
@@ -52,28 +52,40 @@ class _Choices(_Question):
     choices: Annotated[list[Text], Field(min_length=2, max_length=MAX_CHOICES)]
 
 
+def _choice_count(info: ValidationInfo) -> int | None:
+    """How many choices the question has (validated before its key: `choices` is declared first); None when the
+    choices were themselves refused, so that only their own error is reported."""
+    choices = info.data.get("choices")
+    return len(choices) if isinstance(choices, list) else None
+
+
 class SingleChoice(_Choices):
     type: Literal["single_choice"]
     answer_index: Annotated[int, Field(ge=0)]
 
-    @model_validator(mode="after")
-    def _answer_is_a_choice(self) -> SingleChoice:
-        if self.answer_index >= len(self.choices):
+    # A field validator (not a model validator), so the refusal's location names the field.
+    @field_validator("answer_index")
+    @classmethod
+    def _answer_is_a_choice(cls, index: int, info: ValidationInfo) -> int:
+        count = _choice_count(info)
+        if count is not None and index >= count:
             raise ValueError("answer_index must name one of the choices")
-        return self
+        return index
 
 
 class MultipleChoice(_Choices):
     type: Literal["multiple_choice"]
     answer_indices: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=1)]
 
-    @model_validator(mode="after")
-    def _answers_are_choices(self) -> MultipleChoice:
-        if len(set(self.answer_indices)) != len(self.answer_indices):
+    @field_validator("answer_indices")
+    @classmethod
+    def _answers_are_choices(cls, indices: list[int], info: ValidationInfo) -> list[int]:
+        if len(set(indices)) != len(indices):
             raise ValueError("answer_indices must not repeat an index")
-        if any(index >= len(self.choices) for index in self.answer_indices):
+        count = _choice_count(info)
+        if count is not None and any(index >= count for index in indices):
             raise ValueError("answer_indices must name choices")
-        return self
+        return indices
 
 
 class Numeric(_Question):
@@ -113,7 +125,8 @@ class Quiz(BaseModel):
 
     pass_percent: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] = 70
     max_attempts: Annotated[int, Field(ge=1, le=1000)] | None = None
-    show_feedback: FeedbackPolicy = FeedbackPolicy.AFTER_EACH_ATTEMPT
+    # Not strict: JSON holds the policy as its string (strict mode would want the enum instance).
+    show_feedback: Annotated[FeedbackPolicy, Field(strict=False)] = FeedbackPolicy.AFTER_EACH_ATTEMPT
     questions: Annotated[list[Question], Field(min_length=1, max_length=MAX_QUESTIONS)]
 
     @field_validator("questions")
@@ -173,20 +186,43 @@ def quiz_version(quiz: Quiz) -> str:
 def student_view(data: Any, *, explanations: bool = False) -> Any:
     """A gradable item's `data_json` as a student may read it: every question without its key, and without its
     explanation unless `explanations` (the feedback policy released it). Works on stored data that does not parse
-    (written before validation existed): whatever it holds, no key field survives."""
+    (written before validation existed): whatever `questions` holds (a list, a dict, questions nested in parts),
+    no key field survives at any depth of it, nor at the top level. Returns new containers; `data` is not changed."""
     if not isinstance(data, dict):
         return data
-    view = dict(data)
-    questions = data.get("questions")
-    if isinstance(questions, list):
-        view["questions"] = [_question_view(question, explanations) for question in questions]
-    for name in KEY_FIELDS:
-        view.pop(name, None)
+    hidden = KEY_FIELDS if explanations else KEY_FIELDS | {EXPLANATION}
+    view = {name: value for name, value in data.items() if name not in KEY_FIELDS}
+    if "questions" in data:
+        view["questions"] = _without(data["questions"], hidden)
     return view
 
 
-def _question_view(question: Any, explanations: bool) -> Any:
-    if not isinstance(question, dict):
-        return question
-    hidden = KEY_FIELDS if explanations else KEY_FIELDS | {EXPLANATION}
-    return {name: value for name, value in question.items() if name not in hidden}
+def _without(value: Any, hidden: frozenset[str]) -> Any:
+    """`value` with every dict entry named in `hidden` removed, at any depth (iteratively: no recursion limit)."""
+    if not isinstance(value, dict | list):
+        return value
+    root: list[Any] = [None]
+    stack: list[tuple[Any, list[Any] | dict[str, Any], Any]] = [(value, root, 0)]
+    while stack:
+        source, parent, slot = stack.pop()
+        copy: Any
+        if isinstance(source, dict):
+            copy = {}
+            for name, item in source.items():
+                if name in hidden:
+                    continue
+                if isinstance(item, dict | list):
+                    copy[name] = None
+                    stack.append((item, copy, name))
+                else:
+                    copy[name] = item
+        else:
+            copy = []
+            for index, item in enumerate(source):
+                if isinstance(item, dict | list):
+                    copy.append(None)
+                    stack.append((item, copy, index))
+                else:
+                    copy.append(item)
+        parent[slot] = copy
+    return root[0]

@@ -112,6 +112,12 @@ def can_edit_course(p: Principal | None, university_id: int, department_id: int 
     return can_create_course(p, university_id, department_id)
 
 
+def can_read_answer_keys(p: Principal | None, university_id: int, department_id: int | None) -> bool:
+    """A gradable item's answer keys and explanations (issue 19): whoever may edit the course, since they write
+    them. Everyone else who reads the item (students, TAs, staff of another department) reads the student view."""
+    return can_edit_course(p, university_id, department_id)
+
+
 def can_view_course_staff_data(p: Principal | None, university_id: int, department_id: int | None) -> bool:
     """Unpublished content, rosters and progress views: editors, plus every TA of the university."""
     if p is None:

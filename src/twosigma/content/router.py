@@ -74,7 +74,8 @@ async def move_module(session: DbSession, module: EditableModule, body: ModuleMo
 
 @router.get("/modules/{module_id}/content-items", response_model=Page[ContentItemRead], responses=_READ)
 async def list_content_items(session: DbSession, access: ReadableModule, params: Pagination) -> dict[str, Any]:
-    return (await item_service.list_items(session, access.module, params)).as_dict()
+    """Items of a gradable type come without their answer keys unless the caller may edit the course."""
+    return (await item_service.list_items(session, access, params)).as_dict()
 
 
 @router.post(
@@ -85,8 +86,9 @@ async def create_content_item(session: DbSession, module: EditableModule, body: 
 
 
 @router.get("/content-items/{content_item_id}", response_model=ContentItemRead, responses=_READ)
-async def get_content_item(access: ReadableItem) -> ContentItem:
-    return access.item
+async def get_content_item(session: DbSession, access: ReadableItem) -> ContentItemRead:
+    """An item of a gradable type comes without its answer keys unless the caller may edit the course."""
+    return await item_service.read_item(session, access)
 
 
 @router.patch("/content-items/{content_item_id}", response_model=ContentItemRead, responses=_ITEM_WRITE)

@@ -7,9 +7,14 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from twosigma.assessments.views import item_data_for
 from twosigma.demo.vocab import CONTENT_TYPES, TOPIC_WORDS, VERBS
 
 TYPE_NAMES = [name for name, *_ in CONTENT_TYPES]
+# The demo's gradable types (vocab.CONTENT_TYPES): only `quiz`, the built-in one.
+GRADABLE = frozenset({"quiz"})
+QUESTION_KINDS = ["single_choice", "multiple_choice", "numeric", "short_text"]
+QUESTION_WEIGHTS = [6, 2, 1, 1]
 TYPE_WEIGHTS = [weight for _, _, _, weight, _ in CONTENT_TYPES]
 DURATIONS = {name: bounds for name, _, _, _, bounds in CONTENT_TYPES}
 
@@ -51,18 +56,7 @@ def make_item(seed: int, item_id: int, type_name: str, subject: str) -> ItemCont
             "estimated_words": duration // 60 * 200,
         }
     elif type_name == "quiz":
-        data = {
-            "pass_percent": 70,
-            "questions": [
-                {
-                    "prompt": f"Which statement about {topic.lower()} is true? ({n + 1})",
-                    "choices": ["Only in special cases", "Always", "Never", "It depends on the model"],
-                    "answer_index": rng.randrange(4),
-                    "explanation": "Go back to the definition and test each option on a small example.",
-                }
-                for n in range(rng.randint(2, 4))
-            ],
-        }
+        data = _quiz(rng, topic, subject)
     elif type_name == "exercise":
         data = {
             "instructions": f"Solve a problem on {topic.lower()} step by step and justify each step.",
@@ -80,18 +74,60 @@ def make_item(seed: int, item_id: int, type_name: str, subject: str) -> ItemCont
     return ItemContent(title, description, data, objectives, duration)
 
 
+def _quiz(rng: random.Random, topic: str, subject: str) -> dict[str, Any]:
+    """A quiz in the form items of the gradable `quiz` type hold (assessments/quiz.py): mostly single choice, with
+    now and then a multiple-choice, a numeric or a short-text question."""
+    questions: list[dict[str, Any]] = []
+    for n in range(rng.randint(2, 4)):
+        qid, kind = f"q{n + 1}", rng.choices(QUESTION_KINDS, QUESTION_WEIGHTS)[0]
+        explanation = "Go back to the definition and test each option on a small example."
+        if kind == "single_choice":
+            questions.append(
+                {"id": qid, "type": kind, "prompt": f"Which statement about {topic.lower()} is true? ({n + 1})",
+                 "choices": ["Only in special cases", "Always", "Never", "It depends on the model"],
+                 "answer_index": rng.randrange(4), "explanation": explanation}
+            )  # fmt: skip
+        elif kind == "multiple_choice":
+            questions.append(
+                {"id": qid, "type": kind, "prompt": f"Which of these use {topic.lower()}? Tick every one.",
+                 "choices": [f"{subject} models", "Everyday estimates", "Proofs by example", "Lookup tables"],
+                 "answer_indices": sorted(rng.sample(range(4), rng.randint(1, 3))), "explanation": explanation,
+                 "points": 2}
+            )  # fmt: skip
+        elif kind == "numeric":
+            answer = rng.randint(2, 40) / 4
+            questions.append(
+                {"id": qid, "type": kind, "prompt": f"In the worked example on {topic.lower()}, what value comes out?",
+                 "answer": answer, "tolerance": 0.05}
+            )  # fmt: skip
+        else:
+            questions.append(
+                {"id": qid, "type": kind, "prompt": f"Name the key idea of {topic.lower()} in one word.",
+                 "accepted_answers": [topic.split()[0]], "case_sensitive": False}
+            )  # fmt: skip
+    return {
+        "pass_percent": 70,
+        "max_attempts": rng.choice([None, 3, 5]),
+        "show_feedback": rng.choice(["after_each_attempt", "after_each_attempt", "after_passing", "never"]),
+        "questions": questions,
+    }
+
+
 def snapshot(
     seed: int, item_id: int, type_name: str, subject: str, module: tuple[int, str], course: tuple[int, str, str]
 ) -> dict[str, Any]:
-    """The chat session's content_context, shaped as the tutor stores it."""
+    """The chat session's content_context, shaped as the tutor stores it (tutor/context.py: a gradable item as its
+    student view, by the same function)."""
     item = make_item(seed, item_id, type_name, subject)
+    gradable = type_name in GRADABLE
     return {
         "content_item": {
             "id": item_id,
             "title": item.title,
             "description": item.description,
             "content_type": type_name,
-            "data_json": item.data,
+            "gradable": gradable,
+            "data_json": item_data_for(item.data, gradable=gradable, answer_keys=False),
             "learning_objectives": item.objectives,
         },
         "module": {"id": module[0], "title": module[1]},

@@ -6,7 +6,7 @@ from __future__ import annotations
 import unicodedata
 from datetime import date, timedelta
 
-from twosigma.demo.content import TYPE_NAMES
+from twosigma.demo.content import GRADABLE, TYPE_NAMES
 from twosigma.demo.vocab import CONTENT_TYPES, COUNTRIES, DEPARTMENTS, DOMAINS
 from twosigma.demo.world import (
     ADMIN_EMAIL,
@@ -83,12 +83,13 @@ async def seed_tenants_and_taxonomy(w: World) -> None:
         c.reporter.advance()
     await domains.flush()
 
-    types = c.table("content_types", ["id", "name", "label", "description", "is_active"])
+    # The built-in `quiz` type exists already (the seed installs the built-ins first) and is reused.
+    types = c.table("content_types", ["id", "name", "label", "description", "is_active", "gradable"])
     existing = {row["name"]: row["id"] for row in await conn.fetch("SELECT id, name FROM content_types")}
     for name, label, description, *_ in CONTENT_TYPES:
         if name not in existing:
             existing[name] = c.new_id("content_types")
-            types.add(existing[name], name, label, description, True)
+            types.add(existing[name], name, label, description, True, name in GRADABLE)
         w.content_types[name] = existing[name]
         c.reporter.advance()
     assert list(w.content_types) == TYPE_NAMES

@@ -21,6 +21,7 @@ from twosigma.demo.sizes import SIZES, Size
 from twosigma.demo.world import ADMIN_EMAIL, DEMO_PASSWORD, MARKER_KEY, STUDENT_EMAIL, World
 from twosigma.prompts.schemas import PromptCreate
 from twosigma.prompts.services.changes import Actor, create_prompt
+from twosigma.taxonomy.builtin_types import install_builtin_content_types
 from twosigma.tutor.builtin_prompts import install_builtin_prompts
 
 # Every table written with COPY; each is locked (EXCLUSIVE: others may read, not write) while ids are assigned.
@@ -96,6 +97,17 @@ async def _seed_prompts(conn: AsyncConnection, w: World) -> None:
     await w.copier.end_phase()
 
 
+async def _install_builtin_types(conn: AsyncConnection) -> None:
+    """The built-in content types, as `twosigma serve` installs them: the demo's quizzes are items of the gradable
+    `quiz` type (an existing non-gradable `quiz` is marked gradable, as on a server's start)."""
+    session = AsyncSession(bind=conn, join_transaction_mode="create_savepoint")
+    try:
+        await install_builtin_content_types(session)
+        await session.commit()  # releases the session's SAVEPOINT; the seed's transaction commits (or not) later
+    finally:
+        await session.close()
+
+
 async def _skip_fk_triggers_if_allowed(conn: AsyncConnection) -> bool:
     """Foreign-key checks run as a trigger per COPY'd row, the bulk of a seed's cost. The generator
     assigns every id itself (and the tests check there are no orphans), so when the role may (superuser, e.g. the
@@ -124,6 +136,7 @@ async def _seed_on(
     if marker is not None:
         return SeedResult(True, str(marker.get("size", "?")), int(str(marker.get("seed", 0))), marker, Stats())
     await conn.execute(text(f"LOCK TABLE {', '.join(TABLES)} IN EXCLUSIVE MODE"))
+    await _install_builtin_types(conn)  # before ids are reserved: the rows it may add are already counted
     raw = await conn.get_raw_connection()
     copier = Copier(raw.driver_connection, reporter)
     await copier.reserve_ids(TABLES)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Select, delete, func, literal, select, update
@@ -205,3 +205,21 @@ async def count_content_items_of_type(session: AsyncSession, content_type_id: in
 
 async def delete_content_type(session: AsyncSession, content_type_id: int) -> None:
     await session.execute(delete(ContentType).where(ContentType.id == content_type_id))
+
+
+async def gradable_among(session: AsyncSession, content_type_ids: Iterable[int]) -> Sequence[int]:
+    stmt = select(ContentType.id).where(ContentType.id.in_(list(content_type_ids)), ContentType.gradable.is_(True))
+    return (await session.scalars(stmt)).all()
+
+
+async def gradable_names(session: AsyncSession) -> Sequence[str]:
+    return (await session.scalars(select(ContentType.name).where(ContentType.gradable.is_(True)))).all()
+
+
+async def lock_content_type_name(session: AsyncSession, name: str) -> None:
+    """Serialize the installs of a built-in type until the transaction ends (two servers starting at once)."""
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(literal(f"content_type:{name}")))))
+
+
+async def content_type_by_name(session: AsyncSession, name: str) -> ContentType | None:
+    return (await session.scalars(select(ContentType).where(ContentType.name == name))).one_or_none()

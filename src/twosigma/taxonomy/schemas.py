@@ -89,11 +89,18 @@ class SubjectNode(ReadSchema):
 # --- content types ---------------------------------------------------------------------------------------------
 
 
+GRADABLE_DESCRIPTION = (
+    "Items of this type hold a quiz (docs/assessments.md): validated on every write, graded by the server, and read "
+    "without their answer keys by anyone who cannot edit the course."
+)
+
+
 class ContentTypeCreate(Schema):
     name: ContentTypeName
     label: Label
     description: str | None = None
     is_active: bool = True
+    gradable: bool = Field(default=False, description=GRADABLE_DESCRIPTION)
 
 
 class ContentTypeUpdate(PatchSchema):
@@ -101,8 +108,11 @@ class ContentTypeUpdate(PatchSchema):
     label: Label | None = None
     description: str | None = None
     is_active: bool | None = None
+    gradable: bool | None = Field(
+        default=None, description="Turning it off is refused (409) while content items use the type."
+    )
 
-    non_nullable: ClassVar[tuple[str, ...]] = ("name", "label", "is_active")
+    non_nullable: ClassVar[tuple[str, ...]] = ("name", "label", "is_active", "gradable")
 
 
 class ContentTypeRead(ReadSchema):
@@ -111,3 +121,4 @@ class ContentTypeRead(ReadSchema):
     label: str
     description: str | None
     is_active: bool
+    gradable: bool

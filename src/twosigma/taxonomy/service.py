@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError
@@ -315,11 +315,22 @@ async def create_content_type(session: AsyncSession, data: ContentTypeCreate) ->
 
 
 async def update_content_type(session: AsyncSession, content_type: ContentType, data: ContentTypeUpdate) -> ContentType:
+    """Turning `gradable` on is always allowed (existing items are then read through the student view; the next
+    write of one is validated). Turning it off while items use the type is refused: their answer keys would be
+    served to every student, and their grades would stop meaning anything."""
     changes = data.changes()
     name = changes.get("name")
     if name is not None and name != content_type.name:
         if await repo.content_type_name_taken(session, name, exclude_id=content_type.id):
             raise _content_type_exists(name)
+    if content_type.gradable and changes.get("gradable") is False:
+        count = await repo.count_content_items_of_type(session, content_type.id)
+        if count:
+            raise Conflict(
+                "Content items of this type hold quizzes and their answer keys; it stays gradable while they exist.",
+                code="gradable_type_in_use",
+                details={"content_item_count": count},
+            )
 
     async def apply() -> ContentType:
         for field, value in changes.items():
@@ -346,3 +357,16 @@ async def delete_content_type(session: AsyncSession, content_type: ContentType) 
         await repo.delete_content_type(session, content_type.id)
 
     await _guarded(session, drop, _content_type_in_use(None))
+
+
+async def gradable_type_ids(session: AsyncSession, content_type_ids: Iterable[int]) -> frozenset[int]:
+    """Which of these content types are gradable (one query; none for no ids)."""
+    wanted = set(content_type_ids)
+    if not wanted:
+        return frozenset()
+    return frozenset(await repo.gradable_among(session, wanted))
+
+
+async def gradable_type_names(session: AsyncSession) -> frozenset[str]:
+    """The names of every gradable content type (a handful; one query)."""
+    return frozenset(await repo.gradable_names(session))

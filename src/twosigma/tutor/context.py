@@ -10,10 +10,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from twosigma.assessments.views import item_data_for
 from twosigma.content.models import ContentItem
 from twosigma.courses.models import Course
 from twosigma.enums import MessageRole
 from twosigma.llm.types import LLMMessage
+from twosigma.taxonomy import service as taxonomy_service
 from twosigma.tutor import repository as repo
 from twosigma.users.models import User, UserProfile
 
@@ -32,20 +34,52 @@ def estimate_tokens(text: str) -> int:
 
 
 async def snapshot(session: AsyncSession, item: ContentItem, course: Course) -> dict[str, Any]:
-    """The content context stored on a new chat session (copied, so later edits do not change it)."""
-    module_title, content_type = await repo.item_names(session, item)
+    """The content context stored on a new chat session (copied, so later edits do not change it). The tutor never
+    reads answer keys, whoever opens the chat: a gradable item is stored as its student view, and `gradable` says so
+    to every later read (`context_view`)."""
+    module_title, content_type, gradable = await repo.item_names(session, item)
     return {
         "content_item": {
             "id": item.id,
             "title": item.title,
             "description": item.description,
             "content_type": content_type,
-            "data_json": item.data_json,
+            "gradable": gradable,
+            "data_json": item_data_for(item.data_json, gradable=gradable, answer_keys=False),
             "learning_objectives": list(item.learning_objectives),
         },
         "module": {"id": item.module_id, "title": module_title},
         "course": {"id": course.id, "title": course.title, "code": course.code},
     }
+
+
+def _needs_type_check(context: dict[str, Any]) -> bool:
+    item = context.get("content_item")
+    return isinstance(item, dict) and bool(item.get("data_json")) and item.get("gradable") is not True
+
+
+def _redacted(context: dict[str, Any], gradable_names: frozenset[str]) -> dict[str, Any]:
+    item = context.get("content_item")
+    if not isinstance(item, dict) or not item.get("data_json"):
+        return context
+    gradable = item.get("gradable") is True or item.get("content_type") in gradable_names
+    data = item_data_for(item["data_json"], gradable=gradable, answer_keys=False)
+    return context if data is item["data_json"] else {**context, "content_item": {**item, "data_json": data}}
+
+
+async def context_views(session: AsyncSession, contexts: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Stored snapshots as their owner and the LLM provider read them: a gradable item's data through the one
+    student view (assessments/views.py). Gradable means: as recorded when the chat opened, or — for a snapshot stored
+    before content types could be gradable, or of a type made gradable since — the type of that name is gradable
+    now (one query for all of them, and none when every snapshot already says it is gradable or holds no data)."""
+    names = frozenset[str]()
+    if any(_needs_type_check(context) for context in contexts):
+        names = await taxonomy_service.gradable_type_names(session)
+    return [_redacted(context, names) for context in contexts]
+
+
+async def context_view(session: AsyncSession, context: dict[str, Any]) -> dict[str, Any]:
+    return (await context_views(session, [context]))[0]
 
 
 def context_title(context: dict[str, Any]) -> str | None:

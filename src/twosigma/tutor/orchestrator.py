@@ -35,7 +35,7 @@ from twosigma.llm.types import Completed, LLMProvider, LLMRequest, TextDelta
 from twosigma.prompts.cache import PromptCache
 from twosigma.system_settings.effective import EffectiveSettings
 from twosigma.tutor import repository as repo
-from twosigma.tutor.context import as_llm_messages, history_window, prompt_variables
+from twosigma.tutor.context import as_llm_messages, context_view, history_window, prompt_variables
 from twosigma.tutor.models import ChatSession
 from twosigma.tutor.schemas import MessageRead
 from twosigma.tutor.system_prompt import SystemPrompt, build_system_prompt
@@ -147,7 +147,8 @@ async def start_turn(session: AsyncSession, deps: TurnDeps, chat: ChatSession, c
             raise Conflict("This conversation has no message to answer again.", code="nothing_to_retry")
         user_message = MessageRead.model_validate(found)
         user, profile = await repo.student(session, chat.user_id)
-    variables = prompt_variables(chat.content_context, user, profile)
+    # The snapshot as the student reads it (no answer keys): nothing sent to the provider holds a key.
+    variables = prompt_variables(await context_view(session, chat.content_context), user, profile)
     prompt = await build_system_prompt(session, chat, deps.effective, deps.prompt_cache, variables)
     rows = await history_window(session, chat.id, user_message.id, deps.effective.tutor_history_token_budget)
     # The request's unit of work would commit when the route returns; commit here so that the message is stored

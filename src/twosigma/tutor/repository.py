@@ -100,17 +100,22 @@ async def add_message(
     )
 
 
-async def item_names(session: AsyncSession, item: ContentItem) -> tuple[str, str]:
-    """The item's module title and content type name (for the context snapshot), in one query."""
+async def item_names(session: AsyncSession, item: ContentItem) -> tuple[str, str, bool]:
+    """The item's module title, content type name and whether that type is gradable (for the context snapshot), in
+    one query."""
     stmt = (
-        select(Module.title.label("module_title"), ContentType.name.label("content_type"))
+        select(
+            Module.title.label("module_title"),
+            ContentType.name.label("content_type"),
+            ContentType.gradable.label("gradable"),
+        )
         .select_from(ContentItem)
         .join(Module, Module.id == ContentItem.module_id)
         .join(ContentType, ContentType.id == ContentItem.content_type_id)
         .where(ContentItem.id == item.id)
     )
     row = (await session.execute(stmt)).one()
-    return row.module_title, row.content_type
+    return row.module_title, row.content_type, bool(row.gradable)
 
 
 async def item_prompt(session: AsyncSession, item_id: int) -> tuple[str | None, str] | None:

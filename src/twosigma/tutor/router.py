@@ -17,7 +17,7 @@ from twosigma.kit.schemas import error_responses
 from twosigma.system_settings.dependencies import Effective
 from twosigma.tutor import orchestrator, service, streaming
 from twosigma.tutor.dependencies import ContinuableChat, OwnChatSession, OwnMessage, OwnNote, Turns, WantsStream
-from twosigma.tutor.models import ChatMessage, ChatNote, ChatSession
+from twosigma.tutor.models import ChatMessage, ChatNote
 from twosigma.tutor.schemas import (
     ChatSessionCreate,
     ChatSessionRead,
@@ -54,7 +54,7 @@ _TURN_RESPONSES: dict[int | str, dict[str, Any]] = {
 @router.post("/chat/sessions", response_model=ChatSessionRead, status_code=201, responses=_GATED)
 async def create_session(
     session: DbSession, principal: CurrentPrincipal, effective: Effective, body: ChatSessionCreate
-) -> ChatSession:
+) -> ChatSessionRead:
     return await service.create_session(session, principal, body, open_chat=effective.tutor_open_chat)
 
 
@@ -69,8 +69,8 @@ async def list_sessions(
 
 
 @router.get("/chat/sessions/{session_id}", response_model=ChatSessionRead, responses=_READ)
-async def get_session(chat: OwnChatSession) -> ChatSession:
-    return chat
+async def get_session(session: DbSession, chat: OwnChatSession) -> ChatSessionRead:
+    return await service.session_read(session, chat)
 
 
 @router.delete("/chat/sessions/{session_id}", status_code=204, responses=_READ)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,10 +16,11 @@ from twosigma.enums import MessageRole
 from twosigma.kit.errors import Invalid, NotFound
 from twosigma.kit.pagination import PageParams, PageResult, paginate
 from twosigma.tutor import repository as repo
-from twosigma.tutor.context import context_title, snapshot
+from twosigma.tutor.context import context_title, context_views, snapshot
 from twosigma.tutor.models import ChatMessage, ChatNote, ChatSession
 from twosigma.tutor.schemas import (
     ChatSessionCreate,
+    ChatSessionRead,
     FeedbackCreate,
     MessagePage,
     MessageRead,
@@ -38,9 +40,23 @@ SHARE_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,255}")
 # --- Sessions ------------------------------------------------------------------------------------------------------
 
 
+async def _reads(session: AsyncSession, chats: Sequence[ChatSession]) -> list[ChatSessionRead]:
+    """Chat sessions as their owner reads them: the content context through `context_views` (no answer keys)."""
+    contexts = await context_views(session, [chat.content_context for chat in chats])
+    reads = []
+    for chat, context in zip(chats, contexts, strict=True):
+        read = ChatSessionRead.model_validate(chat)
+        reads.append(read if context is chat.content_context else read.model_copy(update={"content_context": context}))
+    return reads
+
+
+async def session_read(session: AsyncSession, chat: ChatSession) -> ChatSessionRead:
+    return (await _reads(session, [chat]))[0]
+
+
 async def create_session(
     session: AsyncSession, principal: Principal, body: ChatSessionCreate, *, open_chat: bool
-) -> ChatSession:
+) -> ChatSessionRead:
     """`open_chat`: the `tutor.open_chat` setting (a chat without an item for every signed-in user)."""
     access = await ensure_tutor_access(session, principal, open_chat=open_chat, content_item_id=body.content_item_id)
     context = {}
@@ -50,13 +66,17 @@ async def create_session(
     session.add(chat)
     await session.flush()
     await session.refresh(chat)
-    return chat
+    return await session_read(session, chat)
 
 
 async def list_sessions(
     session: AsyncSession, principal: Principal, content_item_id: int | None, params: PageParams
-) -> PageResult[ChatSession]:
-    return await paginate(session, repo.own_sessions_query(principal.id, content_item_id), params)
+) -> PageResult[ChatSessionRead]:
+    page: PageResult[ChatSession] = await paginate(
+        session, repo.own_sessions_query(principal.id, content_item_id), params
+    )
+    items = await _reads(session, page.items)
+    return PageResult(items=items, page=page.page, limit=page.limit, total=page.total)
 
 
 async def delete_session(session: AsyncSession, chat: ChatSession) -> None:

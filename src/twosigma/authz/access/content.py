@@ -4,6 +4,9 @@ Reading (SPEC "Modules and content"): staff of the course's university see every
 published, the caller needs an ACTIVE or COMPLETED enrolment in one of its offerings, and the module (with every
 ancestor) must be published — an unpublished path is 404, as if it did not exist. Writing needs can_edit_course;
 a non-editor is first put through the read rules, so a refusal never reveals what they could not read.
+
+Each access also says whether the reader may read a gradable item's answer keys (`answer_keys`: they may edit the
+course); `assessments/views.py` `item_data_for` turns that into the item data they receive.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.authz.policy import (
     can_edit_course,
+    can_read_answer_keys,
     can_read_course_content,
     ensure,
     ensure_visible,
@@ -31,6 +35,9 @@ from twosigma.kit.errors import Forbidden, not_found
 class CourseAccess:
     course: Course
     staff_view: bool  # sees unpublished modules
+    # Reads gradable items whole, answer keys included (may edit the course); otherwise their student view
+    # (assessments/views.py item_data_for).
+    answer_keys: bool = False
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,7 @@ class ModuleAccess:
     module: Module
     course: Course
     staff_view: bool
+    answer_keys: bool = False
 
 
 @dataclass(frozen=True)
@@ -45,12 +53,14 @@ class ItemAccess:
     item: ContentItem
     course: Course
     staff_view: bool
+    answer_keys: bool = False
 
 
 async def course_access(session: AsyncSession, principal: Principal, course: Course) -> CourseAccess:
     """The content of `course` (visible to the caller) as they may read it, or the refusal."""
     if sees_unpublished_content(principal, course.university_id):
-        return CourseAccess(course, staff_view=True)
+        keys = can_read_answer_keys(principal, course.university_id, course.department_id)
+        return CourseAccess(course, staff_view=True, answer_keys=keys)
     ensure_visible(course.is_published, resource="Course")
     enrolled = await enrollments_repo.reads_course(session, principal.id, course.id)
     allowed = can_read_course_content(
@@ -64,7 +74,7 @@ async def _module_access(session: AsyncSession, principal: Principal, module: Mo
     access = await course_access(session, principal, course)
     if not access.staff_view:
         ensure_visible(await repo.path_published(session, module.id), resource="Module")
-    return ModuleAccess(module, course, access.staff_view)
+    return ModuleAccess(module, course, access.staff_view, access.answer_keys)
 
 
 async def _load_module(session: AsyncSession, module_id: int) -> Module:
@@ -99,7 +109,7 @@ async def _item_access(session: AsyncSession, principal: Principal, item: Conten
     access = await course_access(session, principal, course)
     if not access.staff_view:
         ensure_visible(await repo.path_published(session, item.module_id), resource="Content item")
-    return ItemAccess(item, course, access.staff_view)
+    return ItemAccess(item, course, access.staff_view, access.answer_keys)
 
 
 async def readable_item(session: AsyncSession, principal: Principal, content_item_id: int) -> ItemAccess:

@@ -1,4 +1,9 @@
-"""Content item rules: create, edit, delete and move items, keeping each module's items contiguous 0..n-1."""
+"""Content item rules: create, edit, delete and move items, keeping each module's items contiguous 0..n-1.
+
+Items of a gradable content type hold a quiz: every write that sets their data or moves them to a gradable type is
+checked by `assessments.quiz.parse_quiz` (422 naming the question and field), and every read goes through
+`assessments.views.item_data_for`, so that a reader who may not edit the course never receives the answer keys.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,23 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from twosigma.assessments.quiz import parse_quiz
+from twosigma.assessments.views import item_data_for
+from twosigma.authz.access.content import ItemAccess, ModuleAccess
 from twosigma.content import repository as repo
 from twosigma.content.models import ContentItem, Module
-from twosigma.content.schemas import MAX_DATA_JSON_BYTES, ContentItemCreate, ContentItemMove, ContentItemUpdate
+from twosigma.content.schemas import (
+    MAX_DATA_JSON_BYTES,
+    ContentItemCreate,
+    ContentItemMove,
+    ContentItemRead,
+    ContentItemUpdate,
+)
 from twosigma.content.services.modules import out_of_range
 from twosigma.kit.errors import Invalid, PayloadTooLarge
 from twosigma.kit.pagination import PageParams, PageResult, paginate
+from twosigma.taxonomy import service as taxonomy_service
+from twosigma.taxonomy.models import ContentType
 from twosigma.taxonomy.service import get_active_content_type
 
 
@@ -26,13 +42,51 @@ def check_data_json_size(data: dict[str, Any]) -> None:
         )
 
 
-async def list_items(session: AsyncSession, module: Module, params: PageParams) -> PageResult[ContentItem]:
-    return await paginate(session, repo.module_items_query(module.id), params)
+# --- Reading: the item as this reader may see it -------------------------------------------------------------------
+
+
+def _as_read(item: ContentItem, *, gradable: bool, answer_keys: bool) -> ContentItemRead:
+    read = ContentItemRead.model_validate(item)
+    data = item_data_for(item.data_json, gradable=gradable, answer_keys=answer_keys)
+    return read if data is item.data_json else read.model_copy(update={"data_json": data})
+
+
+async def _gradable(session: AsyncSession, items: list[ContentItem], answer_keys: bool) -> frozenset[int]:
+    """The gradable types among the items' (not asked when the reader reads the keys anyway)."""
+    if answer_keys:
+        return frozenset()
+    return await taxonomy_service.gradable_type_ids(session, {item.content_type_id for item in items})
+
+
+async def read_item(session: AsyncSession, access: ItemAccess) -> ContentItemRead:
+    gradable = await _gradable(session, [access.item], access.answer_keys)
+    item = access.item
+    return _as_read(item, gradable=item.content_type_id in gradable, answer_keys=access.answer_keys)
+
+
+async def list_items(session: AsyncSession, access: ModuleAccess, params: PageParams) -> PageResult[ContentItemRead]:
+    page: PageResult[ContentItem] = await paginate(session, repo.module_items_query(access.module.id), params)
+    items = list(page.items)
+    gradable = await _gradable(session, items, access.answer_keys)
+    reads = [
+        _as_read(item, gradable=item.content_type_id in gradable, answer_keys=access.answer_keys) for item in items
+    ]
+    return PageResult(items=reads, page=page.page, limit=page.limit, total=page.total)
+
+
+# --- Writing -------------------------------------------------------------------------------------------------------
+
+
+def _check_quiz(data: dict[str, Any]) -> None:
+    """Raise 422 unless `data` is a valid quiz. The item stores `data` as written (its other keys kept)."""
+    parse_quiz(data)
 
 
 async def create_item(session: AsyncSession, module: Module, body: ContentItemCreate) -> ContentItem:
     check_data_json_size(body.data_json)
-    await get_active_content_type(session, body.content_type_id)
+    content_type = await get_active_content_type(session, body.content_type_id)
+    if content_type.gradable:
+        _check_quiz(body.data_json)
     await repo.lock_course_content(session, module.course_id)
     count = await repo.item_count(session, module.id)
     index = count if body.sequence_index is None else body.sequence_index
@@ -58,12 +112,20 @@ async def create_item(session: AsyncSession, module: Module, body: ContentItemCr
 
 
 async def update_item(session: AsyncSession, item: ContentItem, body: ContentItemUpdate) -> ContentItem:
+    """A write that sets the data of an item of a gradable type, or moves an item to a gradable type (its new data,
+    or the data it holds), must leave a valid quiz. Other edits (a title, a description) of a stored quiz that no
+    longer parses are allowed: validation would otherwise lock staff out of the item they are fixing."""
     changes = body.model_dump(exclude_unset=True)
     if "data_json" in changes:
         check_data_json_size(changes["data_json"])
+    content_type: ContentType | None = None
     if "content_type_id" in changes and changes["content_type_id"] != item.content_type_id:
         # Keeping an existing (now inactive) type is fine; choosing one is not.
-        await get_active_content_type(session, changes["content_type_id"])
+        content_type = await get_active_content_type(session, changes["content_type_id"])
+    elif "data_json" in changes:
+        content_type = await taxonomy_service.get_content_type(session, item.content_type_id)
+    if content_type is not None and content_type.gradable:
+        _check_quiz(changes.get("data_json", item.data_json))
     for name, value in changes.items():
         setattr(item, name, value)
     await session.flush()
