@@ -113,7 +113,8 @@ class Quiz(BaseModel):
 
     pass_percent: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] = 70
     max_attempts: Annotated[int, Field(ge=1, le=1000)] | None = None
-    show_feedback: FeedbackPolicy = FeedbackPolicy.AFTER_EACH_ATTEMPT
+    # Lax for this field only: strict mode takes an enum member, never its JSON string.
+    show_feedback: Annotated[FeedbackPolicy, Field(strict=False)] = FeedbackPolicy.AFTER_EACH_ATTEMPT
     questions: Annotated[list[Question], Field(min_length=1, max_length=MAX_QUESTIONS)]
 
     @field_validator("questions")
