@@ -40,7 +40,7 @@ class Class:
 async def make_class(db: AsyncSession, client: httpx.AsyncClient, settings: Settings) -> Class:
     """Quiz A (pass 70, unlimited) in lesson 1; quiz B (pass 50) and a reading in lesson 2; quiz C unpublished.
 
-    Scores (answers(k): the first k of 4 questions right, 25 × k):
+    Scores (answers(k): the first k of 4 questions right, 25 * k):
       Ada   A: 25, 100   B: 50   → A best 100 passed, B best 50 passed; progress (100 + 100 + 0) // 3 = 66
       Bea   A: 50, 75            → A best 75 passed;                    progress 100 // 3 = 33
       Cy    A: 25        B: 0    → A best 25, B best 0, neither passed; progress 25 // 3 = 8

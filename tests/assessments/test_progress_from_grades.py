@@ -109,13 +109,16 @@ class TestDerivedProgress:
         assert progress["course_progress_percent"] == 100
         assert progress["enrollment_status"] == "COMPLETED"
         stored = await item_progress(db, student, qr.item.id)
-        assert stored is not None and stored.progress_percent == 100 and stored.attempts_count == 4
+        assert stored is not None
+        assert stored.progress_percent == 100
+        assert stored.attempts_count == 4
         enrollment = await db.scalar(
             select(CourseEnrollment)
             .where(CourseEnrollment.user_id == student.id)
             .execution_options(populate_existing=True)
         )
-        assert enrollment is not None and enrollment.status is EnrollmentStatus.COMPLETED
+        assert enrollment is not None
+        assert enrollment.status is EnrollmentStatus.COMPLETED
 
     async def test_a_failed_attempt_records_its_score_and_a_pass_completes_the_item(
         self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings
