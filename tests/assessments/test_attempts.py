@@ -193,6 +193,9 @@ class TestTheItem:
         r = await submit(client, settings, qr, ALL_RIGHT, item=reading)
         assert r.status_code == 409
         assert r.json()["error"]["code"] == "not_gradable"
+        # Listing is lenient: an item that is not (or no longer) gradable lists what attempts it has.
+        listed = await client.get(qr.attempts_url(reading), headers=auth_headers(settings, qr.room.enrolled))
+        assert (listed.status_code, listed.json()["total"]) == (200, 0)
 
     async def test_a_stored_quiz_that_does_not_parse_is_409_quiz_invalid(
         self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings
