@@ -16,6 +16,7 @@ from twosigma import __version__
 from twosigma.analytics.router import router as analytics_router
 from twosigma.api_keys.cache import ApiKeyCache
 from twosigma.api_keys.router import router as api_keys_router
+from twosigma.assessments.router import router as assessments_router
 from twosigma.audit.router import router as audit_router
 from twosigma.auth.router import router as auth_router
 from twosigma.config import Environment, Settings, get_settings
@@ -80,6 +81,7 @@ def include_api(app: FastAPI) -> None:
         taxonomy_router,
         content_router,
         progress_router,
+        assessments_router,
         prompts_router,
         api_keys_router,
         analytics_router,

@@ -96,7 +96,7 @@ SOURCES: dict[tuple[str, str], Callable[[World], list[Any]]] = {
     ("path", "offering_id"): _rows("offering_id", "unlisted_offering_id", "invite_offering_id"),
     ("path", "enrollment_id"): _rows("enrollment_id", "student_enrollment_id"),
     ("path", "module_id"): _rows("module_id", "spare_module_id", "root_module_id"),
-    ("path", "content_item_id"): _rows("content_item_id", "second_item_id"),
+    ("path", "content_item_id"): _rows("content_item_id", "second_item_id", "quiz_item_id"),
     ("path", "user_id"): _rows("student_id", "instructor_id"),
     ("path", "grant_id"): _rows("instructor_grant_id", "student_grant_id"),
     ("path", "session_id"): _rows("session_id", "second_session_id"),
@@ -161,6 +161,10 @@ def _fresh_email(w: World) -> list[str]:
     return [f"fuzz-newcomer-{w.n}-{next(_FRESH)}@example.edu"]
 
 
+_ATTEMPTS = "/api/v1/offerings/{offering_id}/content-items/{content_item_id}/attempts"
+_QUIZ_FIRST = _rows("quiz_item_id", "content_item_id")
+FUZZ_ANSWERS = {"q1": 1, "q2": 5.0}
+
 OPERATION_SOURCES: dict[str, dict[tuple[str, str], Callable[[World], list[Any]]]] = {
     "POST /api/v1/auth/register": {("body", "email"): _fresh_email},
     "POST /api/v1/auth/register-with-onboarding": {("body", "email"): _fresh_email},
@@ -170,6 +174,10 @@ OPERATION_SOURCES: dict[str, dict[tuple[str, str], Callable[[World], list[Any]]]
     # A new version of the world's prompt, or a new prompt.
     "POST /api/v1/prompts": {("body", "name"): lambda w: [w.rows["prompt_name"], f"fuzz/new-{next(_FRESH)}"]},
     "POST /api/public/v2/prompts": {("body", "name"): lambda w: [w.rows["prompt_name"], f"fuzz/new-{next(_FRESH)}"]},
+    # The quiz first, and answers it grades (one right and one wrong, or none at all) besides the generated ones.
+    f"POST {_ATTEMPTS}": {("path", "content_item_id"): _QUIZ_FIRST, ("body", "answers"): lambda w: [FUZZ_ANSWERS, {}]},
+    f"GET {_ATTEMPTS}": {("path", "content_item_id"): _QUIZ_FIRST},
+    "GET /api/v1/offerings/{offering_id}/gradebook/items/{content_item_id}": {("path", "content_item_id"): _QUIZ_FIRST},
 }
 # Properties named like ids that are not rows of ours.
 NOT_IDS = frozenset({"body client_id"})  # the OAuth2 password form's client id
@@ -376,6 +384,24 @@ def hostile_credentials(settings: Settings, user_id: int) -> list[dict[str, str]
     ]
 
 
+FUZZ_QUIZ: dict[str, Any] = {
+    "pass_percent": 50,
+    "max_attempts": None,
+    "show_feedback": "after_each_attempt",
+    "questions": [
+        {
+            "id": "q1",
+            "type": "single_choice",
+            "prompt": "d/dx sin(x^2)?",
+            "choices": ["cos(x^2)", "2x cos(x^2)"],
+            "answer_index": 1,
+            "explanation": "The chain rule.",
+        },
+        {"id": "q2", "type": "numeric", "prompt": "d/dx x^2 at 3?", "answer": 6, "tolerance": 0.01},
+    ],
+}
+
+
 # --- Seeding -------------------------------------------------------------------------------------------------------
 
 
@@ -427,6 +453,14 @@ async def seed_world(db: AsyncSession, settings: Settings, n: int, *, country: C
         learning_objectives=["Apply the chain rule"],
     )
     second_item = await make_content_item(db, module=module, content_type=content_type, title="Product rule")
+    # A quiz (a gradable type): attempts, the gradebook's item statistics, and progress that follows the grade.
+    quiz_item = await make_content_item(
+        db,
+        module=module,
+        content_type=await make_content_type(db, gradable=True),
+        title="Chain rule check",
+        data_json=FUZZ_QUIZ,
+    )
     offering = await make_offering(db, course=course, visibility=Visibility.PUBLIC)
     unlisted = await make_offering(db, course=course, visibility=Visibility.UNLISTED)
     invite_code = f"fuzz-invite-{n}-{secrets.token_hex(4)}"
@@ -505,6 +539,7 @@ async def seed_world(db: AsyncSession, settings: Settings, n: int, *, country: C
         "spare_module_id": spare_module.id,
         "content_item_id": item.id,
         "second_item_id": second_item.id,
+        "quiz_item_id": quiz_item.id,
         "student_id": student.id,
         "student_email": student.email,
         "instructor_id": instructor.id,

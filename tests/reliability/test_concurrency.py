@@ -16,12 +16,14 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tests.fixtures.assessments import answers, quiz
 from tests.fixtures.content import make_content_item, make_module, root_of
 from tests.fixtures.courses import make_course, make_enrollment, make_offering
 from tests.fixtures.factories import DEFAULT_PASSWORD, auth_headers, make_member, make_university, make_user
 from tests.fixtures.taxonomy import make_content_type
 from tests.reliability.scratch import scratch_database
 from twosigma.app import create_app
+from twosigma.assessments.models import QuizAttempt
 from twosigma.auth.models import RefreshToken
 from twosigma.config import Settings
 from twosigma.db.engine import Database
@@ -197,6 +199,74 @@ class TestProgressAttempts:
             ).one()
         assert attempts == 25
         assert percent == 64  # progress never goes down: the highest write wins whatever the order
+
+
+class TestQuizAttemptLimit:
+    """The attempt limit under real concurrent submits (authz and grading included): the per-student lock makes
+    the count and the insert one step, and the unique attempt number is its backstop."""
+
+    async def _quiz(self, live: Live, max_attempts: int) -> tuple[str, int, list[dict[str, str]]]:
+        async with live.session() as db:
+            university = await make_university(db)
+            course = await make_course(db, university=university)
+            offering = await make_offering(db, course=course)
+            students = [await make_member(db, university, UserRole.STUDENT) for _ in range(2)]
+            for student in students:
+                await make_enrollment(db, user=student, offering=offering)
+            module = await make_module(db, parent=await root_of(db, course))
+            item = await make_content_item(
+                db,
+                module=module,
+                content_type=await make_content_type(db, gradable=True),
+                data_json=quiz(max_attempts=max_attempts),
+            )
+            # A second item keeps the course below 100 %, so no attempt completes the enrolment.
+            await make_content_item(db, module=module, content_type=await make_content_type(db))
+            await db.commit()
+        url = f"{API}/offerings/{offering.id}/content-items/{item.id}/attempts"
+        return url, item.id, [auth_headers(live.settings, s) for s in students]
+
+    async def test_two_parallel_submits_at_the_last_attempt_let_exactly_one_through(self, live: Live) -> None:
+        url, item_id, (headers, _) = await self._quiz(live, max_attempts=3)
+        for _ in range(2):
+            assert (await live.client.post(url, json={"answers": answers(1)}, headers=headers)).status_code == 201
+        responses = await race(
+            "2 submits for the last attempt",
+            [live.client.post(url, json={"answers": answers(n)}, headers=headers) for n in (0, 4)],
+        )
+        assert sorted(r.status_code for r in responses) == [201, 409], [r.text for r in responses]
+        refused = next(r for r in responses if r.status_code == 409)
+        assert refused.json()["error"]["code"] == "attempts_exhausted"
+        assert next(r for r in responses if r.status_code == 201).json()["attempt_number"] == 3
+        async with live.session() as db:
+            numbers = (
+                await db.scalars(select(QuizAttempt.attempt_number).where(QuizAttempt.content_item_id == item_id))
+            ).all()
+        assert sorted(numbers) == [1, 2, 3]
+
+    async def test_twelve_parallel_submits_of_two_students_get_three_attempts_each(self, live: Live) -> None:
+        url, item_id, both = await self._quiz(live, max_attempts=3)
+        responses = await race(
+            "12 submits, 2 students, 3 attempts each",
+            [live.client.post(url, json={"answers": answers(1)}, headers=both[n % 2]) for n in range(12)],
+        )
+        assert sorted(r.status_code for r in responses) == [201] * 6 + [409] * 6, [r.text for r in responses]
+        assert {r.json()["error"]["code"] for r in responses if r.status_code == 409} == {"attempts_exhausted"}
+        async with live.session() as db:
+            rows = (
+                await db.execute(
+                    select(QuizAttempt.user_id, func.array_agg(QuizAttempt.attempt_number))
+                    .where(QuizAttempt.content_item_id == item_id)
+                    .group_by(QuizAttempt.user_id)
+                )
+            ).all()
+            counted = (
+                await db.scalars(
+                    select(UserContentProgress.attempts_count).where(UserContentProgress.content_item_id == item_id)
+                )
+            ).all()
+        assert [sorted(numbers) for _, numbers in rows] == [[1, 2, 3], [1, 2, 3]]
+        assert counted == [3, 3]
 
 
 class TestRefreshRace:

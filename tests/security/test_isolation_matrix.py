@@ -335,6 +335,16 @@ MATRIX: dict[str, list[Case]] = {
     ],
     f"GET {V1}/offerings/{{offering_id}}/progress/me": [Case(PRIVATE)],
     f"GET {V1}/offerings/{{offering_id}}/progress": [Case(PRIVATE)],
+    # Assessments: a student's own attempts, and the offering's gradebook for its staff.
+    f"POST {V1}/offerings/{{offering_id}}/content-items/{{content_item_id}}/attempts": [
+        Case(PRIVATE, body={"answers": {}})
+    ],
+    f"GET {V1}/offerings/{{offering_id}}/content-items/{{content_item_id}}/attempts": [Case(PRIVATE)],
+    f"GET {V1}/offerings/{{offering_id}}/gradebook": [
+        Case(PRIVATE),
+        Case(PRIVATE, query={"format": "csv"}, label="CSV"),
+    ],
+    f"GET {V1}/offerings/{{offering_id}}/gradebook/items/{{content_item_id}}": [Case(PRIVATE)],
     # Prompts (v1): staff of any university read, platform admins write.
     f"GET {V1}/prompts": [Case(STAFF_READ)],
     f"POST {V1}/prompts": [Case(PLATFORM, body={"name": "intruder-prompt", "prompt": "Hi"})],

@@ -125,7 +125,7 @@ class Quiz(BaseModel):
 
     pass_percent: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] = 70
     max_attempts: Annotated[int, Field(ge=1, le=1000)] | None = None
-    # Not strict: JSON holds the policy as its string (strict mode would want the enum instance).
+    # Lax for this field only: strict mode takes an enum member, never its JSON string.
     show_feedback: Annotated[FeedbackPolicy, Field(strict=False)] = FeedbackPolicy.AFTER_EACH_ATTEMPT
     questions: Annotated[list[Question], Field(min_length=1, max_length=MAX_QUESTIONS)]
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    false,
     func,
     literal_column,
     select,
@@ -31,6 +32,7 @@ from twosigma.enrollments.models import CourseEnrollment
 from twosigma.enums import EnrollmentStatus
 from twosigma.progress.models import UserContentProgress, UserModuleProgress
 from twosigma.progress.rollup import ROLL_UP
+from twosigma.taxonomy.models import ContentType
 from twosigma.users.models import User
 
 UCP = UserContentProgress
@@ -42,6 +44,7 @@ class ItemPath:
     module_id: int
     ancestors: list[int]  # the item's module first, the root last
     published: bool  # the module and every ancestor are published
+    gradable: bool  # the item's content type is gradable: its progress follows its grade (assessments)
 
 
 # The statements of a progress write are Core against the tables, built once with bound parameters (building a
@@ -50,9 +53,11 @@ class ItemPath:
 _MODULES = cast(Table, Module.__table__)
 _ITEMS = cast(Table, ContentItem.__table__)
 _ITEM_PROGRESS = cast(Table, UCP.__table__)
+_TYPES = cast(Table, ContentType.__table__)
 
-# The item's module path to the root (the item's module first), and the transaction-scoped lock that serializes one
-# user's writes in one offering (so that each roll-up sees the previous write's item rows): one round trip for both.
+# The item's module path to the root (the item's module first), whether its type is gradable, and the
+# transaction-scoped lock that serializes one user's writes in one offering (so that each roll-up sees the previous
+# write's item rows): one round trip for all three.
 _PATH = (
     select(
         _MODULES.c.id,
@@ -70,9 +75,16 @@ _PATH = _PATH.union_all(
         _PATH, _PARENT.c.id == _PATH.c.parent_module_id
     )
 )
+_GRADABLE = (
+    select(_TYPES.c.gradable)
+    .join(_ITEMS, _ITEMS.c.content_type_id == _TYPES.c.id)
+    .where(_ITEMS.c.id == bindparam("item_id", type_=Integer))
+    .scalar_subquery()
+)
 LOCATE_AND_LOCK = select(
     func.array_agg(aggregate_order_by(_PATH.c.id, _PATH.c.level)).label("ancestors"),
     func.bool_and(_PATH.c.is_published).label("published"),
+    func.coalesce(_GRADABLE, false()).label("gradable"),
     func.pg_advisory_xact_lock(func.hashtextextended(bindparam("lock_key", type_=String), literal_column("0"))).label(
         "locked"
     ),
@@ -92,7 +104,12 @@ async def locate_and_lock(
     row = (await session.execute(LOCATE_AND_LOCK, params)).one()
     if not row.ancestors:
         return None
-    return ItemPath(module_id=row.ancestors[0], ancestors=list(row.ancestors), published=bool(row.published))
+    return ItemPath(
+        module_id=row.ancestors[0],
+        ancestors=list(row.ancestors),
+        published=bool(row.published),
+        gradable=bool(row.gradable),
+    )
 
 
 # INSERT … ON CONFLICT: never lowers the percent, adds the attempt atomically, stamps completion once (the excluded

@@ -19,7 +19,7 @@ router = APIRouter(tags=["progress"])
 @router.put(
     "/offerings/{offering_id}/progress/content-items/{content_item_id}",
     response_model=ProgressWriteResult,
-    responses=error_responses(401, 403, 404, 422),
+    responses=error_responses(401, 403, 404, 409, 422),
 )
 async def put_content_progress(
     session: DbSession,
@@ -29,6 +29,8 @@ async def put_content_progress(
     body: ProgressUpdate,
     now: Now,
 ) -> ProgressWriteResult:
+    """Record the caller's progress on an item. An item of a gradable type answers 409 `graded_item`: its progress
+    follows its quiz attempts (docs/assessments.md)."""
     return await service.record_progress(session, principal, part, content_item_id, body, now)
 
 

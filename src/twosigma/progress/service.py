@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,7 +12,7 @@ from twosigma.authz.principal import Principal
 from twosigma.content import repository as content_repo
 from twosigma.courses.models import CourseOffering
 from twosigma.enrollments.service import complete_enrollment
-from twosigma.kit.errors import NotFound, not_found
+from twosigma.kit.errors import Conflict, NotFound, not_found
 from twosigma.kit.pagination import PageParams
 from twosigma.progress import repository as repo
 from twosigma.progress.schemas import (
@@ -27,6 +28,11 @@ from twosigma.progress.tree import build_progress_tree
 from twosigma.users import service as users_service
 
 
+class GradedItem(Conflict):
+    code = "graded_item"
+    default_message = "This item is graded: its progress follows its quiz attempts and cannot be set."
+
+
 async def record_progress(
     session: AsyncSession,
     principal: Principal,
@@ -35,19 +41,65 @@ async def record_progress(
     body: ProgressUpdate,
     now: datetime,
 ) -> ProgressWriteResult:
+    """A progress write reported by the client: refused (409 `graded_item`) for an item of a gradable type."""
+    return await _write(
+        session, principal, part, content_item_id, body.progress_percent, attempt=body.attempt, graded=False, now=now
+    )
+
+
+def percent_of_grade(score_percent: float, passed: bool) -> int:
+    """A graded item's progress after an attempt: 100 once passed, otherwise the score (floored) capped at 99, so
+    only a pass completes the item. The write never lowers a percent, so the stored value is that of the best
+    attempt."""
+    if passed:
+        return 100
+    return max(0, min(99, math.floor(score_percent)))
+
+
+async def record_graded_attempt(
+    session: AsyncSession,
+    principal: Principal,
+    part: Participation,
+    content_item_id: int,
+    *,
+    score_percent: float,
+    passed: bool,
+    now: datetime,
+) -> ProgressWriteResult:
+    """The progress write of a graded attempt (assessments): the same write as the client's, with the percent
+    derived from the grade and one more attempt counted."""
+    percent = percent_of_grade(score_percent, passed)
+    return await _write(session, principal, part, content_item_id, percent, attempt=True, graded=True, now=now)
+
+
+async def _write(
+    session: AsyncSession,
+    principal: Principal,
+    part: Participation,
+    content_item_id: int,
+    percent: int,
+    *,
+    attempt: bool,
+    graded: bool,
+    now: datetime,
+) -> ProgressWriteResult:
+    """The one progress write: the item's upsert (never lowering its percent), the roll-up to every ancestor,
+    course completion, and the streak."""
     offering = part.offering
     path = await repo.locate_and_lock(
         session, content_item_id, offering.course_id, user_id=principal.id, offering_id=offering.id
     )
     if path is None or not path.published:
         raise not_found("Content item")
+    if path.gradable and not graded:
+        raise GradedItem()
     item = await repo.upsert_item_progress(
         session,
         user_id=principal.id,
         offering_id=offering.id,
         item_id=content_item_id,
-        percent=body.progress_percent,
-        attempt=body.attempt,
+        percent=percent,
+        attempt=attempt,
         now=now,
     )
     rolled = {

@@ -14,8 +14,18 @@ from fastapi import Depends, Path, Query, Request
 from twosigma.api_keys.cache import VerifiedKey
 from twosigma.api_keys.dependencies import PublicApiKey, get_api_key
 from twosigma.authz import tutor
-from twosigma.authz.access import content, courses, enrollments, feature_requests, invitations, progress, prompts
+from twosigma.authz.access import (
+    assessments,
+    content,
+    courses,
+    enrollments,
+    feature_requests,
+    invitations,
+    progress,
+    prompts,
+)
 from twosigma.authz.access import tenancy as tenancy_access
+from twosigma.authz.access.assessments import StaffItem, StudentItem
 from twosigma.authz.access.content import CourseAccess, ItemAccess, ModuleAccess
 from twosigma.authz.access.progress import READING, WRITING, Participation
 from twosigma.authz.dependencies import CurrentPrincipal, OptionalPrincipal, bearer_scheme, get_optional_principal
@@ -119,6 +129,33 @@ async def get_reading_participation(
 
 async def get_staff_offering(session: DbSession, principal: CurrentPrincipal, offering_id: IdPath) -> CourseOffering:
     return await progress.staff_offering(session, principal, offering_id)
+
+
+# --- Assessments ---------------------------------------------------------------------------------------------------
+
+
+async def get_attempting_item(
+    session: DbSession,
+    part: Annotated[Participation, Depends(get_writing_participation)],
+    content_item_id: IdPath,
+) -> StudentItem:
+    return await assessments.student_item(session, part, content_item_id)
+
+
+async def get_reviewing_item(
+    session: DbSession,
+    part: Annotated[Participation, Depends(get_reading_participation)],
+    content_item_id: IdPath,
+) -> StudentItem:
+    return await assessments.student_item(session, part, content_item_id)
+
+
+async def get_gradebook_item(
+    session: DbSession,
+    offering: Annotated[CourseOffering, Depends(get_staff_offering)],
+    content_item_id: IdPath,
+) -> StaffItem:
+    return await assessments.staff_item(session, offering, content_item_id)
 
 
 # --- Feature requests ----------------------------------------------------------------------------------------------
