@@ -186,15 +186,12 @@ def quiz_version(quiz: Quiz) -> str:
 def student_view(data: Any, *, explanations: bool = False) -> Any:
     """A gradable item's `data_json` as a student may read it: every question without its key, and without its
     explanation unless `explanations` (the feedback policy released it). Works on stored data that does not parse
-    (written before validation existed): whatever `questions` holds (a list, a dict, questions nested in parts),
-    no key field survives at any depth of it, nor at the top level. Returns new containers; `data` is not changed."""
+    (written before validation existed): no key field (nor an unreleased explanation) survives at any depth of any
+    value — under `questions` (a list, a dict, questions nested in parts), in questions stored under another key
+    (sections), or in a valid quiz's extra top-level keys. Returns new containers; `data` is not changed."""
     if not isinstance(data, dict):
         return data
-    hidden = KEY_FIELDS if explanations else KEY_FIELDS | {EXPLANATION}
-    view = {name: value for name, value in data.items() if name not in KEY_FIELDS}
-    if "questions" in data:
-        view["questions"] = _without(data["questions"], hidden)
-    return view
+    return _without(data, KEY_FIELDS if explanations else KEY_FIELDS | {EXPLANATION})
 
 
 def _without(value: Any, hidden: frozenset[str]) -> Any:
