@@ -88,6 +88,12 @@ async def list_attempts(
     return await paginate(session, stmt, params)
 
 
+async def count_item_attempts(session: AsyncSession, item_id: int) -> int:
+    """Attempts at the item, in every offering (whether it may leave its gradable type)."""
+    stmt = select(func.count()).select_from(QuizAttempt).where(QuizAttempt.content_item_id == item_id)
+    return int(await session.scalar(stmt) or 0)
+
+
 async def passed_any(session: AsyncSession, *, user_id: int, offering_id: int, item_id: int) -> bool:
     stmt = select(func.bool_or(QuizAttempt.passed)).where(*_own(user_id, offering_id, item_id))
     return bool(await session.scalar(stmt))

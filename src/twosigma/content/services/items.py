@@ -12,7 +12,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from twosigma.assessments.quiz import parse_quiz
+from twosigma.assessments import repository as assessments_repo
+from twosigma.assessments.quiz import parse_quiz, student_view
 from twosigma.assessments.views import item_data_for
 from twosigma.authz.access.content import ItemAccess, ModuleAccess
 from twosigma.content import repository as repo
@@ -25,7 +26,7 @@ from twosigma.content.schemas import (
     ContentItemUpdate,
 )
 from twosigma.content.services.modules import out_of_range
-from twosigma.kit.errors import Invalid, PayloadTooLarge
+from twosigma.kit.errors import Conflict, Invalid, PayloadTooLarge
 from twosigma.kit.pagination import PageParams, PageResult, paginate
 from twosigma.taxonomy import service as taxonomy_service
 from twosigma.taxonomy.models import ContentType
@@ -77,6 +78,14 @@ async def list_items(session: AsyncSession, access: ModuleAccess, params: PagePa
 # --- Writing -------------------------------------------------------------------------------------------------------
 
 
+class GradableItemInUse(Conflict):
+    code = "gradable_item_in_use"
+    default_message = (
+        "This quiz stays of a gradable type while it has attempts or its data holds answer keys: students would read "
+        "the keys and its grades would stop counting."
+    )
+
+
 def _check_quiz(data: dict[str, Any]) -> None:
     """Raise 422 unless `data` is a valid quiz. The item stores `data` as written (its other keys kept)."""
     parse_quiz(data)
@@ -114,7 +123,8 @@ async def create_item(session: AsyncSession, module: Module, body: ContentItemCr
 async def update_item(session: AsyncSession, item: ContentItem, body: ContentItemUpdate) -> ContentItem:
     """A write that sets the data of an item of a gradable type, or moves an item to a gradable type (its new data,
     or the data it holds), must leave a valid quiz. Other edits (a title, a description) of a stored quiz that no
-    longer parses are allowed: validation would otherwise lock staff out of the item they are fixing."""
+    longer parses are allowed: validation would otherwise lock staff out of the item they are fixing. Moving an item
+    off a gradable type is refused while it has attempts or its data would keep a key (`_check_leaving_gradable`)."""
     changes = body.model_dump(exclude_unset=True)
     if "data_json" in changes:
         check_data_json_size(changes["data_json"])
@@ -122,6 +132,8 @@ async def update_item(session: AsyncSession, item: ContentItem, body: ContentIte
     if "content_type_id" in changes and changes["content_type_id"] != item.content_type_id:
         # Keeping an existing (now inactive) type is fine; choosing one is not.
         content_type = await get_active_content_type(session, changes["content_type_id"])
+        if not content_type.gradable:
+            await _check_leaving_gradable(session, item, changes.get("data_json", item.data_json))
     elif "data_json" in changes:
         content_type = await taxonomy_service.get_content_type(session, item.content_type_id)
     if content_type is not None and content_type.gradable:
@@ -130,6 +142,19 @@ async def update_item(session: AsyncSession, item: ContentItem, body: ContentIte
         setattr(item, name, value)
     await session.flush()
     return item
+
+
+async def _check_leaving_gradable(session: AsyncSession, item: ContentItem, data: dict[str, Any]) -> None:
+    """An item moving from a gradable type to one that is not: refused (409) while it has attempts (they would stop
+    counting, and its progress would be the client's to set) or while the data it would hold keeps a key field or an
+    explanation (every student would read it), like turning a type's own `gradable` off while items use it."""
+    current = await taxonomy_service.get_content_type(session, item.content_type_id)
+    if not current.gradable:
+        return
+    attempts = await assessments_repo.count_item_attempts(session, item.id)
+    holds_keys = student_view(data) != data
+    if attempts or holds_keys:
+        raise GradableItemInUse(details={"attempts": attempts, "holds_answer_keys": holds_keys})
 
 
 async def delete_item(session: AsyncSession, item: ContentItem) -> None:
