@@ -183,6 +183,15 @@ def quiz_version(quiz: Quiz) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
+def question_version(question: Question) -> str:
+    """What one question grades by: a hash of it without its explanation. An old attempt shows a question's current
+    explanation only while this is unchanged (an explanation fixed later shows; one of a question rewritten under the
+    same id does not)."""
+    graded = question.model_dump(mode="json", exclude={"explanation"})
+    canonical = json.dumps(graded, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
 def student_view(data: Any, *, explanations: bool = False) -> Any:
     """A gradable item's `data_json` as a student may read it: every question without its key, and without its
     explanation unless `explanations` (the feedback policy released it). Works on stored data that does not parse

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from twosigma.assessments import repository as repo
 from twosigma.assessments.grading import Grade, grade
 from twosigma.assessments.models import QuizAttempt
-from twosigma.assessments.quiz import FeedbackPolicy, Quiz, parse_quiz, quiz_version
+from twosigma.assessments.quiz import FeedbackPolicy, Quiz, parse_quiz, question_version, quiz_version
 from twosigma.assessments.schemas import AttemptCreate, AttemptRead, AttemptSubmitted, QuestionResultRead
 from twosigma.authz.access.assessments import StudentItem
 from twosigma.authz.principal import Principal
@@ -83,13 +83,21 @@ def feedback_released(quiz: Quiz | None, passed_ever: bool) -> bool:
 
 
 def _results(stored: Iterable[Mapping[str, Any]], quiz: Quiz | None, released: bool) -> list[QuestionResultRead]:
-    explanations = {q.id: q.explanation for q in quiz.questions} if quiz is not None else {}
+    """The stored results as released. A question's explanation is the current one, shown only while the question
+    grades as it did when the attempt was graded (its stored `version`): never the explanation of a question
+    rewritten since under the same id, which the student has not attempted."""
+    current = {q.id: (question_version(q), q.explanation) for q in quiz.questions} if quiz is not None else {}
+
+    def feedback(result: Mapping[str, Any]) -> str | None:
+        version, explanation = current.get(str(result["question_id"]), (None, None))
+        return explanation if version is not None and version == result.get("version") else None
+
     return [
         QuestionResultRead(
             question_id=str(result["question_id"]),
             correct=bool(result["correct"]) if released else None,
             points=float(result["points"]) if released else None,
-            feedback=explanations.get(str(result["question_id"])) if released else None,
+            feedback=feedback(result) if released else None,
         )
         for result in stored
     ]
@@ -114,10 +122,12 @@ def attempt_read(attempt: QuizAttempt, quiz: Quiz | None, released: bool) -> Att
 # --- Submitting ----------------------------------------------------------------------------------------------------
 
 
-def _stored_results(graded: Grade) -> list[dict[str, Any]]:
+def _stored_results(quiz: Quiz, graded: Grade) -> list[dict[str, Any]]:
+    versions = {q.id: question_version(q) for q in quiz.questions}
     return [
         {
             "question_id": r.question_id,
+            "version": versions[r.question_id],
             "correct": r.correct,
             "points": r.points,
             "max_points": r.max_points,
@@ -146,7 +156,7 @@ async def submit_attempt(
         attempt_number=before.used + 1,
         quiz_version=quiz_version(quiz),
         answers=dict(body.answers),
-        results=_stored_results(graded),
+        results=_stored_results(quiz, graded),
         points=graded.points,
         max_points=graded.max_points,
         score_percent=graded.score_percent,
