@@ -51,11 +51,13 @@ class AttemptCollision(Conflict):
 
 
 def quiz_of(item: ContentItem) -> Quiz:
-    """The item's stored quiz, or 409 `quiz_invalid` (stored before validation existed, or by hand)."""
+    """The item's stored quiz, or 409 `quiz_invalid` (stored before validation existed, or by hand). The parse
+    errors are not in the answer: they name the stored fields and values of a quiz its student must not read; the
+    course's staff see them when they save the item."""
     try:
         return parse_quiz(item.data_json)
-    except Invalid as exc:
-        raise QuizInvalid(details=exc.details) from None
+    except Invalid:
+        raise QuizInvalid() from None
 
 
 def quiz_or_none(data: Any) -> Quiz | None:
