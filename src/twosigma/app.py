@@ -21,6 +21,7 @@ from twosigma.audit.router import router as audit_router
 from twosigma.auth.router import router as auth_router
 from twosigma.config import Environment, Settings, get_settings
 from twosigma.content.router import router as content_router
+from twosigma.content.tree_cache import TreeCache
 from twosigma.courses.routers.courses import router as courses_router
 from twosigma.courses.routers.offerings import router as offerings_router
 from twosigma.db.bootstrap import resolve_database
@@ -105,6 +106,7 @@ def build_state(settings: Settings, database: Database | None = None) -> AppStat
         prompt_cache=invalidation.register(PromptCache()),
         api_key_cache=invalidation.register(ApiKeyCache()),
         effective_cache=invalidation.register(EffectiveCache()),
+        tree_cache=TreeCache(),
         db=database,
     )
 

@@ -7,14 +7,17 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
-from sqlalchemy import event, insert
+from sqlalchemy import delete, event, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from tests.fixtures.content import Classroom, make_classroom, make_content_item, make_course, make_module, root_of
 from tests.fixtures.factories import auth_headers
 from twosigma.config import Settings
 from twosigma.content.models import ContentItem, Module
+from twosigma.content.tree_cache import TreeCache, TreeKey
+from twosigma.courses.models import Course
 from twosigma.enums import ModuleType
+from twosigma.taxonomy.models import ContentType
 
 
 @contextmanager
@@ -182,3 +185,128 @@ class TestCourseTree:
         assert (
             await client.get("/api/v1/courses/x/tree", headers=auth_headers(settings, room.enrolled))
         ).status_code == 422
+
+
+class TestTheTreeCache:
+    """The tree's bytes are kept per (course, content version, view); the database moves the version on every change
+    to the course's content, whoever makes it (migration 0005), so no change is ever served stale."""
+
+    async def tree(self, client: httpx.AsyncClient, settings: Settings, room: Classroom, user: Any) -> dict[str, Any]:
+        r = await client.get(f"/api/v1/courses/{room.course.id}/tree", headers=auth_headers(settings, user))
+        assert r.status_code == 200, r.text
+        body: dict[str, Any] = r.json()
+        return body
+
+    async def test_a_second_read_of_unchanged_content_runs_no_tree_query(
+        self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings, db_engine: AsyncEngine
+    ) -> None:
+        room = await make_classroom(db)
+        await grow_tree(db, room, fanout=3, items_per_leaf=2)
+        first = await self.tree(client, settings, room, room.enrolled)
+        with count_queries(db_engine) as statements:
+            again = await self.tree(client, settings, room, room.enrolled)
+        assert again == first
+        # user with grants, course, enrolment: the access check only.
+        assert len([s for s in statements if "SAVEPOINT" not in s]) == 3
+        assert not [s for s in statements if "UNION ALL" in s]
+
+    async def test_content_written_behind_the_apps_back_is_seen_at_once(
+        self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings
+    ) -> None:
+        room = await make_classroom(db)
+        root = await root_of(db, room.course)
+        await self.tree(client, settings, room, room.enrolled)
+        module = await make_module(db, parent=root, title="Added by a script")
+        item = await make_content_item(db, module=module, content_type=room.content_type, title="Fresh")
+        titles = {n["title"] for n in walk((await self.tree(client, settings, room, room.enrolled))["root"])}
+        assert "Added by a script" in titles
+        await db.execute(update(ContentItem).where(ContentItem.id == item.id).values(title="Renamed"))
+        tree = await self.tree(client, settings, room, room.enrolled)
+        assert [i["title"] for n in walk(tree["root"]) for i in n["content_items"]] == ["Renamed"]
+        await db.execute(delete(ContentItem).where(ContentItem.id == item.id))
+        tree = await self.tree(client, settings, room, room.enrolled)
+        assert [i for n in walk(tree["root"]) for i in n["content_items"]] == []
+
+    async def test_an_edit_through_the_api_is_seen_by_the_next_read(
+        self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings
+    ) -> None:
+        room = await make_classroom(db)
+        module = await make_module(db, parent=await root_of(db, room.course), title="Before")
+        await self.tree(client, settings, room, room.enrolled)
+        r = await client.patch(
+            f"/api/v1/modules/{module.id}", json={"title": "After"}, headers=auth_headers(settings, room.campus.admin)
+        )
+        assert r.status_code == 200, r.text
+        titles = {n["title"] for n in walk((await self.tree(client, settings, room, room.enrolled))["root"])}
+        assert "After" in titles
+        assert "Before" not in titles
+
+    async def test_a_content_type_renamed_is_renamed_in_every_tree_that_shows_it(
+        self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings
+    ) -> None:
+        room = await make_classroom(db)
+        module = await make_module(db, parent=await root_of(db, room.course))
+        await make_content_item(db, module=module, content_type=room.content_type)
+        await self.tree(client, settings, room, room.enrolled)
+        await db.execute(update(ContentType).where(ContentType.id == room.content_type.id).values(name="renamed-type"))
+        tree = await self.tree(client, settings, room, room.enrolled)
+        assert [i["content_type"] for n in walk(tree["root"]) for i in n["content_items"]] == ["renamed-type"]
+
+    async def test_the_staff_view_is_never_served_to_a_student(
+        self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings
+    ) -> None:
+        room = await make_classroom(db)
+        await make_module(db, parent=await root_of(db, room.course), title="Draft", is_published=False)
+        staff = await self.tree(client, settings, room, room.campus.admin)
+        assert "Draft" in {n["title"] for n in walk(staff["root"])}
+        student = await self.tree(client, settings, room, room.enrolled)
+        assert "Draft" not in {n["title"] for n in walk(student["root"])}
+
+    async def test_the_version_moves_once_per_statement_and_a_course_with_content_deletes(
+        self, db: AsyncSession
+    ) -> None:
+        room = await make_classroom(db)
+        root = await root_of(db, room.course)
+
+        async def version() -> int:
+            value = await db.scalar(select(Course.content_version).where(Course.id == room.course.id))
+            assert value is not None
+            return value
+
+        before = await version()
+        await make_module(db, parent=root)
+        assert await version() == before + 1
+        await db.execute(update(Module).where(Module.course_id == room.course.id).values(title="All renamed"))
+        assert await version() == before + 2
+        await db.execute(delete(Course).where(Course.id == room.course.id))
+        assert await db.scalar(select(func.count()).select_from(Module).where(Module.course_id == room.course.id)) == 0
+
+
+class TestTreeCacheBounds:
+    def key(self, course_id: int, version: int = 0, staff: bool = False) -> TreeKey:
+        return TreeKey(course_id, version, staff)
+
+    def test_a_new_version_replaces_the_old_one_of_the_same_view(self) -> None:
+        cache = TreeCache(max_bytes=1000)
+        cache.put(self.key(1, 1), b"old")
+        cache.put(self.key(1, 1, staff=True), b"staff")
+        cache.put(self.key(1, 2), b"new")
+        assert cache.get(self.key(1, 1)) is None
+        assert cache.get(self.key(1, 2)) == b"new"
+        assert cache.get(self.key(1, 1, staff=True)) == b"staff"
+        assert cache.size_bytes == len(b"new") + len(b"staff")
+
+    def test_the_least_recently_read_tree_goes_first_when_full(self) -> None:
+        cache = TreeCache(max_bytes=10)
+        cache.put(self.key(1), b"aaaa")
+        cache.put(self.key(2), b"bbbb")
+        assert cache.get(self.key(1)) == b"aaaa"
+        cache.put(self.key(3), b"cccc")
+        assert cache.get(self.key(2)) is None
+        assert {cache.get(self.key(1)), cache.get(self.key(3))} == {b"aaaa", b"cccc"}
+        assert cache.size_bytes <= 10
+
+    def test_a_tree_larger_than_the_whole_cache_is_not_kept(self) -> None:
+        cache = TreeCache(max_bytes=4)
+        cache.put(self.key(1), b"too large")
+        assert len(cache) == 0

@@ -255,6 +255,7 @@ TABLES: dict[str, Table] = {
             "credit_hours": Col(FLOAT, default=ZERO),
             "is_published": Col(BOOL, default=FALSE),
             "is_coming_soon": Col(BOOL, default=FALSE),
+            "content_version": Col(BIGINT, default=ZERO),  # migration 0005, raised by triggers
         },
         unique=frozenset({("university_id", "code")}),
         fks={

@@ -12,6 +12,7 @@ from twosigma.content.dependencies import (
     ReadableCourseContent,
     ReadableItem,
     ReadableModule,
+    TreeCacheDep,
 )
 from twosigma.content.models import ContentItem, Module
 from twosigma.content.schemas import (
@@ -27,7 +28,6 @@ from twosigma.content.schemas import (
 )
 from twosigma.content.services import items as item_service
 from twosigma.content.services import modules as service
-from twosigma.content.tree import json_response
 from twosigma.courses.dependencies import EditableCourse
 from twosigma.db.session import DbSession
 from twosigma.kit.pagination import Page, Pagination
@@ -42,8 +42,8 @@ _ITEM_WRITE = error_responses(401, 403, 404, 409, 413, 422)
 
 
 @router.get("/courses/{course_id}/tree", response_model=CourseTree, responses=_READ)
-async def get_course_tree(session: DbSession, access: ReadableCourseContent) -> Response:
-    return json_response(await service.course_tree(session, access))
+async def get_course_tree(session: DbSession, access: ReadableCourseContent, cache: TreeCacheDep) -> Response:
+    return Response(await service.course_tree(session, access, cache), media_type="application/json")
 
 
 @router.post("/courses/{course_id}/modules", response_model=ModuleRead, status_code=201, responses=_WRITE)

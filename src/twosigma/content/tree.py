@@ -12,9 +12,6 @@ from collections import defaultdict, deque
 from collections.abc import Iterable
 from typing import Any
 
-import orjson
-from fastapi import Response
-
 from twosigma.content.repository import ItemRow, ModuleRow
 
 
@@ -80,7 +77,3 @@ def build_tree(
         if parent_id is not None:
             nodes[parent_id]["children"].append(node)  # breadth first: siblings arrive in row order
     return next(iter(nodes.values()), None)
-
-
-def json_response(document: dict[str, Any]) -> Response:
-    return Response(orjson.dumps(document), media_type="application/json")

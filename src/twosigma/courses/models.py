@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -50,6 +51,9 @@ class Course(Base):
     credit_hours: Mapped[float] = mapped_column(Float, nullable=False, server_default=text("0"))
     is_published: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
     is_coming_soon: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
+    # Raised by the database on every change to the course's modules and items (migration 0005's triggers): what is
+    # cached from a course's content is keyed by it (content/tree_cache.py). Never written by the app.
+    content_version: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default=text("0"))
 
     university: Mapped[University] = relationship(lazy="raise")
     department: Mapped[Department | None] = relationship(lazy="raise")

@@ -16,6 +16,7 @@ from starlette.requests import HTTPConnection
 if TYPE_CHECKING:
     from twosigma.api_keys.cache import ApiKeyCache
     from twosigma.config import Settings
+    from twosigma.content.tree_cache import TreeCache
     from twosigma.db.engine import Database
     from twosigma.kit.cache import CacheInvalidation
     from twosigma.kit.ratelimit import RateLimiter
@@ -38,6 +39,8 @@ class AppState:
     prompt_cache: PromptCache
     api_key_cache: ApiKeyCache
     effective_cache: EffectiveCache
+    # Keyed by each course's content version, which the database moves: registered with no invalidation.
+    tree_cache: TreeCache
     db: Database | None = None
 
     @property

@@ -7,8 +7,7 @@ elsewhere would hide that.
 
 from __future__ import annotations
 
-from typing import Any
-
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.authz.access.content import CourseAccess
@@ -16,6 +15,7 @@ from twosigma.content import repository as repo
 from twosigma.content.models import Module
 from twosigma.content.schemas import MAX_DEPTH, ModuleCreate, ModuleMove, ModuleUpdate
 from twosigma.content.tree import build_tree
+from twosigma.content.tree_cache import TreeCache, TreeKey
 from twosigma.courses.models import Course
 from twosigma.enums import ModuleType
 from twosigma.kit.errors import Conflict, Invalid, NotFound, not_found
@@ -169,11 +169,17 @@ async def move_module(session: AsyncSession, module: Module, body: ModuleMove) -
     return current
 
 
-async def course_tree(session: AsyncSession, access: CourseAccess) -> dict[str, Any]:
-    """One query whatever the size (modules and item summaries in one UNION ALL); nested in Python."""
-    modules, items = await repo.course_tree_rows(session, access.course.id)
-    root = build_tree(modules, items, include_unpublished=access.staff_view)
-    if root is None:
-        raise NotFound("The course has no module tree.", code="root_missing")
-    # Plain dicts, serialized once by the route (no per-row model); the shape is schemas.CourseTree.
-    return {"course_id": access.course.id, "root": root}
+async def course_tree(session: AsyncSession, access: CourseAccess, cache: TreeCache) -> bytes:
+    """The tree's JSON: from `cache` while the course's content is at the version the caller's course row holds;
+    otherwise one query whatever the size (modules and item summaries in one UNION ALL), nested in Python."""
+    key = TreeKey(access.course.id, access.course.content_version, access.staff_view)
+    body = cache.get(key)
+    if body is None:
+        modules, items = await repo.course_tree_rows(session, access.course.id)
+        root = build_tree(modules, items, include_unpublished=access.staff_view)
+        if root is None:
+            raise NotFound("The course has no module tree.", code="root_missing")
+        # Plain dicts serialized once (no per-row model); the shape is schemas.CourseTree.
+        body = orjson.dumps({"course_id": access.course.id, "root": root})
+        cache.put(key, body)
+    return body
