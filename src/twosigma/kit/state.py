@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from twosigma.api_keys.cache import ApiKeyCache
     from twosigma.config import Settings
     from twosigma.db.engine import Database
+    from twosigma.jobs.runner import JobRunner
     from twosigma.kit.cache import CacheInvalidation
     from twosigma.kit.ratelimit import RateLimiter
     from twosigma.llm.factory import ProviderRegistry
@@ -38,6 +39,8 @@ class AppState:
     prompt_cache: PromptCache
     api_key_cache: ApiKeyCache
     effective_cache: EffectiveCache
+    # The background job queues (the mail outbox first): a server's lifespan runs them; tests drain them.
+    jobs: JobRunner
     db: Database | None = None
 
     @property
