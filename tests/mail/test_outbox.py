@@ -25,6 +25,7 @@ from twosigma.jobs.runner import JobRunner
 from twosigma.kit.state import state_of
 from twosigma.mail import repository, service
 from twosigma.mail.models import MailOutbox
+from twosigma.system_settings.models import SystemSetting
 
 RESET_REQUEST = "/api/v1/auth/password-reset/request"
 
@@ -249,3 +250,30 @@ class TestAdminOutbox:
         user = await make_user(db)
         assert (await client.get("/api/v1/admin/outbox", headers=auth_headers(settings, user))).status_code == 403
         assert (await client.get("/api/v1/admin/outbox")).status_code == 401
+
+
+class TestMailSettings:
+    async def test_the_smtp_password_is_stored_encrypted_and_never_shown(
+        self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings
+    ) -> None:
+        headers = auth_headers(settings, await make_platform_admin(db))
+        put = await client.put(
+            "/api/v1/admin/settings/mail.smtp_password", json={"value": "smtp-pass-0123456789"}, headers=headers
+        )
+        assert put.status_code == 200, put.text
+        assert put.json()["is_encrypted"] is True
+        assert "smtp-pass-0123456789" not in put.text
+        listed = await client.get("/api/v1/admin/settings", headers=headers)
+        assert "smtp-pass-0123456789" not in listed.text
+        stored = await db.scalar(
+            select(SystemSetting.setting_value).where(SystemSetting.setting_key == "mail.smtp_password")
+        )
+        assert stored is not None
+        assert "smtp-pass-0123456789" not in stored
+
+    async def test_a_typo_in_the_mail_namespace_is_refused(
+        self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings
+    ) -> None:
+        headers = auth_headers(settings, await make_platform_admin(db))
+        put = await client.put("/api/v1/admin/settings/mail.smtp_hots", json={"value": "x"}, headers=headers)
+        assert put.status_code == 422
