@@ -30,6 +30,7 @@ from twosigma.enrollments.router import router as enrollments_router
 from twosigma.feature_requests.router import router as feature_requests_router
 from twosigma.health.router import health_router, metrics_router
 from twosigma.invitations.router import router as invitations_router
+from twosigma.jobs.runner import JobRunner
 from twosigma.kit.cache import CacheInvalidation
 from twosigma.kit.docs import install_docs
 from twosigma.kit.handlers import install_error_handlers
@@ -42,6 +43,9 @@ from twosigma.kit.security import BodyGuardMiddleware
 from twosigma.kit.state import AppState, install_state, state_of
 from twosigma.llm.factory import ProviderRegistry
 from twosigma.llm.router import router as llm_router
+from twosigma.mail import service as mail
+from twosigma.mail.router import router as mail_router
+from twosigma.pages.router import router as pages_router
 from twosigma.progress.router import router as progress_router
 from twosigma.prompts.cache import PromptCache
 from twosigma.prompts.routers.langfuse import router as public_prompts_router
@@ -72,6 +76,7 @@ def include_api(app: FastAPI) -> None:
         users_router,
         health_router(),
         system_settings_router,
+        mail_router,
         llm_router,
         courses_router,
         offerings_router,
@@ -107,6 +112,7 @@ def build_state(settings: Settings, database: Database | None = None) -> AppStat
         api_key_cache=invalidation.register(ApiKeyCache()),
         effective_cache=invalidation.register(EffectiveCache()),
         tree_cache=TreeCache(),
+        jobs=JobRunner([mail.mail_queue(settings)]),
         db=database,
     )
 
@@ -130,12 +136,16 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         state.db = db
         # Only a server that owns its database listens; tests start a listener themselves when they need one.
         await state.invalidation.start_for(db.engine)
+        # The job queues (the mail outbox) drain in the background of every server process; claims skip each
+        # other's rows, so any number of processes share the work.
+        state.jobs.start(db)
         # Everything built so far lives as long as the process: move it out of the garbage collector's sight.
         # A full collection otherwise walks ~500k objects (tens of milliseconds, on whichever request is unlucky).
         gc.freeze()
         try:
             yield
         finally:
+            await state.jobs.stop()
             await state.invalidation.stop()
             await state.llm_providers.aclose()
             await db.dispose()
@@ -159,6 +169,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     include(app, public_prompts_router, responses=DEFAULT_ERROR)
     include_api(app)
     include(app, metrics_router)
+    # The pages mailed links open (/reset-password, /verify-email, /invitations/accept): HTML, not the API.
+    include(app, pages_router, include_in_schema=False)
     # The app's own plain routes (/docs, /openapi.json; no parameters): the access log names them by their path.
     literal_paths = frozenset(
         route.path

@@ -75,7 +75,14 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0)
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
     db_statement_timeout_ms: int = Field(default=30_000, ge=0)
-    public_base_url: str = "http://localhost:8000"
+    public_base_url: str = Field(
+        default="http://localhost:8000",
+        description="Where this server is reached; mailed links (reset, verification, invitations) start with it.",
+    )
+    web_base_url: str | None = Field(
+        default=None,
+        description="A separate web client's base URL: when set, mailed links point there instead of this server.",
+    )
     log_level: str = "INFO"
     log_json: bool = Field(default=True, description="One JSON object per log line (false: plain text).")
     max_body_bytes: int = Field(
@@ -135,6 +142,11 @@ class Settings(BaseSettings):
                     '(python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())").'
                 )
         return self
+
+    @property
+    def links_base_url(self) -> str:
+        """The base of every link a mail carries: the web client's when one is configured, else this server's."""
+        return (self.web_base_url or self.public_base_url).rstrip("/")
 
     @property
     def uses_embedded_database(self) -> bool:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from twosigma.api_keys.models import ApiKey
 from twosigma.assessments.models import QuizAttempt
 from twosigma.audit.models import AuditEvent
-from twosigma.auth.models import RefreshToken
+from twosigma.auth.models import AccountToken, RefreshToken
 from twosigma.content.models import ContentItem, Module
 from twosigma.courses.models import Course, CourseOffering, CoursePrerequisite, CourseSubject
 from twosigma.enrollments.models import CourseEnrollment
 from twosigma.feature_requests.models import FeatureRequest
 from twosigma.invitations.models import Invitation
+from twosigma.jobs.models import JobQueueRun
+from twosigma.mail.models import MailOutbox
 from twosigma.progress.models import UserContentProgress, UserModuleProgress
 from twosigma.prompts.models import Prompt, PromptDependency, PromptLabelEvent
 from twosigma.system_settings.models import SystemSetting
@@ -20,6 +22,7 @@ from twosigma.tutor.models import ChatMessage, ChatNote, ChatSession
 from twosigma.users.models import User, UserProfile, UserSubjectPreference
 
 __all__ = [
+    "AccountToken",
     "ApiKey",
     "AuditEvent",
     "ChatMessage",
@@ -37,6 +40,8 @@ __all__ = [
     "Domain",
     "FeatureRequest",
     "Invitation",
+    "JobQueueRun",
+    "MailOutbox",
     "MemberSuspension",
     "Module",
     "Prompt",

@@ -145,6 +145,7 @@ TABLES: dict[str, Table] = {
             "locale": Col(varchar(10), default=string_default("en")),
             "time_zone": Col(varchar(50), default=string_default("UTC")),
             "is_active": Col(BOOL, default=TRUE),
+            "email_verified_at": _nullable_ts(),  # migration 0006
             "current_streak_days": Col(INT, default=ZERO),
             "last_activity_date": Col(DATE, nullable=True),
             "created_at": _created(),
@@ -661,5 +662,58 @@ TABLES: dict[str, Table] = {
                 "score_percent >= 0 ::double precision AND score_percent <= 100 ::double precision"
             ),
         },
+    ),
+    # --- migration 0006: the mail outbox, job queue runs, account tokens (identity) --------------------------------
+    "job_queue_runs": Table(
+        columns={
+            "queue": Col(varchar(64)),
+            "last_drained_at": Col(TSTZ),
+            "last_processed": Col(INT, default=ZERO),
+            "drains": Col(INT, default=ZERO),
+        },
+        primary_key=("queue",),
+    ),
+    "mail_outbox": Table(
+        columns={
+            "id": _id(),
+            "idempotency_key": Col(varchar(128)),
+            "recipient": Col(varchar(255)),
+            "subject": Col(varchar(300)),
+            "body_text": Col(TEXT),
+            "body_html": Col(TEXT),
+            "template": Col(varchar(64)),
+            "locale": Col(varchar(10), default=string_default("en")),
+            "status": Col(varchar(16), default=string_default("PENDING")),
+            "attempts": Col(INT, default=ZERO),
+            "next_attempt_at": _created(),
+            "lease_until": _nullable_ts(),
+            "last_error": Col(varchar(1000), nullable=True),
+            "sent_at": _nullable_ts(),
+            "created_at": _created(),
+        },
+        unique=frozenset({("idempotency_key",)}),
+        indexes=(Idx(("status", "next_attempt_at")), Idx(("created_at",))),
+        checks={
+            "ck_mail_outbox_status_known": (
+                "status ::text = ANY ARRAY['PENDING'::character varying, 'SENDING'::character varying,"
+                " 'SENT'::character varying, 'FAILED'::character varying, 'LOGGED'::character varying] ::text[]"
+            )
+        },
+    ),
+    "account_tokens": Table(
+        columns={
+            "id": _id(),
+            "user_id": _fk(),
+            "purpose": Col(varchar(16)),
+            "token_hash": Col(varchar(64)),
+            "email": Col(varchar(255)),
+            "fingerprint": Col(varchar(64)),
+            "expires_at": Col(TSTZ),
+            "used_at": _nullable_ts(),
+            "created_at": _created(),
+        },
+        unique=frozenset({("token_hash",)}),
+        fks={"user_id": ("users.id", CASCADE)},
+        indexes=(Idx(("user_id",)),),
     ),
 }

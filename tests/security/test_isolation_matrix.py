@@ -118,6 +118,15 @@ PUBLIC_ROUTES: dict[str, str] = {
     f"POST {V1}/auth/token": "OAuth2 password form for Swagger's Authorize button",
     f"POST {V1}/auth/refresh": "authenticated by the refresh token itself",
     f"POST {V1}/auth/logout": "authenticated by the refresh token in the body",
+    f"POST {V1}/auth/password-reset/request": "a forgotten password: the same answer for any address (rate-limited)",
+    f"POST {V1}/auth/password-reset": "authenticated by the mailed token in the body",
+    f"POST {V1}/auth/verify-email": "authenticated by the mailed token in the body",
+    "GET /reset-password": "the page a reset mail's link opens (the token is in the query)",
+    "POST /reset-password": "the reset page's form: authenticated by the mailed token it carries",
+    "GET /verify-email": "the page a verification mail's link opens",
+    "POST /verify-email": "the verification page's button: authenticated by the mailed token it carries",
+    "GET /invitations/accept": "the page an invitation mail's link opens",
+    "POST /invitations/accept": "the invitation page's form: the invitee signs in with it (login's limits)",
     f"GET {V1}/countries": "reference data",
     f"GET {V1}/countries/{{country_id}}": "reference data",
     f"GET {V1}/universities": "the list of active universities is public",
@@ -157,6 +166,7 @@ MATRIX: dict[str, list[Case]] = {
     f"GET {V1}/admin/settings/{{key}}": [Case(PLATFORM)],
     f"PUT {V1}/admin/settings/{{key}}": [Case(PLATFORM, body={"value": "sk-replaced"})],
     f"DELETE {V1}/admin/settings/{{key}}": [Case(PLATFORM)],
+    f"GET {V1}/admin/outbox": [Case(PLATFORM)],
     f"POST {V1}/admin/llm/test": [Case(PLATFORM)],
     # Catalog.
     f"GET {V1}/courses": [
@@ -285,8 +295,31 @@ MATRIX: dict[str, list[Case]] = {
     f"POST {V1}/auth/change-password": [
         Case((401, 422, 422), body={"current_password": "wrong-password-1", "new_password": "another-pass-2"})
     ],
+    f"POST {V1}/auth/password-reset/request": [
+        Case((202, 202, 202), body={"email": "nobody-here@example.edu"}),
+        Case((202, 202, 202), body=lambda w: {"email": w.alt["student_email"]}, label="A's student: the same answer"),
+    ],
+    f"POST {V1}/auth/password-reset": [Case((422, 422, 422), body={"token": "made-up", "new_password": "pass-word-9"})],
+    f"POST {V1}/auth/verify-email/request": [Case(SIGNED_IN)],
+    f"POST {V1}/auth/verify-email": [Case((422, 422, 422), body={"token": "made-up"})],
+    # The pages mailed links open: forms acting only with the token they carry.
+    "GET /reset-password": [Case(PUBLIC, query={"token": "made-up"})],
+    "POST /reset-password": [
+        Case(
+            (422, 422, 422), form={"token": "made-up", "new_password": "pass-word-9", "confirm_password": "pass-word-9"}
+        )
+    ],
+    "GET /verify-email": [Case(PUBLIC, query={"token": "made-up"})],
+    "POST /verify-email": [Case((422, 422, 422), form={"token": "made-up"})],
+    "GET /invitations/accept": [Case(PUBLIC, query={"token": "made-up"})],
+    "POST /invitations/accept": [
+        Case((401, 401, 401), form={"token": "made-up", "email": "a@b.edu", "password": "wrong-pass-1"})
+    ],
     # The caller's own account.
     f"GET {V1}/users/me": [Case(SIGNED_IN)],
+    f"POST {V1}/users/me/email": [
+        Case((401, 422, 422), body={"new_email": "elsewhere@example.edu", "password": "wrong-password-1"})
+    ],
     f"PATCH {V1}/users/me": [Case(SIGNED_IN, body={"full_name": "Renamed Outsider"})],
     f"GET {V1}/users/me/profile": [Case(SIGNED_IN)],
     f"PUT {V1}/users/me/profile": [Case(SIGNED_IN, body={"learning_goal": "PERSONAL_INTEREST"})],

@@ -15,6 +15,7 @@ USER_FIELDS = {
     "locale",
     "time_zone",
     "is_active",
+    "email_verified_at",
     "current_streak_days",
     "last_activity_date",
     "created_at",

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from twosigma.auth.models import RefreshToken
+from twosigma.auth.models import AccountToken, RefreshToken
 
 
 async def lock_by_jti(session: AsyncSession, jti: str) -> RefreshToken | None:
@@ -40,3 +40,14 @@ async def revoke_all_of_user(session: AsyncSession, user_id: int, at: datetime) 
         execution_options={"synchronize_session": "fetch"},
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def lock_account_token(session: AsyncSession, token_hash: str) -> AccountToken | None:
+    """The token's row, locked until the transaction ends: two uses of one token queue here, and one wins."""
+    result = await session.scalars(
+        select(AccountToken)
+        .where(AccountToken.token_hash == token_hash)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return result.first()

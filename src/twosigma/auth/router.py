@@ -7,21 +7,27 @@ from typing import Annotated
 from fastapi import Depends, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from twosigma.auth import service
+from twosigma.auth import account, service
 from twosigma.auth.dependencies import PresentedRefreshToken
 from twosigma.auth.schemas import (
+    Accepted,
     ChangePasswordRequest,
     CheckEmailRequest,
     CheckEmailResponse,
+    EmailVerified,
     LoginRequest,
     LogoutRequest,
     OnboardingRegisterRequest,
     OnboardingResult,
+    PasswordReset,
+    PasswordResetRequest,
     RegisterRequest,
     TokenPair,
+    VerifyEmailRequest,
 )
 from twosigma.authz.dependencies import CurrentPrincipal
 from twosigma.db.session import DbSession
+from twosigma.kit.clock import Now
 from twosigma.kit.deps import AppSettings, ClientAddress, Limiter
 from twosigma.kit.handlers import error_response
 from twosigma.kit.routing import APIRouter
@@ -117,3 +123,62 @@ async def change_password(
     limiter: Limiter,
 ) -> None:
     await service.change_password(session, settings, limiter, principal, data)
+
+
+RESET_REQUESTED = Accepted(message="If an account has this address, a link to choose a new password is on its way.")
+VERIFICATION_SENT = Accepted(message="A confirmation link is on its way to the account's email address.")
+
+
+@router.post(
+    "/password-reset/request",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Accepted,
+    responses=error_responses(422, 429),
+    summary="Mail a password reset link (the same answer whether or not the address has an account)",
+)
+async def request_password_reset(
+    data: PasswordResetRequest,
+    session: DbSession,
+    settings: AppSettings,
+    limiter: Limiter,
+    address: ClientAddress,
+    now: Now,
+) -> Accepted:
+    await account.request_password_reset(session, settings, limiter, address, data.email, now)
+    return RESET_REQUESTED
+
+
+@router.post(
+    "/password-reset",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(422),
+    summary="Set a new password with a mailed token; every session of the account is signed out",
+)
+async def reset_password(data: PasswordReset, session: DbSession, settings: AppSettings, now: Now) -> None:
+    await account.reset_password(session, settings, data.token, data.new_password, now)
+
+
+@router.post(
+    "/verify-email/request",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Accepted,
+    responses=error_responses(401, 409, 429),
+    summary="Mail a link that confirms the signed-in user's email address",
+)
+async def request_verification(
+    principal: CurrentPrincipal, session: DbSession, settings: AppSettings, limiter: Limiter, now: Now
+) -> Accepted:
+    await account.request_verification(session, settings, limiter, principal, now)
+    return VERIFICATION_SENT
+
+
+@router.post(
+    "/verify-email",
+    response_model=EmailVerified,
+    responses=error_responses(409, 422),
+    summary="Confirm an email address (a verification or an email-change link's token)",
+)
+async def verify_email(data: VerifyEmailRequest, session: DbSession, now: Now) -> EmailVerified:
+    user = await account.verify_email(session, data.token, now)
+    assert user.email_verified_at is not None
+    return EmailVerified(email=user.email, email_verified_at=user.email_verified_at)

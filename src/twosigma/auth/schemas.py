@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -69,3 +70,35 @@ class OnboardingResult(BaseModel):
     profile: ProfileRead
     subject_preferences: list[int]
     tokens: TokenPair
+
+
+AccountTokenText = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class PasswordResetRequest(Schema):
+    email: Email
+
+
+class PasswordReset(_RawSecrets):
+    token: AccountTokenText
+    new_password: NewPassword
+
+
+class VerifyEmailRequest(Schema):
+    token: AccountTokenText
+
+
+class EmailChangeRequest(_RawSecrets):
+    new_email: Email
+    password: AnyPassword
+
+
+class Accepted(BaseModel):
+    """A 202: the request was taken; a mail follows if there is anyone to send it to."""
+
+    message: str
+
+
+class EmailVerified(BaseModel):
+    email: str
+    email_verified_at: datetime

@@ -164,6 +164,16 @@ async def login(
 
     Every attempt under the limits costs one bcrypt check at the configured cost, account or not (auth/passwords.py).
     """
+    user = await authenticate(session, settings, limiter, address, email, password)
+    return await issue_pair(session, settings, user.id)
+
+
+async def authenticate(
+    session: AsyncSession, settings: Settings, limiter: RateLimiter, address: str, email: str, password: str
+) -> User:
+    """The active account `email` and `password` sign in to (login's rules and limits, and its equal work), or
+    401 `invalid_credentials` / 403 `account_inactive`. A form that signs in for one act (the invitation page)
+    calls this too, sharing login's budget."""
     email = normalize_email(email)
     message = "Too many sign-in attempts; try again shortly."
     await limiter.hit(_login_limit(settings), "login:address", address, message=message)
@@ -178,7 +188,7 @@ async def login(
     if needs_rehash(user.password_hash, settings.bcrypt_rounds):
         user.password_hash = await hash_password(password, settings.bcrypt_rounds)
         await session.flush()
-    return await issue_pair(session, settings, user.id)
+    return user
 
 
 async def refresh(session: AsyncSession, settings: Settings, token: str) -> TokenPair | RefreshTokenReused:

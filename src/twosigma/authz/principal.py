@@ -33,6 +33,7 @@ class UserSnapshot:
     last_activity_date: date | None
     created_at: datetime
     updated_at: datetime
+    email_verified_at: datetime | None = None
 
 
 @dataclass(frozen=True)

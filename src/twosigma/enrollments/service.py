@@ -186,6 +186,7 @@ async def enrol_or_invite(
         issued = await invitations.invite_to_offering(
             session, principal, offering.university_id, offering.id, body.email, S(body.status), now
         )
+        await invitations.mail_invitation(session, settings, principal, issued)
         return invitations.created_view(issued, now, settings)
     return await enroll_by_staff(session, principal, offering.id, user, S(body.status))
 

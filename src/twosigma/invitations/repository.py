@@ -15,6 +15,8 @@ from twosigma.courses.models import Course, CourseOffering
 from twosigma.enums import InvitationKind, InvitationStatus, UserRole
 from twosigma.invitations.models import Invitation
 from twosigma.invitations.schemas import InvitationState
+from twosigma.tenancy.models import University
+from twosigma.users.models import User
 
 
 def state_clause(state: InvitationState, now: datetime) -> ColumnElement[bool]:
@@ -136,3 +138,17 @@ def role_target(role: UserRole, department_id: int | None) -> dict[str, Any]:
 
 def offering_target(offering_id: int) -> dict[str, Any]:
     return {"kind": InvitationKind.ENROLLMENT, "role": None, "department_id": None, "course_offering_id": offering_id}
+
+
+async def university_name(session: AsyncSession, university_id: int) -> str:
+    return (await session.scalar(select(University.name).where(University.id == university_id))) or ""
+
+
+async def locale_of_address(session: AsyncSession, email: str) -> str | None:
+    """The locale of the account holding `email`, if one does (the invitation mail speaks its language)."""
+    return await session.scalar(select(User.locale).where(User.email == email.lower()).limit(1))
+
+
+async def get_by_token_hash_with_context(session: AsyncSession, token_hash: str) -> Invitation | None:
+    stmt = _with_context(select(Invitation).where(Invitation.token_hash == token_hash))
+    return (await session.scalars(stmt)).one_or_none()

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from twosigma.config import Settings
     from twosigma.content.tree_cache import TreeCache
     from twosigma.db.engine import Database
+    from twosigma.jobs.runner import JobRunner
     from twosigma.kit.cache import CacheInvalidation
     from twosigma.kit.ratelimit import RateLimiter
     from twosigma.llm.factory import ProviderRegistry
@@ -41,6 +42,8 @@ class AppState:
     effective_cache: EffectiveCache
     # Keyed by each course's content version, which the database moves: registered with no invalidation.
     tree_cache: TreeCache
+    # The background job queues (the mail outbox first): a server's lifespan runs them; tests drain them.
+    jobs: JobRunner
     db: Database | None = None
 
     @property

@@ -53,6 +53,12 @@ class EffectiveSettings:
     tutor_messages_per_minute: int = 20
     tutor_tokens_per_day: int = 200_000
     tutor_open_chat: bool = False
+    mail_smtp_host: str | None = None
+    mail_smtp_port: int = 587
+    mail_smtp_username: str | None = None
+    mail_smtp_password: str | None = field(default=None, repr=False)
+    mail_smtp_starttls: bool = True
+    mail_from_address: str = "twosigma@localhost"
     # key → "stored", "env:VAR" or "default": where each value came from (for the CLI and diagnostics).
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 

@@ -15,7 +15,7 @@ _FALSE = ("false", "0", "no", "off")
 
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")
 # Keys in these namespaces must be known: a typo such as `llm.temprature` is refused instead of silently ignored.
-RESERVED_NAMESPACES = ("llm.", "tutor.")
+RESERVED_NAMESPACES = ("llm.", "tutor.", "mail.")
 
 
 class SettingType(StrEnum):
@@ -230,6 +230,26 @@ KNOWN_SETTINGS: dict[str, SettingSpec] = {
             "Let every signed-in user chat with the tutor without a content item. Off: such chats need an ACTIVE "
             "enrolment or a staff role (a chat without an item is a general-purpose LLM).",
             default=False,
+        ),
+        SettingSpec(
+            "mail.smtp_host",
+            SettingType.STRING,
+            "SMTP server that sends the outbox's mail. Unset: nothing is sent (development logs each mail's link).",
+        ),
+        SettingSpec("mail.smtp_port", SettingType.INT, "SMTP port.", default=587, minimum=1, maximum=65535),
+        SettingSpec("mail.smtp_username", SettingType.STRING, "SMTP user name (unset: no authentication)."),
+        SettingSpec("mail.smtp_password", SettingType.STRING, "SMTP password.", secret=True),
+        SettingSpec(
+            "mail.smtp_starttls",
+            SettingType.BOOL,
+            "Upgrade the SMTP connection with STARTTLS (off only for a relay on the same host or network).",
+            default=True,
+        ),
+        SettingSpec(
+            "mail.from_address",
+            SettingType.STRING,
+            "The From address of every mail.",
+            default="twosigma@localhost",
         ),
     )
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, UniqueConstraint, text, true
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, UniqueConstraint, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from twosigma.db.base import Base, created_at_column, updated_at_column
@@ -22,6 +22,8 @@ class User(Base):
     locale: Mapped[str] = mapped_column(String(10), nullable=False, server_default=text("'en'"))
     time_zone: Mapped[str] = mapped_column(String(50), nullable=False, server_default=text("'UTC'"))
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=true())
+    # When the owner proved they read mail at `email` (a verification link, or confirming an email change).
+    email_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     current_streak_days: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
     last_activity_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     created_at: Mapped[datetime] = created_at_column()

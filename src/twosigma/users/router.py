@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from fastapi import status
+
+from twosigma.auth import account
+from twosigma.auth.schemas import Accepted, EmailChangeRequest
 from twosigma.authz.dependencies import CurrentPrincipal
 from twosigma.db.session import DbSession
+from twosigma.kit.clock import Now
+from twosigma.kit.deps import AppSettings, Limiter
 from twosigma.kit.routing import APIRouter
 from twosigma.kit.schemas import error_responses
 from twosigma.users import service
@@ -60,3 +66,22 @@ async def put_subject_preferences(
 @router.get("/me/streak", response_model=StreakRead, summary="Daily activity streak, in the user's time zone")
 async def get_streak(principal: CurrentPrincipal) -> StreakRead:
     return service.streak(principal.user)
+
+
+@router.post(
+    "/me/email",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Accepted,
+    responses=error_responses(409, 422, 429),
+    summary="Change the email address: a confirmation goes to the new one, and the change applies when it is used",
+)
+async def change_email(
+    data: EmailChangeRequest,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    settings: AppSettings,
+    limiter: Limiter,
+    now: Now,
+) -> Accepted:
+    await account.request_email_change(session, settings, limiter, principal, data.new_email, data.password, now)
+    return Accepted(message="A confirmation link is on its way to the new address; the change applies once it is used.")

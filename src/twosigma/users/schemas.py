@@ -29,6 +29,7 @@ class UserRead(ReadSchema):
     locale: str
     time_zone: str
     is_active: bool
+    email_verified_at: datetime | None = None
     current_streak_days: int
     last_activity_date: date | None
     created_at: datetime

@@ -182,3 +182,22 @@ def streak(user: User | UserSnapshot, now: datetime | None = None) -> StreakRead
         last_activity_date=user.last_activity_date,
         time_zone=user.time_zone,
     )
+
+
+async def mark_email_verified(session: AsyncSession, user: User, at: datetime) -> None:
+    """The owner proved they read mail at the account's address (a verification or reset link)."""
+    if user.email_verified_at is None:
+        user.email_verified_at = at
+        await session.flush()
+
+
+async def change_email(session: AsyncSession, user: User, new_email: str, at: datetime) -> None:
+    """Move the account to `new_email` (confirmed by a link mailed there: verified as of `at`); 409 when taken."""
+    if await repository.email_exists(session, new_email):
+        raise EmailTaken()
+    try:
+        async with session.begin_nested():
+            user.email = new_email
+            user.email_verified_at = at
+    except IntegrityError as exc:
+        raise EmailTaken() from exc

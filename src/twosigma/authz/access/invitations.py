@@ -48,3 +48,11 @@ async def managed_invitation(session: AsyncSession, principal: Principal, invita
 def ensure_may_join(p: Principal, university_id: int) -> None:
     """Accepting an invitation is acting on one's own standing in the university: not while suspended there."""
     policy.ensure_not_suspended(p, university_id)
+
+
+async def invitation_by_token(session: AsyncSession, principal: Principal, token_hash: str) -> Invitation:
+    """The invitation an emailed link's token names, for its addressee only (anyone else, or no such token: 404)."""
+    invitation = await repo.get_by_token_hash_with_context(session, token_hash)
+    if invitation is None or not membership.may_answer_invitation(principal, invitation.email):
+        raise _not_found()
+    return invitation

@@ -10,6 +10,8 @@ Decisions (docs/tenancy.md, docs/security.md):
 - The token is `secrets.token_urlsafe(32)`; only its SHA-256 is stored. It appears in clear once: in the answer to
   the call that made the invitation (`created_view`: `accept_token`, `accept_url`), for the inviter to pass on until
   a later issue mails the link `/invitations/accept?token=…`. Who must present it to accept: authz/membership.py.
+- The accept link is mailed to the invited address when the invitation is made (`mail_invitation`, the outbox, in
+  the same transaction), in the language of the account holding that address, or else the inviter's.
 - A decline is audited with no actor: the decliner may be an outsider, whom the university's log must not name.
 """
 
@@ -44,6 +46,8 @@ from twosigma.invitations.schemas import (
 )
 from twosigma.kit.errors import Conflict
 from twosigma.kit.pagination import PageParams, PageResult, paginate
+from twosigma.mail import service as mail
+from twosigma.mail.templates import invitation_target
 
 INVITATION_LIFETIME = timedelta(days=14)
 ACCEPT_PATH = "/invitations/accept"
@@ -194,9 +198,30 @@ def inviter_view(invitation: Invitation, now: datetime) -> InvitationRead:
     )
 
 
+async def mail_invitation(session: AsyncSession, settings: Settings, p: Principal, issued: IssuedInvitation) -> None:
+    """Write the invitation's mail (its accept link) to the outbox, in the request's transaction."""
+    invitation = issued.invitation
+    locale = await repo.locale_of_address(session, invitation.email) or p.user.locale
+    university = await repo.university_name(session, invitation.university_id)
+    role = invitation.role.value if invitation.role is not None else None
+    await mail.enqueue(
+        session,
+        recipient=invitation.email,
+        template="invitation",
+        locale=locale,
+        link=accept_url(settings, issued.token),
+        values={"name": p.user.full_name, "university": university, "target": invitation_target(locale, role)},
+        idempotency_key=f"invitation:{invitation.id}",
+    )
+
+
+def accept_url(settings: Settings, token: str) -> str:
+    return settings.links_base_url + ACCEPT_PATH + "?" + urlencode({"token": token})
+
+
 def created_view(issued: IssuedInvitation, now: datetime, settings: Settings) -> InvitationCreated:
     """The inviter's view with the token: for the answer of the call that issued it, and nothing else."""
-    url = settings.public_base_url.rstrip("/") + ACCEPT_PATH + "?" + urlencode({"token": issued.token})
+    url = accept_url(settings, issued.token)
     view = inviter_view(issued.invitation, now)
     return InvitationCreated(**view.model_dump(), accept_token=issued.token, accept_url=url)
 

@@ -104,6 +104,7 @@ async def grant_or_invite(
         issued = await invitations.invite_to_role(
             session, p, university.id, data.email, data.role, data.department_id, now
         )
+        await invitations.mail_invitation(session, settings, p, issued)
         return invitations.created_view(issued, now, settings)
     return await grant(session, p, university.id, user, data.role, data.department_id)
 

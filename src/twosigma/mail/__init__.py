@@ -1,0 +1,1 @@
+"""Outbound mail: the outbox table, its templates and the SMTP worker that drains it."""

@@ -1,0 +1,136 @@
+"""Every mail's words, per template and language, rendered to a subject, a plain-text body and an HTML body.
+
+A user's locale (`de-AT`) picks its language (`de`); a language without texts falls back to English. Every value
+put into a mail (a name, a university, the link) is escaped in the HTML body, so a full name such as
+`<script>` arrives as text.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_LANGUAGE = "en"
+
+
+@dataclass(frozen=True)
+class Texts:
+    subject: str
+    lead: str  # may hold {name}, {university}, {target}
+    action: str  # the link's label in HTML
+    footer: str
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+    language: str
+
+
+TEMPLATES: dict[str, dict[str, Texts]] = {
+    "password_reset": {
+        "en": Texts(
+            "Reset your password",
+            "Hello {name},\n\nsomeone asked to reset the password of your account. If it was you, choose a new "
+            "password with this link within 30 minutes:",
+            "Choose a new password",
+            "If you did not ask for this, ignore this mail: your password stays as it is.",
+        ),
+        "de": Texts(
+            "Passwort zurücksetzen",
+            "Hallo {name},\n\njemand möchte das Passwort Ihres Kontos zurücksetzen. Wenn Sie das waren, wählen Sie "
+            "innerhalb von 30 Minuten über diesen Link ein neues Passwort:",
+            "Neues Passwort wählen",
+            "Wenn Sie das nicht angefordert haben, ignorieren Sie diese E-Mail: Ihr Passwort bleibt unverändert.",
+        ),
+    },
+    "verify_email": {
+        "en": Texts(
+            "Confirm your email address",
+            "Hello {name},\n\nplease confirm that this is your email address by opening this link within 7 days:",
+            "Confirm my email address",
+            "If you did not create an account, ignore this mail.",
+        ),
+        "de": Texts(
+            "Bestätigen Sie Ihre E-Mail-Adresse",
+            "Hallo {name},\n\nbitte bestätigen Sie innerhalb von 7 Tagen über diesen Link, dass dies Ihre "
+            "E-Mail-Adresse ist:",
+            "E-Mail-Adresse bestätigen",
+            "Wenn Sie kein Konto angelegt haben, ignorieren Sie diese E-Mail.",
+        ),
+    },
+    "email_change": {
+        "en": Texts(
+            "Confirm your new email address",
+            "Hello {name},\n\nyou asked to use this address for your account. The change applies once you open "
+            "this link (valid for 7 days):",
+            "Use this address",
+            "If you did not ask for this, ignore this mail: your account keeps its current address.",
+        ),
+        "de": Texts(
+            "Bestätigen Sie Ihre neue E-Mail-Adresse",
+            "Hallo {name},\n\nSie möchten diese Adresse für Ihr Konto verwenden. Die Änderung gilt, sobald Sie "
+            "diesen Link öffnen (7 Tage gültig):",
+            "Diese Adresse verwenden",
+            "Wenn Sie das nicht angefordert haben, ignorieren Sie diese E-Mail: Ihr Konto behält seine Adresse.",
+        ),
+    },
+    "invitation": {
+        "en": Texts(
+            "You are invited to {university}",
+            "Hello,\n\n{name} invited you to {target} at {university}. Accept the invitation with this link "
+            "within 14 days:",
+            "Accept the invitation",
+            "If you do not know why you received this, ignore this mail.",
+        ),
+        "de": Texts(
+            "Einladung zu {university}",
+            "Hallo,\n\n{name} hat Sie zu {target} an der Einrichtung {university} eingeladen. Nehmen Sie die "
+            "Einladung innerhalb von 14 Tagen über diesen Link an:",
+            "Einladung annehmen",
+            "Wenn Sie nicht wissen, warum Sie diese E-Mail erhalten, ignorieren Sie sie.",
+        ),
+    },
+}
+
+# Words the invitation mail puts into {target}.
+TARGETS: dict[str, dict[str, str]] = {
+    "en": {"course": "a course", "role": "the role {role}"},
+    "de": {"course": "einem Kurs", "role": "der Rolle {role}"},
+}
+
+
+def language_of(locale: str | None) -> str:
+    language = (locale or DEFAULT_LANGUAGE).split("-")[0].split("_")[0].lower()
+    return language if language in TEMPLATES["password_reset"] else DEFAULT_LANGUAGE
+
+
+def render(template: str, locale: str | None, link: str, values: Mapping[str, str]) -> Rendered:
+    """The mail `template` in the language of `locale`, with `link` and `values` ({name}, {university}, ...)."""
+    language = language_of(locale)
+    texts = TEMPLATES[template][language]
+    subject = texts.subject.format_map(_Values(values))
+    lead = texts.lead.format_map(_Values(values))
+    text = f"{lead}\n\n{link}\n\n{texts.footer}\n"
+    escaped = _Values({key: html.escape(value) for key, value in values.items()})
+    paragraphs = "".join(f"<p>{part}</p>" for part in texts.lead.format_map(escaped).split("\n\n"))
+    body = (
+        f'<!DOCTYPE html><html lang="{language}"><head><meta charset="utf-8"><title>{html.escape(subject)}</title>'
+        f"</head><body>{paragraphs}"
+        f'<p><a href="{html.escape(link, quote=True)}">{html.escape(texts.action)}</a></p>'
+        f"<p>{html.escape(link)}</p><p>{html.escape(texts.footer)}</p></body></html>"
+    )
+    return Rendered(subject=subject, text=text, html=body, language=language)
+
+
+def invitation_target(locale: str | None, role: str | None) -> str:
+    words = TARGETS[language_of(locale)]
+    return words["role"].format(role=role) if role is not None else words["course"]
+
+
+class _Values(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return ""
