@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
     db_statement_timeout_ms: int = Field(default=30_000, ge=0)
     public_base_url: str = "http://localhost:8000"
+    web_base_url: str | None = Field(
+        default=None,
+        description="A web client of this deployment: single sign-on finishes at {web_base_url}/sso/complete?code=… "
+        "Unset: a small page of this server shows the code and how to exchange it.",
+    )
     log_level: str = "INFO"
     log_json: bool = Field(default=True, description="One JSON object per log line (false: plain text).")
     max_body_bytes: int = Field(

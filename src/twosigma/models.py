@@ -13,6 +13,7 @@ from twosigma.feature_requests.models import FeatureRequest
 from twosigma.invitations.models import Invitation
 from twosigma.progress.models import UserContentProgress, UserModuleProgress
 from twosigma.prompts.models import Prompt, PromptDependency, PromptLabelEvent
+from twosigma.sso.models import SsoExchangeCode, SsoIdentity, SsoLoginState, SsoProvider, UniversityAccessPolicy
 from twosigma.system_settings.models import SystemSetting
 from twosigma.taxonomy.models import ContentType, Domain, Subject
 from twosigma.tenancy.models import Country, Department, MemberSuspension, University, UserUniversityRole
@@ -44,9 +45,14 @@ __all__ = [
     "PromptLabelEvent",
     "QuizAttempt",
     "RefreshToken",
+    "SsoExchangeCode",
+    "SsoIdentity",
+    "SsoLoginState",
+    "SsoProvider",
     "Subject",
     "SystemSetting",
     "University",
+    "UniversityAccessPolicy",
     "User",
     "UserContentProgress",
     "UserModuleProgress",

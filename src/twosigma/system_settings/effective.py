@@ -53,6 +53,7 @@ class EffectiveSettings:
     tutor_messages_per_minute: int = 20
     tutor_tokens_per_day: int = 200_000
     tutor_open_chat: bool = False
+    auth_allow_self_registration: bool = True
     # key → "stored", "env:VAR" or "default": where each value came from (for the CLI and diagnostics).
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
