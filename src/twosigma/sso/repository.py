@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.sso.models import SsoExchangeCode, SsoIdentity, SsoLoginState, SsoProvider, UniversityAccessPolicy
-from twosigma.tenancy.models import University, UserUniversityRole
+from twosigma.tenancy.models import Country, University, UserUniversityRole
 
 
 async def get_provider(session: AsyncSession, university_id: int) -> SsoProvider | None:
@@ -17,9 +17,12 @@ async def get_provider(session: AsyncSession, university_id: int) -> SsoProvider
     return result.first()
 
 
-async def universities_with_provider(session: AsyncSession, short_code: str) -> Sequence[University]:
-    """Active universities of that short code (case-insensitive) with an enabled provider."""
-    result = await session.scalars(
+async def universities_with_provider(
+    session: AsyncSession, short_code: str, country_code: str | None
+) -> Sequence[University]:
+    """Active universities of that short code (case-insensitive), in that country if given, with an enabled
+    provider."""
+    stmt = (
         select(University)
         .join(SsoProvider, SsoProvider.university_id == University.id)
         .where(
@@ -29,7 +32,9 @@ async def universities_with_provider(session: AsyncSession, short_code: str) -> 
         )
         .order_by(University.id)
     )
-    return result.all()
+    if country_code is not None:
+        stmt = stmt.join(Country, Country.id == University.country_id).where(Country.code == country_code.upper())
+    return (await session.scalars(stmt)).all()
 
 
 async def get_policy(session: AsyncSession, university_id: int) -> UniversityAccessPolicy | None:

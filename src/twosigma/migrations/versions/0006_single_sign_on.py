@@ -6,6 +6,7 @@ Create Date: 2026-12-08 01:30:00
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -19,7 +20,7 @@ depends_on: str | Sequence[str] | None = None
 _EMPTY_TEXT_ARRAY = sa.text("'{}'::text[]")
 
 
-def _created() -> sa.Column[sa.DateTime]:
+def _created() -> "sa.Column[Any]":
     return sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False)
 
 
@@ -105,7 +106,9 @@ def upgrade() -> None:
         "university_access_policies",
         sa.Column("university_id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("sso_required", sa.Boolean(), server_default=sa.false(), nullable=False),
-        sa.Column("allowed_email_domains", postgresql.ARRAY(sa.Text()), server_default=_EMPTY_TEXT_ARRAY, nullable=False),
+        sa.Column(
+            "allowed_email_domains", postgresql.ARRAY(sa.Text()), server_default=_EMPTY_TEXT_ARRAY, nullable=False
+        ),
         sa.Column("require_verified_email", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.ForeignKeyConstraint(
