@@ -135,11 +135,14 @@ Content-Type: application/json
 """
 
 
+_HTML = {"content": {"text/html": {"schema": {"type": "string"}}}, "description": "A small HTML page."}
+
+
 @router.get(
     "/auth/sso/complete",
-    response_class=HTMLResponse,
+    response_model=None,
     tags=["auth"],
-    responses=error_responses(422),
+    responses={200: _HTML, **error_responses(422)},
     summary="Where sign-in ends without TWOSIGMA_WEB_BASE_URL: how to exchange the one-time code",
 )
 async def sso_complete(code: Annotated[str, Query(min_length=1, max_length=200)]) -> HTMLResponse:
