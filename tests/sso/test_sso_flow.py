@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.fixtures.auth import Configure
@@ -15,7 +16,7 @@ from tests.fixtures.oidc_provider import CLIENT_ID, Person
 from tests.sso.conftest import API, SsoCampus, callback_for, one_time_code, set_policy, sign_in
 from twosigma.config import Settings
 from twosigma.enums import UserRole
-from twosigma.sso.models import SsoIdentity, SsoLoginState
+from twosigma.sso.models import SsoExchangeCode, SsoIdentity, SsoLoginState
 from twosigma.sso.oidc import jwks_cache
 from twosigma.tenancy.models import UserUniversityRole
 from twosigma.users.models import User
@@ -94,6 +95,18 @@ class TestTheFlow:
         assert (again.status_code, again.json()["error"]["code"]) == (400, "sso_code_invalid")
         unknown = await client.post(f"{API}/auth/sso/exchange", json={"code": "made-up"})
         assert unknown.json()["error"]["code"] == "sso_code_invalid"
+
+    async def test_an_expired_exchange_code_or_state_is_refused(
+        self, client: httpx.AsyncClient, db: AsyncSession, sso: SsoCampus
+    ) -> None:
+        code = await one_time_code(client, sso, _person())
+        past = datetime.now(UTC) - timedelta(seconds=1)
+        await db.execute(update(SsoExchangeCode).values(expires_at=past))
+        r = await client.post(f"{API}/auth/sso/exchange", json={"code": code})
+        assert (r.status_code, r.json()["error"]["code"]) == (400, "sso_code_invalid")
+        callback = await callback_for(client, sso, _person())
+        await db.execute(update(SsoLoginState).values(expires_at=past))
+        assert (await client.get(callback)).json()["error"]["code"] == "sso_state_invalid"
 
     async def test_the_next_sign_in_finds_the_user_by_issuer_and_subject_not_email(
         self, client: httpx.AsyncClient, db: AsyncSession, sso: SsoCampus

@@ -30,7 +30,13 @@ from twosigma.kit.fields import Email
 from twosigma.sso import oidc, repository
 from twosigma.sso.models import SsoExchangeCode, SsoIdentity, SsoLoginState, SsoProvider, UniversityAccessPolicy
 from twosigma.sso.schemas import AccessPolicyRead, AccessPolicyWrite, SsoConfigRead, SsoConfigWrite
-from twosigma.system_settings.crypto import mask, secret_box
+from twosigma.system_settings.crypto import (
+    EncryptionKeyInvalid,
+    EncryptionNotConfigured,
+    UndecryptableSecret,
+    mask,
+    secret_box,
+)
 from twosigma.tenancy.models import University
 from twosigma.tenancy.services import universities as tenancy
 from twosigma.users import repository as users_repository
@@ -109,7 +115,7 @@ def login_url(settings: Settings, university: University) -> str:
 def _read(settings: Settings, university: University, provider: SsoProvider) -> SsoConfigRead:
     try:
         secret_mask = mask(secret_box(settings).decrypt(provider.client_secret_encrypted))
-    except Exception:  # undecryptable (key gone) or no keys: the mask alone, as settings do
+    except (UndecryptableSecret, EncryptionNotConfigured, EncryptionKeyInvalid):  # the mask alone, as settings do
         secret_mask = mask(None)
     return SsoConfigRead(
         university_id=provider.university_id,
