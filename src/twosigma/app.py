@@ -50,6 +50,7 @@ from twosigma.progress.router import router as progress_router
 from twosigma.prompts.cache import PromptCache
 from twosigma.prompts.routers.langfuse import router as public_prompts_router
 from twosigma.prompts.routers.v1 import router as prompts_router
+from twosigma.sso.router import router as sso_router
 from twosigma.system_settings.cache import EffectiveCache
 from twosigma.system_settings.router import router as system_settings_router
 from twosigma.taxonomy.router import router as taxonomy_router
@@ -86,6 +87,7 @@ def include_api(app: FastAPI) -> None:
         invitations_router,
         audit_router,
         auth_router,
+        sso_router,
         taxonomy_router,
         content_router,
         progress_router,

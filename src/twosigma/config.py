@@ -81,7 +81,8 @@ class Settings(BaseSettings):
     )
     web_base_url: str | None = Field(
         default=None,
-        description="A separate web client's base URL: when set, mailed links point there instead of this server.",
+        description="A separate web client's base URL: when set, mailed links point there instead of this server, "
+        "and single sign-on finishes at {web_base_url}/sso/complete?code=…",
     )
     log_level: str = "INFO"
     log_json: bool = Field(default=True, description="One JSON object per log line (false: plain text).")

@@ -15,6 +15,7 @@ from twosigma.jobs.models import JobQueueRun
 from twosigma.mail.models import MailOutbox
 from twosigma.progress.models import UserContentProgress, UserModuleProgress
 from twosigma.prompts.models import Prompt, PromptDependency, PromptLabelEvent
+from twosigma.sso.models import SsoExchangeCode, SsoIdentity, SsoLoginState, SsoProvider, UniversityAccessPolicy
 from twosigma.system_settings.models import SystemSetting
 from twosigma.taxonomy.models import ContentType, Domain, Subject
 from twosigma.tenancy.models import Country, Department, MemberSuspension, University, UserUniversityRole
@@ -49,9 +50,14 @@ __all__ = [
     "PromptLabelEvent",
     "QuizAttempt",
     "RefreshToken",
+    "SsoExchangeCode",
+    "SsoIdentity",
+    "SsoLoginState",
+    "SsoProvider",
     "Subject",
     "SystemSetting",
     "University",
+    "UniversityAccessPolicy",
     "User",
     "UserContentProgress",
     "UserModuleProgress",

@@ -104,6 +104,7 @@ SOURCES: dict[tuple[str, str], Callable[[World], list[Any]]] = {
     ("path", "note_id"): _rows("note_id"),
     ("path", "request_id"): _rows("feature_request_id"),
     ("path", "token"): _rows("share_token"),
+    ("path", "university_short_code"): _rows("university_short_code"),
     ("path", "name"): _rows("prompt_name"),
     ("path", "version"): lambda w: [2, 1],
     ("path", "label"): lambda w: ["staging", "production"],
@@ -522,6 +523,7 @@ async def seed_world(db: AsyncSession, settings: Settings, n: int, *, country: C
     await db.flush()
     rows = {
         "university_id": university.id,
+        "university_short_code": university.short_code,
         "department_id": department.id,
         "country_id": country.id,
         "spare_country_id": spare_country.id,

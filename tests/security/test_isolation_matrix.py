@@ -141,6 +141,10 @@ PUBLIC_ROUTES: dict[str, str] = {
     f"GET {V1}/content-types": "taxonomy is reference data",
     f"GET {V1}/content-types/{{content_type_id}}": "taxonomy is reference data",
     f"GET {V1}/shared/chats/{{token}}": "a share link: the unguessable token is the capability (SPEC: no login)",
+    f"GET {V1}/auth/sso/{{university_short_code}}/login": "starts a single sign-on (a redirect to the provider)",
+    f"GET {V1}/auth/sso/callback": "the provider's redirect back; the single-use state is the capability",
+    f"GET {V1}/auth/sso/complete": "shows the caller the one-time code it already holds in its URL",
+    f"POST {V1}/auth/sso/exchange": "the single-use code is the capability",
 }
 
 
@@ -260,6 +264,24 @@ MATRIX: dict[str, list[Case]] = {
     ],
     f"GET {V1}/universities/{{university_id}}/invitations": [Case(PRIVATE)],
     f"GET {V1}/universities/{{university_id}}/audit": [Case(PRIVATE)],
+    # Single sign-on and the joining policy (issue 20): the university's admins only.
+    f"GET {V1}/universities/{{university_id}}/sso": [Case(PRIVATE)],
+    f"PUT {V1}/universities/{{university_id}}/sso": [
+        Case(PRIVATE, body={"issuer": "https://idp.intruder.example", "client_id": "x", "client_secret": "y"})
+    ],
+    f"DELETE {V1}/universities/{{university_id}}/sso": [Case(PRIVATE)],
+    f"GET {V1}/universities/{{university_id}}/access-policy": [Case(PRIVATE)],
+    f"PUT {V1}/universities/{{university_id}}/access-policy": [
+        Case(PRIVATE, body={"allowed_email_domains": ["intruder.example"]})
+    ],
+    f"GET {V1}/auth/sso/{{university_short_code}}/login": [
+        Case((404, 404, 404), params=lambda w: {"university_short_code": "NO-SSO"}, label="no provider: 404")
+    ],
+    f"GET {V1}/auth/sso/callback": [
+        Case((400, 400, 400), query={"code": "c", "state": "forged"}, label="a state never issued")
+    ],
+    f"GET {V1}/auth/sso/complete": [Case(PUBLIC, query={"code": "shown-back"})],
+    f"POST {V1}/auth/sso/exchange": [Case((400, 400, 400), body={"code": "forged"}, label="a code never issued")],
     f"GET {V1}/users/me/invitations": [Case(SIGNED_IN)],
     f"POST {V1}/invitations/{{invitation_id}}/accept": [Case(PRIVATE)],
     f"POST {V1}/invitations/{{invitation_id}}/decline": [Case(PRIVATE)],

@@ -32,6 +32,7 @@ from twosigma.kit.deps import AppSettings, ClientAddress, Limiter
 from twosigma.kit.handlers import error_response
 from twosigma.kit.routing import APIRouter
 from twosigma.kit.schemas import error_responses
+from twosigma.system_settings.dependencies import Effective
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -47,19 +48,26 @@ async def check_email(
     "/register",
     status_code=status.HTTP_201_CREATED,
     response_model=TokenPair,
-    responses=error_responses(409, 422, 429),
+    responses=error_responses(403, 409, 422, 429),
 )
 async def register(
-    data: RegisterRequest, session: DbSession, settings: AppSettings, limiter: Limiter, address: ClientAddress
+    data: RegisterRequest,
+    session: DbSession,
+    settings: AppSettings,
+    limiter: Limiter,
+    address: ClientAddress,
+    effective: Effective,
 ) -> TokenPair:
-    return await service.register(session, settings, limiter, address, data)
+    return await service.register(
+        session, settings, limiter, address, data, registration_open=effective.auth_allow_self_registration
+    )
 
 
 @router.post(
     "/register-with-onboarding",
     status_code=status.HTTP_201_CREATED,
     response_model=OnboardingResult,
-    responses=error_responses(409, 422, 429),
+    responses=error_responses(403, 409, 422, 429),
     summary="Sign up with profile and subject preferences, in one transaction",
 )
 async def register_with_onboarding(
@@ -68,8 +76,11 @@ async def register_with_onboarding(
     settings: AppSettings,
     limiter: Limiter,
     address: ClientAddress,
+    effective: Effective,
 ) -> OnboardingResult:
-    return await service.register_with_onboarding(session, settings, limiter, address, data)
+    return await service.register_with_onboarding(
+        session, settings, limiter, address, data, registration_open=effective.auth_allow_self_registration
+    )
 
 
 @router.post("/login", response_model=TokenPair, responses=error_responses(401, 403, 422, 429))

@@ -25,6 +25,7 @@ from twosigma.auth.schemas import (
     TokenPair,
 )
 from twosigma.auth.tokens import TokenType, decode_token, encode_token, new_jti
+from twosigma.authz.access.sso import password_sign_in_refused
 from twosigma.authz.principal import Principal
 from twosigma.config import Settings
 from twosigma.kit.errors import Forbidden, Invalid, Unauthorized
@@ -49,6 +50,18 @@ class InvalidCredentials(Unauthorized):
 class AccountInactive(Forbidden):
     code = "account_inactive"
     default_message = "This account is inactive."
+
+
+class RegistrationClosed(Forbidden):
+    code = "registration_closed"
+    default_message = (
+        "This platform does not take sign-ups; accounts come from invitations, single sign-on or an administrator."
+    )
+
+
+class SsoRequired(Forbidden):
+    code = "sso_required"
+    default_message = "Your university requires signing in through its single sign-on."
 
 
 class RefreshTokenReused(Unauthorized):
@@ -130,18 +143,38 @@ def _account(data: RegisterRequest) -> users_service.NewAccount:
     )
 
 
+def _ensure_registration_open(registration_open: bool) -> None:
+    """`auth.allow_self_registration` (a runtime setting, default on): checked before anything is counted or read."""
+    if not registration_open:
+        raise RegistrationClosed()
+
+
 async def register(
-    session: AsyncSession, settings: Settings, limiter: RateLimiter, address: str, data: RegisterRequest
+    session: AsyncSession,
+    settings: Settings,
+    limiter: RateLimiter,
+    address: str,
+    data: RegisterRequest,
+    *,
+    registration_open: bool = True,
 ) -> TokenPair:
+    _ensure_registration_open(registration_open)
     await _count_registration(settings, limiter, address)
     user = await users_service.create_user(session, settings, _account(data))
     return await issue_pair(session, settings, user.id)
 
 
 async def register_with_onboarding(
-    session: AsyncSession, settings: Settings, limiter: RateLimiter, address: str, data: OnboardingRegisterRequest
+    session: AsyncSession,
+    settings: Settings,
+    limiter: RateLimiter,
+    address: str,
+    data: OnboardingRegisterRequest,
+    *,
+    registration_open: bool = True,
 ) -> OnboardingResult:
     """User, profile, preferences and the first refresh token in the request's one transaction."""
+    _ensure_registration_open(registration_open)
     await _count_registration(settings, limiter, address)
     subject_ids = sorted(set(data.subject_preferences))
     await users_service.ensure_subjects_exist(session, subject_ids)
@@ -185,10 +218,21 @@ async def authenticate(
         raise InvalidCredentials()
     if not user.is_active:
         raise AccountInactive()
+    await _ensure_password_sign_in(session, settings, user.id)
     if needs_rehash(user.password_hash, settings.bcrypt_rounds):
         user.password_hash = await hash_password(password, settings.bcrypt_rounds)
         await session.flush()
     return user
+
+
+async def _ensure_password_sign_in(session: AsyncSession, settings: Settings, user_id: int) -> None:
+    """403 `sso_required` for a member of a university that requires single sign-on (after the password was
+    verified, like `account_inactive`, so the answer tells nothing to someone without it)."""
+    universities = await password_sign_in_refused(session, user_id)
+    if universities:
+        base = settings.public_base_url.rstrip("/")
+        urls = [f"{base}/api/v1/auth/sso/{u.short_code}/login" for u in universities]
+        raise SsoRequired(details={"login_url": urls[0], "login_urls": urls})
 
 
 async def refresh(session: AsyncSession, settings: Settings, token: str) -> TokenPair | RefreshTokenReused:

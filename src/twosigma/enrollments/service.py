@@ -20,6 +20,7 @@ from twosigma.audit import service as audit
 from twosigma.audit.models import AuditAction
 from twosigma.authz import addressing
 from twosigma.authz.access.enrollments import acts_as_staff, ensure_may_change_own, ensure_may_enroll_self
+from twosigma.authz.access.sso import ensure_may_join
 from twosigma.authz.principal import Principal
 from twosigma.config import Settings
 from twosigma.courses import repository as courses_repo
@@ -143,6 +144,7 @@ async def enroll_self(
     course = await session.get(Course, offering.course_id)
     assert course is not None
     ensure_may_enroll_self(principal, course)
+    await ensure_may_join(session, principal, offering.university_id)
     existing = await repo.find_enrollment(session, principal.id, offering.id)
     if existing is not None and existing.status is not S.DROPPED:
         raise AlreadyEnrolled("Already enrolled in this offering.", details={"status": existing.status.value})

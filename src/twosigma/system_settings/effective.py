@@ -59,6 +59,7 @@ class EffectiveSettings:
     mail_smtp_password: str | None = field(default=None, repr=False)
     mail_smtp_starttls: bool = True
     mail_from_address: str = "twosigma@localhost"
+    auth_allow_self_registration: bool = True
     # key → "stored", "env:VAR" or "default": where each value came from (for the CLI and diagnostics).
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 

@@ -15,7 +15,7 @@ _FALSE = ("false", "0", "no", "off")
 
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")
 # Keys in these namespaces must be known: a typo such as `llm.temprature` is refused instead of silently ignored.
-RESERVED_NAMESPACES = ("llm.", "tutor.", "mail.")
+RESERVED_NAMESPACES = ("auth.", "llm.", "tutor.", "mail.")
 
 
 class SettingType(StrEnum):
@@ -250,6 +250,13 @@ KNOWN_SETTINGS: dict[str, SettingSpec] = {
             SettingType.STRING,
             "The From address of every mail.",
             default="twosigma@localhost",
+        ),
+        SettingSpec(
+            "auth.allow_self_registration",
+            SettingType.BOOL,
+            "Let anyone create an account at /auth/register. Off: 403 registration_closed, and accounts come only "
+            "from invitations, single sign-on or the command line.",
+            default=True,
         ),
     )
 }

@@ -42,10 +42,15 @@ class UnknownSubjects(Invalid):
         super().__init__(f"Unknown subject ids: {listed}.", details={"unknown_subject_ids": subject_ids})
 
 
+# The stored "hash" of an account without a password (single sign-on): not bcrypt, so no password ever matches it
+# and a sign-in attempt still costs one bcrypt check (auth/passwords.py, the dummy hash).
+NO_PASSWORD = "!no-password"
+
+
 @dataclass(frozen=True)
 class NewAccount:
     email: str
-    password: str
+    password: str | None  # None: an account without a password (created by single sign-on)
     full_name: str
     locale: str | None = None
     time_zone: str | None = None
@@ -57,7 +62,9 @@ async def create_user(session: AsyncSession, settings: Settings, account: NewAcc
         raise EmailTaken()
     user = User(
         email=account.email,
-        password_hash=await hash_password(account.password, settings.bcrypt_rounds),
+        password_hash=(
+            NO_PASSWORD if account.password is None else await hash_password(account.password, settings.bcrypt_rounds)
+        ),
         full_name=account.full_name,
     )
     if account.locale is not None:

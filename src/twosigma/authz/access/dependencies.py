@@ -208,6 +208,10 @@ async def get_inviting_university(p: CurrentPrincipal, university_id: IdPath, se
     return await tenancy_access.inviting_university(session, p, university_id)
 
 
+async def get_sso_university(p: CurrentPrincipal, university_id: IdPath, session: DbSession) -> University:
+    return await tenancy_access.sso_university(session, p, university_id)
+
+
 async def get_audited_university(p: CurrentPrincipal, university_id: IdPath, session: DbSession) -> University:
     return await tenancy_access.audited_university(session, p, university_id)
 

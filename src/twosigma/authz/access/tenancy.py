@@ -55,6 +55,11 @@ async def audited_university(session: AsyncSession, p: Principal, university_id:
     return await _private_university(session, p, university_id, membership.can_read_audit)
 
 
+async def sso_university(session: AsyncSession, p: Principal, university_id: int) -> University:
+    """A university's single sign-on configuration and joining policy: its admins and platform admins."""
+    return await _private_university(session, p, university_id, policy.administers_university)
+
+
 async def visible_department(session: AsyncSession, p: Principal | None, department_id: int) -> Department:
     department = await repo.get_department(session, department_id)
     if department is not None:

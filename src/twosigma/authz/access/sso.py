@@ -1,0 +1,72 @@
+"""Who may join a university, and who may still sign in with a password (docs/identity.md, "Who may join").
+
+- **Email domains.** A university's `allowed_email_domains` (empty: any) decides who may enrol themselves there and
+  whose single sign-on identity may be linked or create an account. Members who already hold a role there were
+  admitted by its staff (a grant, an invitation) and are not asked again; platform admins are never refused.
+- **Single sign-on required.** With `sso_required` and an enabled provider, the university's members sign in
+  through it: a password sign-in is refused. Platform admins keep their password (the way back in when a provider
+  is down or misconfigured).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from twosigma.authz.policy import is_member, is_platform_admin
+from twosigma.authz.principal import Principal
+from twosigma.enums import UserRole
+from twosigma.kit.errors import Forbidden
+from twosigma.sso import repository as repo
+from twosigma.sso.models import UniversityAccessPolicy
+from twosigma.tenancy import repository as tenancy_repo
+from twosigma.tenancy.models import University
+
+
+class EmailDomainNotAllowed(Forbidden):
+    code = "email_domain_not_allowed"
+    default_message = "This university admits accounts of certain email domains only."
+
+
+class EmailNotVerified(Forbidden):
+    code = "email_not_verified"
+    default_message = "This university requires a verified email address to enrol: verify yours first."
+
+
+def email_domain(email: str) -> str:
+    return email.rpartition("@")[2].strip().lower()
+
+
+def email_domain_allowed(policy: UniversityAccessPolicy | None, email: str) -> bool:
+    """An exact match of the part after the @ (no subdomains); no policy or an empty list admits every domain."""
+    if policy is None or not policy.allowed_email_domains:
+        return True
+    return email_domain(email) in policy.allowed_email_domains
+
+
+def ensure_email_domain_allowed(policy: UniversityAccessPolicy | None, email: str) -> None:
+    if policy is not None and not email_domain_allowed(policy, email):
+        raise EmailDomainNotAllowed(details={"allowed_email_domains": list(policy.allowed_email_domains)})
+
+
+async def ensure_may_join(session: AsyncSession, principal: Principal, university_id: int) -> None:
+    """Self-enrolment in one of the university's offerings: where its policy requires a verified email, the caller's
+    must be (403 `email_not_verified`; `POST /auth/verify-email/request` sends the link), members included; and a
+    caller who is not yet a member must have an admitted email domain. Platform admins pass."""
+    if is_platform_admin(principal):
+        return
+    policy = await repo.get_policy(session, university_id)
+    if policy is not None and policy.require_verified_email and principal.user.email_verified_at is None:
+        raise EmailNotVerified()
+    if is_member(principal, university_id):
+        return
+    ensure_email_domain_allowed(policy, principal.user.email)
+
+
+async def password_sign_in_refused(session: AsyncSession, user_id: int) -> Sequence[University]:
+    """The universities whose `sso_required` keeps this user from signing in with a password (empty: none do)."""
+    grants = await tenancy_repo.user_grants(session, user_id)
+    if any(g.role is UserRole.PLATFORM_ADMIN for g in grants):
+        return ()
+    return await repo.sso_required_universities(session, user_id)

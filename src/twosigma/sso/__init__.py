@@ -1,0 +1,1 @@
+"""Single sign-on per university (OpenID Connect) and who may join a university."""

@@ -1,0 +1,384 @@
+"""Single sign-on per university and its joining policy (docs/identity.md).
+
+A sign-in: `start_login` stores a state row (the SHA-256 of `state`, the nonce and the PKCE verifier, 10 minutes)
+and answers the provider's authorization URL; `finish_login` deletes that row (so a state works once), exchanges
+the code, validates the ID token, links or creates the user and answers the client's URL with a one-time code
+(stored hashed, 2 minutes); `exchange` deletes the code's row and answers the usual token pair. No token travels
+in a URL.
+
+`finish_login` *returns* its refusals instead of raising them, like auth's refresh: the request's unit of work
+then commits the deleted state, so a refused callback cannot be replayed either.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from twosigma.auth import service as auth_service
+from twosigma.auth.schemas import TokenPair
+from twosigma.authz.access.sso import ensure_email_domain_allowed
+from twosigma.config import Environment, Settings
+from twosigma.kit.errors import AppError, BadRequest, Conflict, Forbidden, Invalid, not_found
+from twosigma.kit.fields import Email
+from twosigma.sso import oidc, repository
+from twosigma.sso.models import SsoExchangeCode, SsoIdentity, SsoLoginState, SsoProvider, UniversityAccessPolicy
+from twosigma.sso.schemas import AccessPolicyRead, AccessPolicyWrite, SsoConfigRead, SsoConfigWrite
+from twosigma.system_settings.crypto import (
+    EncryptionKeyInvalid,
+    EncryptionNotConfigured,
+    UndecryptableSecret,
+    mask,
+    secret_box,
+)
+from twosigma.tenancy.models import University
+from twosigma.tenancy.services import universities as tenancy
+from twosigma.users import repository as users_repository
+from twosigma.users import service as users_service
+from twosigma.users.models import User
+
+STATE_LIFETIME = timedelta(minutes=10)
+CODE_LIFETIME = timedelta(minutes=2)
+CALLBACK_PATH = "/api/v1/auth/sso/callback"
+COMPLETE_PATH = "/api/v1/auth/sso/complete"  # this server's page when there is no TWOSIGMA_WEB_BASE_URL
+WEB_COMPLETE_PATH = "/sso/complete"
+_EMAIL = TypeAdapter(Email)
+
+
+class SsoNotConfigured(Conflict):
+    code = "sso_not_configured"
+    default_message = "This university has no single sign-on provider."
+
+
+class SsoStateInvalid(BadRequest):
+    code = "sso_state_invalid"
+    default_message = "This sign-in is unknown, expired or already used; start again."
+
+
+class SsoProviderDenied(BadRequest):
+    code = "sso_provider_denied"
+    default_message = "The identity provider did not sign you in."
+
+
+class SsoEmailMissing(BadRequest):
+    code = "sso_email_missing"
+    default_message = "The identity provider sent no usable email address."
+
+
+class SsoEmailUnverified(Conflict):
+    code = "sso_email_unverified"
+    default_message = (
+        "An account with this email exists, and the identity provider does not assert the address is verified, "
+        "so the sign-in cannot be linked to it."
+    )
+
+
+class SsoCodeInvalid(BadRequest):
+    code = "sso_code_invalid"
+    default_message = "This sign-in code is unknown, expired or already used."
+
+
+class AmbiguousUniversity(Conflict):
+    code = "ambiguous_university"
+    default_message = "Several universities have this short code; add ?country=<ISO code>."
+
+
+def _hash(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _base(settings: Settings) -> str:
+    return settings.public_base_url.rstrip("/")
+
+
+def redirect_uri(settings: Settings) -> str:
+    return _base(settings) + CALLBACK_PATH
+
+
+def login_url(settings: Settings, university: University) -> str:
+    return f"{_base(settings)}/api/v1/auth/sso/{university.short_code}/login"
+
+
+# --- Configuration -------------------------------------------------------------------------------------------------
+
+
+def _read(settings: Settings, university: University, provider: SsoProvider) -> SsoConfigRead:
+    try:
+        secret_mask = mask(secret_box(settings).decrypt(provider.client_secret_encrypted))
+    except (UndecryptableSecret, EncryptionNotConfigured, EncryptionKeyInvalid):  # the mask alone, as settings do
+        secret_mask = mask(None)
+    return SsoConfigRead(
+        university_id=provider.university_id,
+        issuer=provider.issuer,
+        client_id=provider.client_id,
+        client_secret=secret_mask,
+        scopes=list(provider.scopes),
+        claim_email=provider.claim_email,
+        claim_name=provider.claim_name,
+        claim_role=provider.claim_role,
+        claim_department=provider.claim_department,
+        enabled=provider.enabled,
+        authorization_endpoint=provider.authorization_endpoint,
+        token_endpoint=provider.token_endpoint,
+        jwks_uri=provider.jwks_uri,
+        login_url=login_url(settings, university),
+        created_at=provider.created_at,
+        updated_at=provider.updated_at,
+    )
+
+
+async def _provider(session: AsyncSession, university: University) -> SsoProvider:
+    provider = await repository.get_provider(session, university.id)
+    if provider is None:
+        raise not_found("Single sign-on configuration")
+    return provider
+
+
+async def read_config(session: AsyncSession, settings: Settings, university: University) -> SsoConfigRead:
+    return _read(settings, university, await _provider(session, university))
+
+
+async def put_config(
+    session: AsyncSession, settings: Settings, university: University, data: SsoConfigWrite
+) -> SsoConfigRead:
+    """Create or replace the provider, after discovery answered and fits (422 otherwise; nothing is stored)."""
+    if settings.environment is Environment.PRODUCTION and not data.issuer.startswith("https://"):
+        raise Invalid("The issuer must be an https URL.", details=[{"loc": ["body", "issuer"]}])
+    provider = await repository.get_provider(session, university.id)
+    if provider is None and data.client_secret is None:
+        raise Invalid("client_secret is required the first time.", details=[{"loc": ["body", "client_secret"]}])
+    encrypted = secret_box(settings).encrypt(data.client_secret) if data.client_secret is not None else None
+    metadata = await oidc.discover(data.issuer)
+    values: dict[str, Any] = data.model_dump(exclude={"client_secret"})
+    values.update(
+        authorization_endpoint=metadata.authorization_endpoint,
+        token_endpoint=metadata.token_endpoint,
+        jwks_uri=metadata.jwks_uri,
+    )
+    if provider is None:
+        provider = SsoProvider(university_id=university.id, client_secret_encrypted=encrypted, **values)
+        await repository.add(session, provider)
+    else:
+        for name, value in values.items():
+            setattr(provider, name, value)
+        if encrypted is not None:
+            provider.client_secret_encrypted = encrypted
+        await session.flush()
+    await session.refresh(provider)
+    return _read(settings, university, provider)
+
+
+async def delete_config(session: AsyncSession, university: University) -> None:
+    """The provider goes; identities stay linked (the same issuer configured again finds them). A policy's
+    `sso_required` stops applying while no provider is enabled."""
+    await repository.delete_row(session, await _provider(session, university))
+
+
+def _policy_read(university_id: int, policy: UniversityAccessPolicy | None) -> AccessPolicyRead:
+    if policy is None:
+        return AccessPolicyRead(
+            university_id=university_id, sso_required=False, allowed_email_domains=[], require_verified_email=False
+        )
+    return AccessPolicyRead(
+        university_id=university_id,
+        sso_required=policy.sso_required,
+        allowed_email_domains=list(policy.allowed_email_domains),
+        require_verified_email=policy.require_verified_email,
+    )
+
+
+async def read_policy(session: AsyncSession, university: University) -> AccessPolicyRead:
+    return _policy_read(university.id, await repository.get_policy(session, university.id))
+
+
+async def put_policy(session: AsyncSession, university: University, data: AccessPolicyWrite) -> AccessPolicyRead:
+    if data.sso_required:
+        provider = await repository.get_provider(session, university.id)
+        if provider is None or not provider.enabled:
+            raise SsoNotConfigured("sso_required needs an enabled single sign-on provider first.")
+    policy = await repository.get_policy(session, university.id)
+    if policy is None:
+        policy = UniversityAccessPolicy(university_id=university.id, **data.model_dump())
+        await repository.add(session, policy)
+    else:
+        for name, value in data.model_dump().items():
+            setattr(policy, name, value)
+        await session.flush()
+    return _policy_read(university.id, policy)
+
+
+# --- Signing in ----------------------------------------------------------------------------------------------------
+
+
+async def _university_for_login(session: AsyncSession, short_code: str, country: str | None) -> University:
+    universities = await repository.universities_with_provider(session, short_code, country)
+    if not universities:
+        raise not_found("Single sign-on for this university")
+    if len(universities) > 1:
+        raise AmbiguousUniversity()
+    return universities[0]
+
+
+async def start_login(session: AsyncSession, settings: Settings, short_code: str, country: str | None) -> str:
+    """Store the sign-in's state, nonce and PKCE verifier; answer the provider's authorization URL."""
+    university = await _university_for_login(session, short_code, country)
+    provider = await _provider(session, university)
+    state, nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(64)
+    now = _now()
+    await repository.add_state(
+        session,
+        SsoLoginState(
+            state_hash=_hash(state),
+            university_id=university.id,
+            nonce=nonce,
+            code_verifier=verifier,
+            expires_at=now + STATE_LIFETIME,
+        ),
+        now,
+    )
+    return oidc.authorization_url(
+        endpoint=provider.authorization_endpoint,
+        client_id=provider.client_id,
+        scopes=list(provider.scopes),
+        redirect_uri=redirect_uri(settings),
+        state=state,
+        nonce=nonce,
+        code_verifier=verifier,
+    )
+
+
+async def finish_login(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    code: str | None,
+    state: str | None,
+    error: str | None,
+) -> str | AppError:
+    """The client's URL carrying a one-time code, or the refusal (returned: the used state must be committed)."""
+    if not state:
+        return SsoStateInvalid()
+    row = await repository.take_state(session, _hash(state))
+    if row is None or row.expires_at <= _now():
+        return SsoStateInvalid()
+    try:
+        if error is not None or not code:
+            raise SsoProviderDenied(details={"provider_error": (error or "no code")[:100]})
+        university = await session.get(University, row.university_id)
+        provider = await repository.get_provider(session, row.university_id)
+        if university is None or provider is None or not provider.enabled:
+            raise SsoNotConfigured()
+        user = await _sign_in(session, settings, university, provider, row, code)
+    except AppError as refusal:
+        return refusal
+    one_time = secrets.token_urlsafe(32)
+    now = _now()
+    await repository.add_code(
+        session, SsoExchangeCode(code_hash=_hash(one_time), user_id=user.id, expires_at=now + CODE_LIFETIME), now
+    )
+    query = urlencode({"code": one_time})
+    if settings.web_base_url:
+        return f"{settings.web_base_url.rstrip('/')}{WEB_COMPLETE_PATH}?{query}"
+    return f"{_base(settings)}{COMPLETE_PATH}?{query}"
+
+
+def _claim_text(claims: dict[str, Any], name: str | None, limit: int) -> str | None:
+    value = claims.get(name) if name else None
+    if isinstance(value, list):
+        value = ",".join(str(v) for v in value)
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        return None
+    text = str(value).strip()
+    return text[:limit] or None
+
+
+def _email_verified(claims: dict[str, Any]) -> bool:
+    value = claims.get("email_verified")
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+async def _sign_in(
+    session: AsyncSession,
+    settings: Settings,
+    university: University,
+    provider: SsoProvider,
+    row: SsoLoginState,
+    code: str,
+) -> User:
+    client_secret = secret_box(settings).decrypt(provider.client_secret_encrypted)
+    id_token = await oidc.exchange_code(
+        token_endpoint=provider.token_endpoint,
+        client_id=provider.client_id,
+        client_secret=client_secret,
+        scopes=list(provider.scopes),
+        redirect_uri=redirect_uri(settings),
+        code=code,
+        code_verifier=row.code_verifier,
+    )
+    claims = await oidc.validate_id_token(
+        id_token, jwks_uri=provider.jwks_uri, issuer=provider.issuer, client_id=provider.client_id, nonce=row.nonce
+    )
+    identity = await repository.get_identity(session, provider.issuer, claims["sub"])
+    if identity is None:
+        user = await _link(session, settings, university, provider, claims)
+        identity = SsoIdentity(user_id=user.id, issuer=provider.issuer, subject=claims["sub"])
+        await repository.add(session, identity)
+    else:
+        found = await session.get(User, identity.user_id)
+        assert found is not None  # the identity's foreign key cascades
+        user = found
+    if not user.is_active:
+        raise Forbidden("This account is inactive.", code="account_inactive")
+    identity.role_claim = _claim_text(claims, provider.claim_role, 255)
+    identity.department_claim = _claim_text(claims, provider.claim_department, 255)
+    identity.last_login_at = _now()
+    await session.flush()
+    await tenancy.ensure_student_role(session, user.id, university.id)
+    return user
+
+
+async def _link(
+    session: AsyncSession, settings: Settings, university: University, provider: SsoProvider, claims: dict[str, Any]
+) -> User:
+    """The account a first sign-in of `(issuer, sub)` belongs to: an existing one only when the provider asserts the
+    email is verified, else a new one; either way only for an admitted email domain."""
+    raw = _claim_text(claims, provider.claim_email, 320)
+    try:
+        email = _EMAIL.validate_python(raw) if raw else None
+    except ValidationError:
+        email = None
+    if email is None:
+        raise SsoEmailMissing(details={"claim": provider.claim_email})
+    policy = await repository.get_policy(session, university.id)
+    ensure_email_domain_allowed(policy, email)
+    existing = await users_repository.get_by_email(session, email)
+    if existing is not None:
+        # Never by email alone: the provider must assert the address is verified (and its domain is admitted).
+        if not _email_verified(claims):
+            raise SsoEmailUnverified()
+        return existing
+    name = _claim_text(claims, provider.claim_name, 255) or email.partition("@")[0][:255]
+    return await users_service.create_user(
+        session, settings, users_service.NewAccount(email=email, password=None, full_name=name)
+    )
+
+
+async def exchange(session: AsyncSession, settings: Settings, code: str) -> TokenPair:
+    """The token pair for a one-time code; the code is gone after the first try."""
+    row = await repository.take_code(session, _hash(code))
+    if row is None or row.expires_at <= _now():
+        raise SsoCodeInvalid()
+    user = await session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        raise SsoCodeInvalid()
+    return await auth_service.issue_pair(session, settings, user.id)
