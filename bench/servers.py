@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+# The servers and commands under test import this checkout's code (src/), not whichever twosigma is installed, and
+# bench/ itself (the raw and bare baselines).
+PYTHONPATH = f"{ROOT}{os.pathsep}{ROOT / 'src'}"
 
 
 def free_port() -> int:
@@ -58,7 +61,7 @@ class Server:
         if self.factory:
             args.append("--factory")
         self.log = log_dir / f"{self.name}.log"
-        env = {**os.environ, **self.env, "PYTHONPATH": str(ROOT)}
+        env = {**os.environ, **self.env, "PYTHONPATH": PYTHONPATH}
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
@@ -120,7 +123,7 @@ def drive(
         input=json.dumps(spec).encode(),
         capture_output=True,
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": PYTHONPATH},
         timeout=warmup + duration + 600,
         check=False,
     )
@@ -148,7 +151,7 @@ def start_driver(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": PYTHONPATH},
     )
     assert process.stdin is not None
     process.stdin.write(json.dumps(spec).encode())
