@@ -13,7 +13,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, StreamingResponse
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.fixtures.auth import STRONG_PASSWORD, Configure, bearer, client_at, register
@@ -25,9 +25,11 @@ from tests.sso.conftest import API, SsoCampus, callback_for, config_body, one_ti
 from twosigma.config import Environment, Settings
 from twosigma.enums import UserRole
 from twosigma.sso import oidc
-from twosigma.sso.models import SsoExchangeCode, SsoIdentity, SsoProvider
-from twosigma.sso.service import CALLBACK_PATH, STATE_COOKIE
+from twosigma.sso.models import SsoExchangeCode, SsoIdentity, SsoLoginState, SsoProvider
+from twosigma.sso.service import CALLBACK_PATH, LOGIN_STARTS_PER_ADDRESS, STATE_COOKIE
 from twosigma.users.models import User
+
+LOGIN_STARTS = int(LOGIN_STARTS_PER_ADDRESS.split("/")[0])
 
 
 async def _identities(db: AsyncSession, user_id: int) -> list[SsoIdentity]:
@@ -100,6 +102,19 @@ class TestTheCallbackBelongsToTheBrowserThatStarted:
         client.cookies.set(STATE_COOKIE, state, path=CALLBACK_PATH)
         replay = await client.get(callback)
         assert (replay.status_code, replay.json()["error"]["code"]) == (400, "sso_state_invalid")
+
+
+class TestStartingSignInsIsLimited:
+    async def test_one_address_cannot_fill_the_state_table(
+        self, app: FastAPI, db: AsyncSession, sso: SsoCampus
+    ) -> None:
+        async with client_at(app, "203.0.113.77") as flooder:
+            answers = [
+                (await flooder.get(f"{API}/auth/sso/{sso.short_code}/login")).status_code
+                for _ in range(LOGIN_STARTS + 1)
+            ]
+        assert answers == [302] * LOGIN_STARTS + [429]
+        assert await db.scalar(select(func.count()).select_from(SsoLoginState)) == LOGIN_STARTS
 
 
 class TestEmailVerifiedSpeaksOfTheEmailClaimOnly:

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from twosigma.auth.schemas import TokenPair
 from twosigma.db.session import DbSession
-from twosigma.kit.deps import AppSettings
+from twosigma.kit.deps import AppSettings, ClientAddress, Limiter
 from twosigma.kit.handlers import error_response
 from twosigma.kit.routing import APIRouter
 from twosigma.kit.schemas import error_responses
@@ -86,13 +86,21 @@ async def put_access_policy(university: SsoUniversity, data: AccessPolicyWrite, 
     status_code=status.HTTP_302_FOUND,
     response_class=RedirectResponse,
     tags=["auth"],
-    responses={302: {"description": "To the provider's authorization endpoint."}, **error_responses(404, 409, 422)},
+    responses={
+        302: {"description": "To the provider's authorization endpoint."},
+        **error_responses(404, 409, 422, 429),
+    },
     summary="Start signing in through the university's provider (authorization code, PKCE S256, state, nonce)",
 )
 async def sso_login(
-    university_short_code: ShortCode, session: DbSession, settings: AppSettings, country: CountryCode = None
+    university_short_code: ShortCode,
+    session: DbSession,
+    settings: AppSettings,
+    limiter: Limiter,
+    address: ClientAddress,
+    country: CountryCode = None,
 ) -> RedirectResponse:
-    start = await service.start_login(session, settings, university_short_code, country)
+    start = await service.start_login(session, settings, limiter, address, university_short_code, country)
     response = RedirectResponse(start.url, status_code=status.HTTP_302_FOUND)
     response.set_cookie(
         service.STATE_COOKIE,

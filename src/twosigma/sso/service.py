@@ -28,6 +28,7 @@ from twosigma.authz.access.sso import ensure_email_domain_allowed, ensure_may_li
 from twosigma.config import Environment, Settings
 from twosigma.kit.errors import AppError, BadRequest, Conflict, Forbidden, Invalid, not_found
 from twosigma.kit.fields import Email
+from twosigma.kit.ratelimit import RateLimiter
 from twosigma.sso import oidc, repository
 from twosigma.sso.models import SsoExchangeCode, SsoIdentity, SsoLoginState, SsoProvider, UniversityAccessPolicy
 from twosigma.sso.schemas import AccessPolicyRead, AccessPolicyWrite, SsoConfigRead, SsoConfigWrite
@@ -49,6 +50,7 @@ STATE_LIFETIME = timedelta(minutes=10)
 # so the provider's top-level redirect carries it).
 STATE_COOKIE = "twosigma_sso_state"
 CODE_LIFETIME = timedelta(minutes=2)
+LOGIN_STARTS_PER_ADDRESS = "30/minute"  # a person starts a few; a script filling sso_login_states starts thousands
 CALLBACK_PATH = "/api/v1/auth/sso/callback"
 COMPLETE_PATH = "/api/v1/auth/sso/complete"  # this server's page when there is no TWOSIGMA_WEB_BASE_URL
 WEB_COMPLETE_PATH = "/sso/complete"
@@ -250,8 +252,20 @@ class LoginStart:
     state: str
 
 
-async def start_login(session: AsyncSession, settings: Settings, short_code: str, country: str | None) -> LoginStart:
-    """Store the sign-in's state, nonce and PKCE verifier; answer the provider's authorization URL."""
+async def start_login(
+    session: AsyncSession,
+    settings: Settings,
+    limiter: RateLimiter,
+    address: str,
+    short_code: str,
+    country: str | None,
+) -> LoginStart:
+    """Store the sign-in's state, nonce and PKCE verifier; answer the provider's authorization URL. Anyone may start
+    one, and each stores a row for ten minutes: limited per client address (`LOGIN_STARTS_PER_ADDRESS`) before
+    anything is read."""
+    await limiter.hit(
+        LOGIN_STARTS_PER_ADDRESS, "sso-login:address", address, message="Too many sign-ins started; try again shortly."
+    )
     university = await _university_for_login(session, short_code, country)
     provider = await _provider(session, university)
     state, nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(64)
