@@ -42,6 +42,11 @@ RESET_PATH = "/reset-password"
 VERIFY_PATH = "/verify-email"
 # Per email: a handful of reset mails per quarter hour is plenty for a person and little for a mail bomb.
 RESET_PER_EMAIL = "5 per 15 minutes"
+# An email change mails an address the caller chose, not their own, with their name in it: per recipient the same
+# budget as a reset (nobody's inbox is bombed through other people's accounts), per account a few an hour (an
+# account is not a relay for the platform's mail).
+EMAIL_CHANGE_PER_ADDRESS = RESET_PER_EMAIL
+EMAIL_CHANGE_PER_USER = "5 per hour"
 
 
 class InvalidAccountToken(Invalid):
@@ -212,6 +217,9 @@ async def request_email_change(
         raise SameEmail()
     if await users_repository.email_exists(session, new_email):
         raise users_service.EmailTaken()
+    message = "Too many email change requests; try again later."
+    await limiter.hit(EMAIL_CHANGE_PER_USER, "email-change:user", str(principal.id), message=message)
+    await limiter.hit(EMAIL_CHANGE_PER_ADDRESS, "email-change:address", new_email, message=message)
     await _mail(
         session,
         settings,

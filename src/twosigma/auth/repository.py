@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.auth.models import AccountToken, RefreshToken
@@ -38,6 +38,17 @@ async def revoke_all_of_user(session: AsyncSession, user_id: int, at: datetime) 
         .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=at),
         execution_options={"synchronize_session": "fetch"},
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def revoke_all_of_users(session: AsyncSession, user_ids: Select[int], at: datetime) -> int:
+    """`revoke_all_of_user` for every user `user_ids` selects, in one statement."""
+    result = await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id.in_(user_ids), RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=at),
+        execution_options={"synchronize_session": False},
     )
     return int(getattr(result, "rowcount", 0) or 0)
 

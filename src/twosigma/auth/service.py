@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.auth import repository
@@ -298,3 +299,8 @@ async def revoke_all_of_user(session: AsyncSession, user_id: int, at: datetime |
     """Sign every refresh token of the user out (a password change, the account deactivated): the one way to do
     it, for every domain. Access tokens stop on their own (the principal loader checks the account)."""
     return await repository.revoke_all_of_user(session, user_id, at or datetime.now(UTC))
+
+
+async def revoke_all_of_users(session: AsyncSession, user_ids: Select[int], at: datetime) -> int:
+    """`revoke_all_of_user` for every user a query selects (a university turning on `sso_required`)."""
+    return await repository.revoke_all_of_users(session, user_ids, at)

@@ -137,7 +137,18 @@ async def _deliver(database: Database, config: SmtpConfig | None, row: MailOutbo
             await repository.mark_logged(session, row.id, attempt)
         return
     try:
-        await send(config, build_message(row, config))
+        message = build_message(row, config)
+    except (ValueError, TypeError) as exc:
+        # A message that cannot be built (a header the email package refuses) fails alone: it is never sent, and
+        # the rest of the batch, already claimed, is still delivered.
+        async with database.sessionmaker() as session, session.begin():
+            await queue.retry(
+                session, repository.OUTBOX, row.id, attempt, f"Not a valid message: {exc}", now, permanent=True
+            )
+        logger.error("mail %s cannot be built, not sent: %s", row.id, exc)
+        return
+    try:
+        await send(config, message)
     except DeliveryFailed as exc:
         async with database.sessionmaker() as session, session.begin():
             status = await queue.retry(

@@ -2,7 +2,7 @@
 
 A user's locale (`de-AT`) picks its language (`de`); a language without texts falls back to English. Every value
 put into a mail (a name, a university, the link) is escaped in the HTML body, so a full name such as
-`<script>` arrives as text.
+`<script>` arrives as text; the subject is one line whatever the values hold.
 """
 
 from __future__ import annotations
@@ -112,7 +112,9 @@ def render(template: str, locale: str | None, link: str, values: Mapping[str, st
     """The mail `template` in the language of `locale`, with `link` and `values` ({name}, {university}, ...)."""
     language = language_of(locale)
     texts = TEMPLATES[template][language]
-    subject = texts.subject.format_map(_Values(values))
+    # One line: a value with a line break (a university named "X\r\nBcc: …") must not become a header of its own,
+    # and a header Python's email package refuses would fail the message.
+    subject = " ".join(texts.subject.format_map(_Values(values)).split())
     lead = texts.lead.format_map(_Values(values))
     text = f"{lead}\n\n{link}\n\n{texts.footer}\n"
     escaped = _Values({key: html.escape(value) for key, value in values.items()})

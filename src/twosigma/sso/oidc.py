@@ -10,9 +10,13 @@ code and a verifier the provider issued, so nobody else can make the server fetc
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import json
+import socket
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from authlib.integrations.httpx_client import AsyncOAuth2Client
@@ -23,7 +27,8 @@ from joserfc.jwk import KeySet
 
 from twosigma.kit.errors import BadRequest, Invalid, UpstreamError
 
-HTTP_TIMEOUT_SECONDS = 10.0
+HTTP_TIMEOUT_SECONDS = 10.0  # for a whole request, its body included: a provider that trickles is cut off
+MAX_DOCUMENT_BYTES = 512 * 1024  # a discovery document or a JWKS is a few kilobytes
 JWKS_TTL_SECONDS = 3600.0
 CLOCK_LEEWAY_SECONDS = 60
 # Asymmetric algorithms only: the ID token is checked against the provider's published keys, never a shared secret.
@@ -39,6 +44,13 @@ class DiscoveryFailed(Invalid):
 class DiscoveryInconsistent(Invalid):
     code = "sso_discovery_inconsistent"
     default_message = "The provider's discovery document does not fit this configuration."
+
+
+class IssuerNotPublic(Invalid):
+    code = "sso_issuer_not_public"
+    default_message = (
+        "The issuer and the endpoints its discovery document names must be https URLs on public internet addresses."
+    )
 
 
 class ProviderUnreachable(UpstreamError):
@@ -72,20 +84,59 @@ def discovery_url(issuer: str) -> str:
 
 
 async def _get_json(url: str, failure: type[Invalid]) -> dict[str, Any]:
+    """GET a JSON object, bounded in time (`HTTP_TIMEOUT_SECONDS` for the whole exchange, not per read) and in size
+    (`MAX_DOCUMENT_BYTES`, refused as soon as the body grows past it): a provider's admin chooses these URLs."""
     try:
-        async with _http() as client:
-            response = await client.get(url, headers={"Accept": "application/json"})
-    except httpx.HTTPError as exc:
+        parts = urlsplit(url)
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # a port out of range, an unclosed [ipv6
+        usable = False
+    if not usable:
+        raise failure(f"{url} is not a usable URL.")
+    body = bytearray()
+    try:
+        async with asyncio.timeout(HTTP_TIMEOUT_SECONDS), _http() as client:
+            async with client.stream("GET", url, headers={"Accept": "application/json"}) as response:
+                if response.status_code != 200:
+                    raise failure(f"{url} answered HTTP {response.status_code}.")
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > MAX_DOCUMENT_BYTES:
+                        raise failure(f"{url} answered a document too large (over {MAX_DOCUMENT_BYTES} bytes).")
+    except TimeoutError as exc:
+        raise failure(f"{url} did not answer within {HTTP_TIMEOUT_SECONDS:g} seconds.") from exc
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise failure(f"{url} could not be reached ({type(exc).__name__}).") from exc
-    if response.status_code != 200:
-        raise failure(f"{url} answered HTTP {response.status_code}.")
     try:
-        document = response.json()
+        document = json.loads(body)
     except ValueError as exc:
         raise failure(f"{url} did not answer JSON.") from exc
     if not isinstance(document, dict):
         raise failure(f"{url} did not answer a JSON object.")
     return document
+
+
+async def ensure_public(url: str) -> None:
+    """422 `sso_issuer_not_public` unless `url` is https and its host resolves to public addresses only (no
+    loopback, private, link-local, shared or reserved range): a production install's provider is on the internet,
+    and its admin must not make the server fetch its own metadata service or internal hosts."""
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError as exc:  # a port out of range, an unclosed [ipv6
+        raise IssuerNotPublic(details={"url": url}) from exc
+    if parts.scheme != "https" or not host:
+        raise IssuerNotPublic(details={"url": url})
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port or 443, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise DiscoveryFailed(f"{host} does not resolve.") from exc
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).partition("%")[0])
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        if not address.is_global or address.is_multicast:
+            raise IssuerNotPublic(details={"url": url})
 
 
 def _url_field(document: dict[str, Any], name: str) -> str:
@@ -95,8 +146,12 @@ def _url_field(document: dict[str, Any], name: str) -> str:
     return value
 
 
-async def discover(issuer: str) -> ProviderMetadata:
-    """Read and check `{issuer}/.well-known/openid-configuration` and the JWKS it names (422 when it does not fit)."""
+async def discover(issuer: str, *, public_only: bool = False) -> ProviderMetadata:
+    """Read and check `{issuer}/.well-known/openid-configuration` and the JWKS it names (422 when it does not fit).
+    `public_only` (production): the issuer and every endpoint it names must pass `ensure_public`, each checked
+    before it is fetched."""
+    if public_only:
+        await ensure_public(issuer)
     document = await _get_json(discovery_url(issuer), DiscoveryFailed)
     if document.get("issuer") != issuer:
         raise DiscoveryInconsistent(
@@ -112,6 +167,9 @@ async def discover(issuer: str) -> ProviderMetadata:
         token_endpoint=_url_field(document, "token_endpoint"),
         jwks_uri=_url_field(document, "jwks_uri"),
     )
+    if public_only:
+        for url in (metadata.authorization_endpoint, metadata.token_endpoint, metadata.jwks_uri):
+            await ensure_public(url)
     keys = _key_set(await _get_json(metadata.jwks_uri, DiscoveryFailed))
     if keys is None:
         raise DiscoveryInconsistent("The provider's JWKS holds no usable key.", details={"field": "jwks_uri"})
@@ -209,10 +267,11 @@ async def exchange_code(
     """The ID token the provider answers for `code` (client_secret_basic, with the PKCE verifier)."""
     async with _client(client_id, client_secret, scopes, redirect_uri) as client:
         try:
-            token = await client.fetch_token(token_endpoint, code=code, code_verifier=code_verifier)
+            async with asyncio.timeout(HTTP_TIMEOUT_SECONDS):
+                token = await client.fetch_token(token_endpoint, code=code, code_verifier=code_verifier)
         except OAuth2Error as exc:
             raise TokenExchangeFailed(details={"provider_error": str(getattr(exc, "error", "") or "")[:100]}) from exc
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, TimeoutError) as exc:
             raise ProviderUnreachable() from exc
         except ValueError as exc:  # not a JSON token response
             raise TokenExchangeFailed() from exc

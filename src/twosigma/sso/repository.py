@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from twosigma.enums import UserRole
 from twosigma.sso.models import SsoExchangeCode, SsoIdentity, SsoLoginState, SsoProvider, UniversityAccessPolicy
 from twosigma.tenancy.models import Country, University, UserUniversityRole
 
@@ -55,6 +56,14 @@ async def sso_required_universities(session: AsyncSession, user_id: int) -> Sequ
         .order_by(University.id)
     )
     return result.all()
+
+
+def password_bound_member_ids(university_id: int) -> Select[int]:
+    """The users `sso_required` in this university binds: its role holders, platform admins excepted."""
+    platform_admins = select(UserUniversityRole.user_id).where(UserUniversityRole.role == UserRole.PLATFORM_ADMIN)
+    return select(UserUniversityRole.user_id).where(
+        UserUniversityRole.university_id == university_id, UserUniversityRole.user_id.not_in(platform_admins)
+    )
 
 
 async def add_state(session: AsyncSession, row: SsoLoginState, now: datetime) -> None:

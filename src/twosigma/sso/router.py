@@ -5,12 +5,12 @@ from __future__ import annotations
 from html import escape
 from typing import Annotated
 
-from fastapi import Path, Query, Response, status
+from fastapi import Cookie, Path, Query, Response, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from twosigma.auth.schemas import TokenPair
 from twosigma.db.session import DbSession
-from twosigma.kit.deps import AppSettings
+from twosigma.kit.deps import AppSettings, ClientAddress, Limiter
 from twosigma.kit.handlers import error_response
 from twosigma.kit.routing import APIRouter
 from twosigma.kit.schemas import error_responses
@@ -86,14 +86,32 @@ async def put_access_policy(university: SsoUniversity, data: AccessPolicyWrite, 
     status_code=status.HTTP_302_FOUND,
     response_class=RedirectResponse,
     tags=["auth"],
-    responses={302: {"description": "To the provider's authorization endpoint."}, **error_responses(404, 409, 422)},
+    responses={
+        302: {"description": "To the provider's authorization endpoint."},
+        **error_responses(404, 409, 422, 429),
+    },
     summary="Start signing in through the university's provider (authorization code, PKCE S256, state, nonce)",
 )
 async def sso_login(
-    university_short_code: ShortCode, session: DbSession, settings: AppSettings, country: CountryCode = None
+    university_short_code: ShortCode,
+    session: DbSession,
+    settings: AppSettings,
+    limiter: Limiter,
+    address: ClientAddress,
+    country: CountryCode = None,
 ) -> RedirectResponse:
-    url = await service.start_login(session, settings, university_short_code, country)
-    return RedirectResponse(url, status_code=status.HTTP_302_FOUND)
+    start = await service.start_login(session, settings, limiter, address, university_short_code, country)
+    response = RedirectResponse(start.url, status_code=status.HTTP_302_FOUND)
+    response.set_cookie(
+        service.STATE_COOKIE,
+        start.state,
+        max_age=int(service.STATE_LIFETIME.total_seconds()),
+        path=service.state_cookie_path(settings),
+        secure=settings.public_base_url.startswith("https://"),
+        httponly=True,
+        samesite="lax",
+    )
+    return response
 
 
 @router.get(
@@ -113,10 +131,15 @@ async def sso_callback(
     code: Param = None,
     state: Annotated[str | None, Query(max_length=200)] = None,
     error: Annotated[str | None, Query(max_length=200)] = None,
+    browser_state: Annotated[str | None, Cookie(alias=service.STATE_COOKIE, max_length=200)] = None,
 ) -> Response:
-    outcome = await service.finish_login(session, settings, code=code, state=state, error=error)
+    outcome = await service.finish_login(
+        session, settings, code=code, state=state, error=error, browser_state=browser_state
+    )
     if isinstance(outcome, str):
-        return RedirectResponse(outcome, status_code=status.HTTP_302_FOUND)
+        response = RedirectResponse(outcome, status_code=status.HTTP_302_FOUND)
+        response.delete_cookie(service.STATE_COOKIE, path=service.state_cookie_path(settings))
+        return response
     # Returned, not raised, so the unit of work commits the used state before this error is sent.
     return error_response(outcome.status_code, outcome.error_code, outcome.message, outcome.details, outcome.headers)
 

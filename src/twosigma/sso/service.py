@@ -14,19 +14,21 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.auth import service as auth_service
 from twosigma.auth.schemas import TokenPair
-from twosigma.authz.access.sso import ensure_email_domain_allowed
+from twosigma.authz.access.sso import ensure_email_domain_allowed, ensure_may_link_by_email
 from twosigma.config import Environment, Settings
 from twosigma.kit.errors import AppError, BadRequest, Conflict, Forbidden, Invalid, not_found
 from twosigma.kit.fields import Email
+from twosigma.kit.ratelimit import RateLimiter
 from twosigma.sso import oidc, repository
 from twosigma.sso.models import SsoExchangeCode, SsoIdentity, SsoLoginState, SsoProvider, UniversityAccessPolicy
 from twosigma.sso.schemas import AccessPolicyRead, AccessPolicyWrite, SsoConfigRead, SsoConfigWrite
@@ -44,7 +46,11 @@ from twosigma.users import service as users_service
 from twosigma.users.models import User
 
 STATE_LIFETIME = timedelta(minutes=10)
+# The browser's half of a sign-in: set by the login redirect, sent back only to the callback (HttpOnly, SameSite=Lax
+# so the provider's top-level redirect carries it).
+STATE_COOKIE = "twosigma_sso_state"
 CODE_LIFETIME = timedelta(minutes=2)
+LOGIN_STARTS_PER_ADDRESS = "30/minute"  # a person starts a few; a script filling sso_login_states starts thousands
 CALLBACK_PATH = "/api/v1/auth/sso/callback"
 COMPLETE_PATH = "/api/v1/auth/sso/complete"  # this server's page when there is no TWOSIGMA_WEB_BASE_URL
 WEB_COMPLETE_PATH = "/sso/complete"
@@ -105,6 +111,11 @@ def redirect_uri(settings: Settings) -> str:
     return _base(settings) + CALLBACK_PATH
 
 
+def state_cookie_path(settings: Settings) -> str:
+    """The callback's path as the browser sees it (under any prefix of TWOSIGMA_PUBLIC_BASE_URL)."""
+    return urlsplit(redirect_uri(settings)).path
+
+
 def login_url(settings: Settings, university: University) -> str:
     return f"{_base(settings)}/api/v1/auth/sso/{university.short_code}/login"
 
@@ -158,7 +169,7 @@ async def put_config(
     if provider is None and data.client_secret is None:
         raise Invalid("client_secret is required the first time.", details=[{"loc": ["body", "client_secret"]}])
     encrypted = secret_box(settings).encrypt(data.client_secret) if data.client_secret is not None else None
-    metadata = await oidc.discover(data.issuer)
+    metadata = await oidc.discover(data.issuer, public_only=settings.environment is Environment.PRODUCTION)
     values: dict[str, Any] = data.model_dump(exclude={"client_secret"})
     values.update(
         authorization_endpoint=metadata.authorization_endpoint,
@@ -207,6 +218,10 @@ async def put_policy(session: AsyncSession, university: University, data: Access
         if provider is None or not provider.enabled:
             raise SsoNotConfigured("sso_required needs an enabled single sign-on provider first.")
     policy = await repository.get_policy(session, university.id)
+    if data.sso_required and (policy is None or not policy.sso_required):
+        # Sessions signed in with a password before now would otherwise go on being refreshed for ever: from now
+        # on the university's provider decides who is signed in, so its members sign in again (through it).
+        await auth_service.revoke_all_of_users(session, repository.password_bound_member_ids(university.id), _now())
     if policy is None:
         policy = UniversityAccessPolicy(university_id=university.id, **data.model_dump())
         await repository.add(session, policy)
@@ -229,8 +244,28 @@ async def _university_for_login(session: AsyncSession, short_code: str, country:
     return universities[0]
 
 
-async def start_login(session: AsyncSession, settings: Settings, short_code: str, country: str | None) -> str:
-    """Store the sign-in's state, nonce and PKCE verifier; answer the provider's authorization URL."""
+@dataclass(frozen=True)
+class LoginStart:
+    """Where to send the browser, and the state it must carry back in `STATE_COOKIE` (its binding to that browser)."""
+
+    url: str
+    state: str
+
+
+async def start_login(
+    session: AsyncSession,
+    settings: Settings,
+    limiter: RateLimiter,
+    address: str,
+    short_code: str,
+    country: str | None,
+) -> LoginStart:
+    """Store the sign-in's state, nonce and PKCE verifier; answer the provider's authorization URL. Anyone may start
+    one, and each stores a row for ten minutes: limited per client address (`LOGIN_STARTS_PER_ADDRESS`) before
+    anything is read."""
+    await limiter.hit(
+        LOGIN_STARTS_PER_ADDRESS, "sso-login:address", address, message="Too many sign-ins started; try again shortly."
+    )
     university = await _university_for_login(session, short_code, country)
     provider = await _provider(session, university)
     state, nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(64)
@@ -246,7 +281,7 @@ async def start_login(session: AsyncSession, settings: Settings, short_code: str
         ),
         now,
     )
-    return oidc.authorization_url(
+    url = oidc.authorization_url(
         endpoint=provider.authorization_endpoint,
         client_id=provider.client_id,
         scopes=list(provider.scopes),
@@ -255,6 +290,7 @@ async def start_login(session: AsyncSession, settings: Settings, short_code: str
         nonce=nonce,
         code_verifier=verifier,
     )
+    return LoginStart(url=url, state=state)
 
 
 async def finish_login(
@@ -264,9 +300,14 @@ async def finish_login(
     code: str | None,
     state: str | None,
     error: str | None,
+    browser_state: str | None,
 ) -> str | AppError:
-    """The client's URL carrying a one-time code, or the refusal (returned: the used state must be committed)."""
-    if not state:
+    """The client's URL carrying a one-time code, or the refusal (returned: the used state must be committed).
+
+    `browser_state` is the `STATE_COOKIE` the browser carries: the callback finishes only in the browser that
+    started the sign-in. Without it, someone who signed in at the provider as themselves could send their
+    callback link to another person and have that person's client signed in to their account (login CSRF)."""
+    if not state or not browser_state or not secrets.compare_digest(state.encode(), browser_state.encode()):
         return SsoStateInvalid()
     row = await repository.take_state(session, _hash(state))
     if row is None or row.expires_at <= _now():
@@ -302,7 +343,12 @@ def _claim_text(claims: dict[str, Any], name: str | None, limit: int) -> str | N
     return text[:limit] or None
 
 
-def _email_verified(claims: dict[str, Any]) -> bool:
+def _email_verified(claims: dict[str, Any], claim_email: str) -> bool:
+    """Whether the provider asserts the address read from `claim_email` is verified. `email_verified` speaks of the
+    standard `email` claim only: an address mapped from another claim (a username, a nickname the person may edit
+    at the provider) is never taken as verified."""
+    if claim_email != "email":
+        return False
     value = claims.get("email_verified")
     return value is True or (isinstance(value, str) and value.lower() == "true")
 
@@ -315,7 +361,12 @@ async def _sign_in(
     row: SsoLoginState,
     code: str,
 ) -> User:
-    client_secret = secret_box(settings).decrypt(provider.client_secret_encrypted)
+    try:
+        client_secret = secret_box(settings).decrypt(provider.client_secret_encrypted)
+    except UndecryptableSecret as exc:  # encrypted under a key no longer configured: not a 500 for every sign-in
+        raise SsoNotConfigured(
+            "The provider's client secret cannot be read with the configured keys; its admin must save it again."
+        ) from exc
     id_token = await oidc.exchange_code(
         token_endpoint=provider.token_endpoint,
         client_id=provider.client_id,
@@ -363,14 +414,28 @@ async def _link(
     ensure_email_domain_allowed(policy, email)
     existing = await users_repository.get_by_email(session, email)
     if existing is not None:
-        # Never by email alone: the provider must assert the address is verified (and its domain is admitted).
-        if not _email_verified(claims):
+        # Never by email alone: the provider must assert the address is verified (and its domain is admitted),
+        # and it may speak only for accounts of its own university (authz/access/sso.py).
+        if not _email_verified(claims, provider.claim_email):
             raise SsoEmailUnverified()
+        await ensure_may_link_by_email(session, existing.id, university.id)
+        if existing.email_verified_at is None:
+            await _unseat_squatter(session, existing)
         return existing
     name = _claim_text(claims, provider.claim_name, 255) or email.partition("@")[0][:255]
     return await users_service.create_user(
         session, settings, users_service.NewAccount(email=email, password=None, full_name=name)
     )
+
+
+async def _unseat_squatter(session: AsyncSession, user: User) -> None:
+    """An account whose address was never proven may have been registered by someone else before its owner came
+    (pre-account takeover): the provider has now proven the address, so the account's password, which whoever
+    registered it knows, stops working and every session of it is signed out. The owner can choose a password again
+    by reset (a mail to the address now proven)."""
+    now = _now()
+    await users_service.reclaim_unverified(session, user, now)
+    await auth_service.revoke_all_of_user(session, user.id, now)
 
 
 async def exchange(session: AsyncSession, settings: Settings, code: str) -> TokenPair:

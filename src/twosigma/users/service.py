@@ -208,3 +208,12 @@ async def change_email(session: AsyncSession, user: User, new_email: str, at: da
             user.email_verified_at = at
     except IntegrityError as exc:
         raise EmailTaken() from exc
+
+
+async def reclaim_unverified(session: AsyncSession, user: User, at: datetime) -> None:
+    """The address of an account that never proved it was just proven by someone else (a single sign-on provider
+    asserting it verified): the password whoever registered the account chose stops working, and the address is
+    verified as of `at`. The caller signs its sessions out."""
+    user.password_hash = NO_PASSWORD
+    user.email_verified_at = at
+    await session.flush()
