@@ -53,6 +53,7 @@ class Learner:
             "quiz answer": f"free answer {m}",
             "sso subject": f"sub-{m}",
             "suspension reason": f"reason {m}",
+            "former address": f"former-{m}@example.edu",
         }
 
 
@@ -144,6 +145,16 @@ async def make_learner(db: AsyncSession, settings: Settings) -> Learner:
         link="http://localhost:8000/verify-email?token=t",
         values={"name": user.full_name},
         idempotency_key=f"test-verify:{marker}",
+    )
+    # The notice an earlier email change sent to the address the account had before (auth/account.py).
+    await mail.enqueue(
+        db,
+        recipient=f"former-{marker}@example.edu",
+        template="email_changed",
+        locale="en",
+        link="",
+        values={"name": user.full_name, "target": user.email},
+        idempotency_key=f"email_changed:{user.id}:1",
     )
     await issue_pair(db, settings, user.id)
     await db.flush()

@@ -19,11 +19,12 @@ from tests.fixtures.tenancy import make_platform_admin
 from tests.privacy.conftest import Learner, drain
 from twosigma.config import Settings
 from twosigma.db.engine import Database, make_sessionmaker
+from twosigma.jobs import queue
 from twosigma.jobs.models import JobQueueRun
 from twosigma.jobs.runner import JobRunner
 from twosigma.kit.clock import get_now
 from twosigma.mail.models import MailOutbox
-from twosigma.privacy import service
+from twosigma.privacy import repository, service
 from twosigma.privacy.models import DataExport
 from twosigma.users.models import User
 
@@ -165,3 +166,19 @@ async def test_two_drains_at_once_build_each_export_once(settings: Settings, db_
             await session.execute(delete(MailOutbox).where(MailOutbox.recipient.like("parallel-export-%")))
             await session.execute(delete(User).where(User.id.in_(user_ids)))
             await session.execute(delete(JobQueueRun))
+
+
+async def test_an_export_whose_worker_vanished_is_built_again_after_its_lease(
+    app: FastAPI, client: httpx.AsyncClient, db: AsyncSession, settings: Settings, learner: Learner
+) -> None:
+    headers = auth_headers(settings, learner.user)
+    export_id = (await client.post(f"{API}/users/me/export", headers=headers)).json()["id"]
+    now = datetime.now(UTC)
+    # A worker claims it and dies before storing anything.
+    [claimed] = await queue.claim(db, repository.EXPORTS, now, 5)
+    assert claimed.id == export_id
+    assert await drain(app, service.EXPORT_QUEUE, at=now + timedelta(minutes=1)) == 0  # its lease holds
+    assert await drain(app, service.EXPORT_QUEUE, at=now + repository.EXPORTS.lease + timedelta(seconds=1)) == 1
+    export = await db.get(DataExport, export_id, populate_existing=True)
+    assert export is not None
+    assert (export.status, export.attempts) == ("DONE", 2)
