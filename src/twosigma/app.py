@@ -46,6 +46,8 @@ from twosigma.llm.router import router as llm_router
 from twosigma.mail import service as mail
 from twosigma.mail.router import router as mail_router
 from twosigma.pages.router import router as pages_router
+from twosigma.privacy import service as privacy
+from twosigma.privacy.router import router as privacy_router
 from twosigma.progress.router import router as progress_router
 from twosigma.prompts.cache import PromptCache
 from twosigma.prompts.routers.langfuse import router as public_prompts_router
@@ -78,6 +80,7 @@ def include_api(app: FastAPI) -> None:
         health_router(),
         system_settings_router,
         mail_router,
+        privacy_router,
         llm_router,
         courses_router,
         offerings_router,
@@ -114,7 +117,7 @@ def build_state(settings: Settings, database: Database | None = None) -> AppStat
         api_key_cache=invalidation.register(ApiKeyCache()),
         effective_cache=invalidation.register(EffectiveCache()),
         tree_cache=TreeCache(),
-        jobs=JobRunner([mail.mail_queue(settings)]),
+        jobs=JobRunner([mail.mail_queue(settings), privacy.export_queue(), privacy.retention_queue()]),
         db=database,
     )
 

@@ -13,6 +13,7 @@ from twosigma.feature_requests.models import FeatureRequest
 from twosigma.invitations.models import Invitation
 from twosigma.jobs.models import JobQueueRun
 from twosigma.mail.models import MailOutbox
+from twosigma.privacy.models import ChatRetentionRun, DataExport
 from twosigma.progress.models import UserContentProgress, UserModuleProgress
 from twosigma.prompts.models import Prompt, PromptDependency, PromptLabelEvent
 from twosigma.sso.models import SsoExchangeCode, SsoIdentity, SsoLoginState, SsoProvider, UniversityAccessPolicy
@@ -28,6 +29,7 @@ __all__ = [
     "AuditEvent",
     "ChatMessage",
     "ChatNote",
+    "ChatRetentionRun",
     "ChatSession",
     "ContentItem",
     "ContentType",
@@ -37,6 +39,7 @@ __all__ = [
     "CourseOffering",
     "CoursePrerequisite",
     "CourseSubject",
+    "DataExport",
     "Department",
     "Domain",
     "FeatureRequest",

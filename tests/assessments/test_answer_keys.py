@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -30,6 +31,8 @@ from twosigma.content.models import ContentItem, Module
 from twosigma.enrollments.models import CourseEnrollment
 from twosigma.feature_requests.models import FeatureRequest
 from twosigma.kit.state import state_of
+from twosigma.privacy.models import DataExport
+from twosigma.privacy.service import EXPORT_LIFETIME, build_zip
 from twosigma.system_settings.registry import KNOWN_SETTINGS
 from twosigma.taxonomy.models import ContentType, Subject
 from twosigma.tutor.models import ChatSession
@@ -107,7 +110,16 @@ async def world(db: AsyncSession, client: httpx.AsyncClient, settings: Settings)
         )
     )
     request = FeatureRequest(user_id=room.enrolled.id, title="More quizzes", description="Please")
-    db.add(request)
+    archive = build_zip({"quiz_attempts.json": []})
+    export = DataExport(
+        user_id=room.enrolled.id,
+        status="DONE",
+        archive=archive,
+        size_bytes=len(archive),
+        completed_at=datetime.now(UTC),
+        expires_at=datetime.now(UTC) + EXPORT_LIFETIME,
+    )
+    db.add_all([request, export])
     await db.flush()
     values = {
         "course_id": course.id,
@@ -124,6 +136,8 @@ async def world(db: AsyncSession, client: httpx.AsyncClient, settings: Settings)
         "domain_id": subject.domain_id,
         "content_type_id": quiz_type.id,
         "request_id": request.id,
+        "export_id": export.id,
+        "university_short_code": room.campus.university.short_code,
         # Staff/admin-only routes that carry no item data: a student is refused whatever the value.
         "name": "General Protocol",
         "key": "tutor.open_chat",

@@ -146,6 +146,7 @@ TABLES: dict[str, Table] = {
             "time_zone": Col(varchar(50), default=string_default("UTC")),
             "is_active": Col(BOOL, default=TRUE),
             "email_verified_at": _nullable_ts(),  # migration 0006
+            "erased_at": _nullable_ts(),  # migration 0008: the account was erased (a tombstone, docs/identity.md)
             "current_streak_days": Col(INT, default=ZERO),
             "last_activity_date": Col(DATE, nullable=True),
             "created_at": _created(),
@@ -787,8 +788,38 @@ TABLES: dict[str, Table] = {
             "allowed_email_domains": Col(TEXT_ARRAY, default=EMPTY_TEXT_ARRAY),
             "require_verified_email": Col(BOOL, default=FALSE),
             "updated_at": _created(),
+            "chat_retention_days": Col(INT, nullable=True),  # migration 0008
         },
         fks={"university_id": ("universities.id", CASCADE)},
         primary_key=("university_id",),
+    ),
+    # Migration 0008: data exports and chat retention (docs/identity.md "Take it or erase it").
+    "data_exports": Table(
+        columns={
+            "id": _id(),
+            "user_id": _fk(),
+            "status": Col(varchar(16), default=string_default("PENDING")),
+            "attempts": Col(INT, default=ZERO),
+            "next_attempt_at": _created(),
+            "lease_until": _nullable_ts(),
+            "last_error": Col(varchar(1000), nullable=True),
+            "archive": Col("bytea", nullable=True),
+            "size_bytes": Col(BIGINT, nullable=True),
+            "created_at": _created(),
+            "completed_at": _nullable_ts(),
+            "expires_at": Col(TSTZ),
+        },
+        fks={"user_id": ("users.id", CASCADE)},
+        indexes=(Idx(("user_id",)), Idx(("status", "next_attempt_at")), Idx(("expires_at",))),
+    ),
+    "chat_retention_runs": Table(
+        columns={
+            "run_on": Col(DATE),
+            "started_at": Col(TSTZ),
+            "universities": Col(INT, default=ZERO),
+            "sessions_deleted": Col(INT, default=ZERO),
+            "messages_deleted": Col(INT, default=ZERO),
+        },
+        primary_key=("run_on",),
     ),
 }

@@ -266,6 +266,14 @@ class TestEmailChange:
         user = await reload(db, user)
         assert user.email == "moved.here@example.edu"
         assert user.email_verified_at is not None
+        # The former address hears of it: a notice without any link that names the new address and says what to do.
+        await drain(app)
+        [notice] = smtp.inbox.to(old_email)
+        assert notice["Subject"] == "Your account's email address was changed"
+        assert "moved.here@example.edu" in text_of(notice)
+        assert "contact your university's administrators" in text_of(notice)
+        assert "http" not in text_of(notice)
+        assert "<a " not in html_of(notice)
         login = await client.post(
             f"{API}/auth/login", json={"email": "moved.here@example.edu", "password": DEFAULT_PASSWORD}
         )

@@ -44,6 +44,8 @@ from twosigma.feature_requests.models import FeatureRequest
 from twosigma.invitations.models import Invitation
 from twosigma.invitations.services.invitations import INVITATION_LIFETIME, token_hash
 from twosigma.kit.params import INT4_MAX
+from twosigma.privacy.models import DataExport
+from twosigma.privacy.service import EXPORT_LIFETIME, build_zip
 from twosigma.progress.models import UserContentProgress
 from twosigma.system_settings.schemas import SettingWrite
 from twosigma.system_settings.service import put_setting
@@ -103,6 +105,7 @@ SOURCES: dict[tuple[str, str], Callable[[World], list[Any]]] = {
     ("path", "message_id"): _rows("answer_id"),
     ("path", "note_id"): _rows("note_id"),
     ("path", "request_id"): _rows("feature_request_id"),
+    ("path", "export_id"): _rows("export_id"),
     ("path", "token"): _rows("share_token"),
     ("path", "university_short_code"): _rows("university_short_code"),
     ("path", "name"): _rows("prompt_name"),
@@ -494,7 +497,17 @@ async def seed_world(db: AsyncSession, settings: Settings, n: int, *, country: C
     await db.flush()
     note = ChatNote(session_id=chat.id, message_id=messages[1].id, content="Remember the inner function")
     request = FeatureRequest(user_id=caller.id, title="Dark mode", description="Please.")
-    db.add_all([note, request])
+    # A data export of the caller's, built and downloadable.
+    archive = build_zip({"account.json": None})
+    export = DataExport(
+        user_id=caller.id,
+        status="DONE",
+        archive=archive,
+        size_bytes=len(archive),
+        completed_at=datetime.now(UTC),
+        expires_at=datetime.now(UTC) + EXPORT_LIFETIME,
+    )
+    db.add_all([note, request, export])
     created_key = await create_key(db, settings, f"fuzz key {n}", None, scopes=tuple(Scope))
     # One invitation the caller may answer (a role from the admin; an enrolment from the instructor for a student)
     # and one to an address without an account, which its university's staff may list and revoke.
@@ -554,6 +567,7 @@ async def seed_world(db: AsyncSession, settings: Settings, n: int, *, country: C
         "last_message_id": messages[-1].id,
         "note_id": note.id,
         "feature_request_id": request.id,
+        "export_id": export.id,
         "share_token": chat.share_token,
         "prompt_name": prompt_name,
         "setting_key": setting_key,

@@ -171,6 +171,13 @@ MATRIX: dict[str, list[Case]] = {
     f"PUT {V1}/admin/settings/{{key}}": [Case(PLATFORM, body={"value": "sk-replaced"})],
     f"DELETE {V1}/admin/settings/{{key}}": [Case(PLATFORM)],
     f"GET {V1}/admin/outbox": [Case(PLATFORM)],
+    # Take it or erase it: an export is its owner's alone; erasing someone else is the platform's decision; erasing
+    # yourself needs your password (a wrong one here, so the outsiders survive the test: 422).
+    f"POST {V1}/users/me/export": [Case(SIGNED_IN)],
+    f"GET {V1}/users/me/exports/{{export_id}}": [Case(PRIVATE)],
+    f"GET {V1}/users/me/exports/{{export_id}}/download": [Case(PRIVATE)],
+    f"DELETE {V1}/users/me": [Case((401, 422, 422), body={"password": "not-the-password-1"})],
+    f"DELETE {V1}/admin/users/{{user_id}}": [Case(PLATFORM)],
     f"POST {V1}/admin/llm/test": [Case(PLATFORM)],
     # Catalog.
     f"GET {V1}/courses": [

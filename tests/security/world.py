@@ -32,6 +32,8 @@ from twosigma.config import Settings
 from twosigma.enums import EnrollmentStatus, InvitationKind, MessageRole, UserRole, Visibility
 from twosigma.feature_requests.models import FeatureRequest
 from twosigma.invitations.models import Invitation
+from twosigma.privacy.models import DataExport
+from twosigma.privacy.service import EXPORT_LIFETIME, build_zip
 from twosigma.progress.models import UserContentProgress
 from twosigma.system_settings.schemas import SettingWrite
 from twosigma.system_settings.service import put_setting
@@ -113,7 +115,16 @@ async def make_world(db: AsyncSession, settings: Settings) -> World:
     await db.flush()
     note = ChatNote(session_id=chat.id, message_id=answer.id, content=f"Note {sentinel}")
     request = FeatureRequest(user_id=student_a.id, title=f"Wish {sentinel}", description=f"Please {sentinel}")
-    db.add_all([note, request])
+    archive = build_zip({"chats.json": [f"Chat {sentinel}"]})
+    export = DataExport(
+        user_id=student_a.id,
+        status="DONE",
+        archive=archive,
+        size_bytes=len(archive),
+        completed_at=datetime.now(UTC),
+        expires_at=datetime.now(UTC) + EXPORT_LIFETIME,
+    )
+    db.add_all([note, request, export])
     await db.flush()
 
     prompt_name = unique("isolation-prompt-")
@@ -159,6 +170,7 @@ async def make_world(db: AsyncSession, settings: Settings) -> World:
             "message_id": answer.id,
             "note_id": note.id,
             "request_id": request.id,
+            "export_id": export.id,
             "token": chat.share_token,
             "name": prompt_name,
             "version": 1,

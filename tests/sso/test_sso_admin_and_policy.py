@@ -174,6 +174,7 @@ class TestWhoMayJoin:
             "sso_required": False,
             "allowed_email_domains": ["lab.uni.example", "uni.example"],
             "require_verified_email": True,
+            "chat_retention_days": None,
         }
 
     async def test_a_bad_domain_is_a_422(self, client: httpx.AsyncClient, settings: Settings, sso: SsoCampus) -> None:

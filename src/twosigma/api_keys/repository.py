@@ -21,3 +21,10 @@ async def touch(session: AsyncSession, key_id: int, at: datetime) -> None:
     await session.execute(
         update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=at).execution_options(synchronize_session=False)
     )
+
+
+async def detach_creator(session: AsyncSession, user_id: int) -> None:
+    await session.execute(
+        update(ApiKey).where(ApiKey.created_by == user_id).values(created_by=None),
+        execution_options={"synchronize_session": False},
+    )

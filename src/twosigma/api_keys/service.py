@@ -139,3 +139,9 @@ async def authenticate(
         key = replace(key, last_used_at=now)
     cache.put(public_key, key, generation)
     return key
+
+
+async def erase_user(session: AsyncSession, user_id: int) -> None:
+    """An account being erased: the keys it created keep working (they belong to the deployment's integrations,
+    which must not break because an admin left) but no longer point at the person."""
+    await repo.detach_creator(session, user_id)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Boolean, Integer, Row, String, cast, func, literal, select
+from sqlalchemy import Boolean, Integer, Row, String, cast, func, literal, select, update
 from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -259,3 +259,10 @@ async def question_totals(session: AsyncSession, offering_id: int, item_id: int)
         .group_by(question_id)
     )
     return {r.question_id: QuestionTotals(int(r.attempts), int(r.ok)) for r in await session.execute(stmt)}
+
+
+async def clear_answers_of_user(session: AsyncSession, user_id: int) -> None:
+    await session.execute(
+        update(QuizAttempt).where(QuizAttempt.user_id == user_id).values(answers={}),
+        execution_options={"synchronize_session": False},
+    )

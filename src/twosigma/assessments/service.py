@@ -202,3 +202,9 @@ async def my_attempts(
         total=found.total,
         pages=found.pages,
     )
+
+
+async def erase_user(session: AsyncSession, user_id: int) -> None:
+    """An account being erased: its attempts stay (scores and per-question results, for the course's figures) on
+    the anonymous tombstone, but the answers as typed go (a free-text answer may say anything about the person)."""
+    await repo.clear_answers_of_user(session, user_id)

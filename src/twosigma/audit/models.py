@@ -29,6 +29,7 @@ class AuditAction(StrEnum):
     ENROLLMENT_DELETED = "enrollment.deleted"
     ACCOUNT_DEACTIVATED = "account.deactivated"  # platform-level: no university
     ACCOUNT_REACTIVATED = "account.reactivated"
+    ACCOUNT_ERASED = "account.erased"  # platform-level; the target is the anonymous tombstone's id
 
 
 class AuditEvent(Base):

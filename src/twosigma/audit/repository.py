@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, String, cast, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.audit.models import AuditAction, AuditEvent
 
@@ -13,3 +14,20 @@ def university_events_query(university_id: int, action: AuditAction | None) -> S
     if action is not None:
         stmt = stmt.where(AuditEvent.action == action.value)
     return stmt.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+
+
+async def forget_person(session: AsyncSession, user_id: int, addresses: list[str]) -> None:
+    """Events about the person keep what happened and the ids, without their address or free-text details."""
+    e = AuditEvent
+    lowered = [address.lower() for address in addresses]
+    await session.execute(
+        update(e).where(e.actor_id == user_id).values(actor_email=None),
+        execution_options={"synchronize_session": False},
+    )
+    mentions = [func.lower(cast(e.details, String)).contains(address, autoescape=True) for address in lowered]
+    await session.execute(
+        update(e)
+        .where(or_(e.target_user_id == user_id, func.lower(e.target_email).in_(lowered), *mentions))
+        .values(target_email=None, details={}),
+        execution_options={"synchronize_session": False},
+    )

@@ -47,3 +47,9 @@ async def university_log(
     session: AsyncSession, university_id: int, action: AuditAction | None, params: PageParams
 ) -> PageResult[AuditEvent]:
     return await paginate(session, repo.university_events_query(university_id, action), params)
+
+
+async def forget_person(session: AsyncSession, user_id: int, addresses: list[str]) -> None:
+    """An account being erased: every event that names it by address (as actor or target), or mentions one of
+    its `addresses` in its details, keeps its action, time and ids but loses the address and the details."""
+    await repo.forget_person(session, user_id, addresses)

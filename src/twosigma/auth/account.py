@@ -70,6 +70,11 @@ class Confirmed:
     purpose: str
 
 
+# The notice to the former address after an email change: `email_changed:{user id}:{token row id}` (the prefix lets
+# an erasure find these mails, whose recipient is no longer the account's address).
+EMAIL_CHANGED_KEY = "email_changed:"
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -236,7 +241,18 @@ async def verify_email(session: AsyncSession, token: str, now: datetime) -> User
     """A verification link marks the address verified; an email-change link moves the account to its address."""
     row, user = await _use(session, token, (VERIFY, EMAIL_CHANGE), now)
     if row.purpose == EMAIL_CHANGE:
+        old_email = user.email
         await users_service.change_email(session, user, row.email, now)
+        # The former address hears of it (no link: it says how to react), in the same transaction as the change.
+        await mail.enqueue(
+            session,
+            recipient=old_email,
+            template="email_changed",
+            locale=user.locale,
+            link="",
+            values={"name": user.full_name, "target": row.email},
+            idempotency_key=f"{EMAIL_CHANGED_KEY}{user.id}:{row.id}",
+        )
     elif row.email.lower() == user.email.lower():
         await users_service.mark_email_verified(session, user, now)
     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.auth.models import AccountToken, RefreshToken
@@ -62,3 +62,12 @@ async def lock_account_token(session: AsyncSession, token_hash: str) -> AccountT
         .execution_options(populate_existing=True)
     )
     return result.first()
+
+
+async def erase_user(session: AsyncSession, user_id: int) -> list[str]:
+    """Delete the user's refresh tokens and mailed tokens; the addresses those tokens were mailed to."""
+    addresses = await session.scalars(select(AccountToken.email).where(AccountToken.user_id == user_id).distinct())
+    found = list(addresses)
+    await session.execute(delete(AccountToken).where(AccountToken.user_id == user_id))
+    await session.execute(delete(RefreshToken).where(RefreshToken.user_id == user_id))
+    return found

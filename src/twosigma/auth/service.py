@@ -295,6 +295,12 @@ async def change_password(
     await session.flush()
 
 
+async def erase_user(session: AsyncSession, user_id: int) -> list[str]:
+    """An account being erased: every refresh token and mailed token deleted (nothing of it can sign in or be
+    confirmed); the addresses tokens were mailed to, so the mail outbox can forget them too."""
+    return await repository.erase_user(session, user_id)
+
+
 async def revoke_all_of_user(session: AsyncSession, user_id: int, at: datetime | None = None) -> int:
     """Sign every refresh token of the user out (a password change, the account deactivated): the one way to do
     it, for every domain. Access tokens stop on their own (the principal loader checks the account)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.enums import FeatureRequestStatus
@@ -23,3 +23,7 @@ def list_query(owner_id: int | None, status: FeatureRequestStatus | None) -> Sel
 
 async def get(session: AsyncSession, request_id: int) -> FeatureRequest | None:
     return await session.get(FeatureRequest, request_id)
+
+
+async def delete_of_user(session: AsyncSession, user_id: int) -> None:
+    await session.execute(delete(FeatureRequest).where(FeatureRequest.user_id == user_id))

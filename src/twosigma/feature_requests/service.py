@@ -52,3 +52,8 @@ async def delete(session: AsyncSession, principal: Principal, request: FeatureRe
     ensure_may_delete(principal, request)
     await session.delete(request)
     await session.flush()
+
+
+async def erase_user(session: AsyncSession, user_id: int) -> None:
+    """An account being erased: its feature requests go (their free text may name the person)."""
+    await repo.delete_of_user(session, user_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, delete, false, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -152,3 +152,19 @@ async def locale_of_address(session: AsyncSession, email: str) -> str | None:
 async def get_by_token_hash_with_context(session: AsyncSession, token_hash: str) -> Invitation | None:
     stmt = _with_context(select(Invitation).where(Invitation.token_hash == token_hash))
     return (await session.scalars(stmt)).one_or_none()
+
+
+async def delete_addressed_to(session: AsyncSession, addresses: list[str], user_id: int) -> None:
+    lowered = [address.lower() for address in addresses]
+    await session.execute(
+        delete(Invitation).where(
+            or_(
+                func.lower(Invitation.email).in_(lowered),
+                and_(
+                    Invitation.closed_by_id == user_id,
+                    Invitation.status.in_((InvitationStatus.ACCEPTED, InvitationStatus.DECLINED)),
+                ),
+            )
+        ),
+        execution_options={"synchronize_session": False},
+    )

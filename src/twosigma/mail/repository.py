@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -61,3 +61,16 @@ def redacted_values(text_body: str, html_body: str) -> dict[str, str]:
 
 async def when_due(session: AsyncSession, message_id: int) -> datetime | None:
     return await session.scalar(select(MailOutbox.next_attempt_at).where(MailOutbox.id == message_id))
+
+
+async def delete_for(session: AsyncSession, addresses: list[str], key_prefixes: list[str]) -> None:
+    lowered = [address.lower() for address in addresses]
+    await session.execute(
+        delete(MailOutbox).where(
+            or_(
+                func.lower(MailOutbox.recipient).in_(lowered),
+                *(MailOutbox.idempotency_key.startswith(prefix, autoescape=True) for prefix in key_prefixes),
+            )
+        ),
+        execution_options={"synchronize_session": False},
+    )

@@ -201,3 +201,10 @@ def to_item(row: MailOutbox) -> OutboxItem:
 async def list_outbox(session: AsyncSession, params: PageParams, status: str | None) -> PageResult[OutboxItem]:
     page = await paginate(session, repository.listing(status), params)
     return PageResult(items=[to_item(row) for row in page.items], page=page.page, limit=page.limit, total=page.total)
+
+
+async def forget_recipient(session: AsyncSession, addresses: list[str], key_prefixes: list[str]) -> None:
+    """An account being erased: every message to one of its `addresses` or whose idempotency key starts with one of
+    `key_prefixes` (mails about it sent elsewhere, such as the notice to a former address) is deleted, sent or not:
+    an erased person gets no more mail, and the outbox keeps no copy."""
+    await repository.delete_for(session, addresses, key_prefixes)

@@ -94,6 +94,50 @@ TEMPLATES: dict[str, dict[str, Texts]] = {
             "Wenn Sie nicht wissen, warum Sie diese E-Mail erhalten, ignorieren Sie sie.",
         ),
     },
+    # No link: the notice to the former address when an email change applied (auth/account.py verify_email).
+    "email_changed": {
+        "en": Texts(
+            "Your account's email address was changed",
+            "Hello {name},\n\nthe email address of your account was changed to {target} just now, confirmed from "
+            "that address. You will receive no more mail about this account here.\n\nIf you made this change, "
+            "there is nothing to do. If you did not, someone who knows your password has taken the account over: "
+            "contact your university's administrators (or the platform's) at once, say which address was yours, and "
+            "ask them to deactivate the account and restore your address. Change this password wherever else you "
+            "use it.",
+            "",
+            "This notice needs no action if the change was yours; it contains no link.",
+        ),
+        "de": Texts(
+            "Die E-Mail-Adresse Ihres Kontos wurde geändert",
+            "Hallo {name},\n\ndie E-Mail-Adresse Ihres Kontos wurde soeben in {target} geändert, bestätigt von "
+            "dieser Adresse aus. Hierher erhalten Sie keine E-Mails zu diesem Konto mehr.\n\nWenn Sie das selbst "
+            "waren, ist nichts zu tun. Wenn nicht, hat jemand, der Ihr Passwort kennt, das Konto übernommen: Wenden "
+            "Sie sich sofort an die Administration Ihrer Hochschule (oder der Plattform), nennen Sie Ihre bisherige "
+            "Adresse und bitten Sie, das Konto zu sperren und Ihre Adresse wiederherzustellen. Ändern Sie dieses "
+            "Passwort überall, wo Sie es sonst verwenden.",
+            "",
+            "Wenn die Änderung von Ihnen stammt, ist nichts zu tun; diese Mitteilung enthält keinen Link.",
+        ),
+    },
+    # No link (the download needs the owner's sign-in): a data export is ready (privacy/service.py).
+    "export_ready": {
+        "en": Texts(
+            "Your data export is ready",
+            "Hello {name},\n\nthe export of your data you asked for is ready. Download it in the app (or with GET "
+            "/api/v1/users/me/exports/{target}/download) within 7 days; after that it is deleted.",
+            "",
+            "If you did not ask for an export, change your password: someone signed in to your account asked for it.",
+        ),
+        "de": Texts(
+            "Ihr Datenexport ist fertig",
+            "Hallo {name},\n\nder Export Ihrer Daten, den Sie angefordert haben, ist fertig. Laden Sie ihn innerhalb "
+            "von 7 Tagen in der App herunter (oder mit GET /api/v1/users/me/exports/{target}/download); danach wird "
+            "er gelöscht.",
+            "",
+            "Wenn Sie keinen Export angefordert haben, ändern Sie Ihr Passwort: Jemand hat ihn in Ihrem Konto "
+            "angefordert.",
+        ),
+    },
 }
 
 # Words the invitation mail puts into {target}.
@@ -116,14 +160,17 @@ def render(template: str, locale: str | None, link: str, values: Mapping[str, st
     # and a header Python's email package refuses would fail the message.
     subject = " ".join(texts.subject.format_map(_Values(values)).split())
     lead = texts.lead.format_map(_Values(values))
-    text = f"{lead}\n\n{link}\n\n{texts.footer}\n"
+    text = f"{lead}\n\n{link}\n\n{texts.footer}\n" if link else f"{lead}\n\n{texts.footer}\n"
     escaped = _Values({key: html.escape(value) for key, value in values.items()})
     paragraphs = "".join(f"<p>{part}</p>" for part in texts.lead.format_map(escaped).split("\n\n"))
+    anchor = (
+        f'<p><a href="{html.escape(link, quote=True)}">{html.escape(texts.action)}</a></p><p>{html.escape(link)}</p>'
+        if link
+        else ""
+    )
     body = (
         f'<!DOCTYPE html><html lang="{language}"><head><meta charset="utf-8"><title>{html.escape(subject)}</title>'
-        f"</head><body>{paragraphs}"
-        f'<p><a href="{html.escape(link, quote=True)}">{html.escape(texts.action)}</a></p>'
-        f"<p>{html.escape(link)}</p><p>{html.escape(texts.footer)}</p></body></html>"
+        f"</head><body>{paragraphs}{anchor}<p>{html.escape(texts.footer)}</p></body></html>"
     )
     return Rendered(subject=subject, text=text, html=body, language=language)
 

@@ -99,3 +99,5 @@ class UniversityAccessPolicy(Base):
     )
     require_verified_email: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
     updated_at: Mapped[datetime] = updated_at_column()
+    # Chat sessions idle longer than this are deleted by the daily retention job (privacy/); None: kept.
+    chat_retention_days: Mapped[int | None] = mapped_column(Integer, nullable=True)

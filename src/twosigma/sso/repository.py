@@ -116,3 +116,18 @@ async def add(session: AsyncSession, row: object) -> None:
 async def delete_row(session: AsyncSession, row: object) -> None:
     await session.delete(row)
     await session.flush()
+
+
+async def erase_user(session: AsyncSession, user_id: int) -> None:
+    await session.execute(delete(SsoExchangeCode).where(SsoExchangeCode.user_id == user_id))
+    await session.execute(delete(SsoIdentity).where(SsoIdentity.user_id == user_id))
+
+
+async def chat_retention(session: AsyncSession) -> Sequence[tuple[int, int]]:
+    """(university id, days) of every university that set a chat retention."""
+    rows = await session.execute(
+        select(UniversityAccessPolicy.university_id, UniversityAccessPolicy.chat_retention_days)
+        .where(UniversityAccessPolicy.chat_retention_days.is_not(None))
+        .order_by(UniversityAccessPolicy.university_id)
+    )
+    return [(row.university_id, int(row.chat_retention_days)) for row in rows]

@@ -95,6 +95,13 @@ class AccessPolicyWrite(Schema):
         default_factory=list, description="Empty: every domain. Self-enrolment and single sign-on linking only."
     )
     require_verified_email: bool = Field(default=False, description="Enrolment needs a verified email address.")
+    chat_retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=3650,
+        description="Tutor chats idle (no message) for longer than this many days are deleted by a daily job; "
+        "null: kept.",
+    )
 
 
 class AccessPolicyRead(BaseModel):
@@ -102,6 +109,7 @@ class AccessPolicyRead(BaseModel):
     sso_required: bool
     allowed_email_domains: list[str]
     require_verified_email: bool
+    chat_retention_days: int | None
 
 
 class ExchangeRequest(Schema):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -198,13 +199,18 @@ async def delete_config(session: AsyncSession, university: University) -> None:
 def _policy_read(university_id: int, policy: UniversityAccessPolicy | None) -> AccessPolicyRead:
     if policy is None:
         return AccessPolicyRead(
-            university_id=university_id, sso_required=False, allowed_email_domains=[], require_verified_email=False
+            university_id=university_id,
+            sso_required=False,
+            allowed_email_domains=[],
+            require_verified_email=False,
+            chat_retention_days=None,
         )
     return AccessPolicyRead(
         university_id=university_id,
         sso_required=policy.sso_required,
         allowed_email_domains=list(policy.allowed_email_domains),
         require_verified_email=policy.require_verified_email,
+        chat_retention_days=policy.chat_retention_days,
     )
 
 
@@ -230,6 +236,17 @@ async def put_policy(session: AsyncSession, university: University, data: Access
             setattr(policy, name, value)
         await session.flush()
     return _policy_read(university.id, policy)
+
+
+async def erase_user(session: AsyncSession, user_id: int) -> None:
+    """An account being erased: its identities (so the provider's next sign-in creates a fresh account) and any
+    unused exchange code."""
+    await repository.erase_user(session, user_id)
+
+
+async def chat_retention(session: AsyncSession) -> Sequence[tuple[int, int]]:
+    """(university id, days) of every university whose policy sets `chat_retention_days`."""
+    return await repository.chat_retention(session)
 
 
 # --- Signing in ----------------------------------------------------------------------------------------------------

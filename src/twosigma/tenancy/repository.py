@@ -303,3 +303,15 @@ async def ensure_student_role(session: AsyncSession, user_id: int, university_id
         .on_conflict_do_nothing(index_elements=["user_id", "university_id", "role"])
     )
     await session.execute(stmt)
+
+
+async def platform_admin_grant_ids_of(session: AsyncSession, user_id: int) -> list[int]:
+    stmt = select(UserUniversityRole.id).where(
+        UserUniversityRole.user_id == user_id, UserUniversityRole.role == UserRole.PLATFORM_ADMIN
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def delete_memberships_of(session: AsyncSession, user_id: int) -> None:
+    await session.execute(delete(UserUniversityRole).where(UserUniversityRole.user_id == user_id))
+    await session.execute(delete(MemberSuspension).where(MemberSuspension.user_id == user_id))

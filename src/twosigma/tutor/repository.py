@@ -6,12 +6,28 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Integer, Select, Table, bindparam, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.content.models import ContentItem, Module
+from twosigma.courses.models import Course
 from twosigma.enums import MessageRole
 from twosigma.taxonomy.models import ContentType
+from twosigma.tenancy.models import UserUniversityRole
 from twosigma.tutor.models import ChatMessage, ChatNote, ChatSession
 from twosigma.tutor.schemas import MessageRead
 from twosigma.users.models import User, UserProfile
@@ -221,3 +237,39 @@ async def own_note(session: AsyncSession, note_id: int, user_id: int) -> ChatNot
         .execution_options(populate_existing=True)
     )
     return (await session.scalars(stmt)).one_or_none()
+
+
+async def delete_sessions_where(session: AsyncSession, condition: ColumnElement[bool]) -> tuple[int, int]:
+    """Delete the chat sessions matching `condition` (their messages, notes and share links go with them, ON
+    DELETE CASCADE); (sessions, messages) deleted."""
+    ids = list(await session.scalars(select(ChatSession.id).where(condition)))
+    if not ids:
+        return 0, 0
+    messages = await session.scalar(
+        select(func.count()).select_from(ChatMessage).where(ChatMessage.session_id.in_(ids))
+    )
+    await session.execute(
+        delete(ChatSession).where(ChatSession.id.in_(ids)), execution_options={"synchronize_session": False}
+    )
+    return len(ids), int(messages or 0)
+
+
+def of_user(user_id: int) -> ColumnElement[bool]:
+    return ChatSession.user_id == user_id
+
+
+def idle_in_university(university_id: int, cutoff: datetime) -> ColumnElement[bool]:
+    """Sessions without a message since `cutoff` that belong to the university: about one of its courses' items,
+    or about no item (none chosen, or the item deleted) and held by one of its members."""
+    about_its_item = exists().where(
+        ContentItem.id == ChatSession.content_item_id,
+        Course.id == ContentItem.course_id,
+        Course.university_id == university_id,
+    )
+    its_member = exists().where(
+        UserUniversityRole.user_id == ChatSession.user_id, UserUniversityRole.university_id == university_id
+    )
+    return and_(
+        ChatSession.updated_at < cutoff,
+        or_(about_its_item, and_(ChatSession.content_item_id.is_(None), its_member)),
+    )

@@ -84,6 +84,18 @@ async def delete_session(session: AsyncSession, chat: ChatSession) -> None:
     await session.flush()
 
 
+async def erase_user(session: AsyncSession, user_id: int) -> tuple[int, int]:
+    """An account being erased: all its chat sessions, with their messages, notes and share links."""
+    return await repo.delete_sessions_where(session, repo.of_user(user_id))
+
+
+async def delete_idle_chats(session: AsyncSession, university_id: int, cutoff: datetime) -> tuple[int, int]:
+    """Chat retention: the university's sessions idle (no message) since `cutoff`; (sessions, messages) deleted.
+    A session belongs to the university of its content item's course; one without an item (none chosen, or the
+    item was deleted) to every university its owner is a member of, so the strictest of their retentions wins."""
+    return await repo.delete_sessions_where(session, repo.idle_in_university(university_id, cutoff))
+
+
 async def list_messages(session: AsyncSession, chat: ChatSession, before: int | None, limit: int) -> MessagePage:
     rows = list(await repo.message_page(session, chat.id, before, limit))
     more = len(rows) > limit

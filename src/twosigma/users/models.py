@@ -24,6 +24,9 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=true())
     # When the owner proved they read mail at `email` (a verification link, or confirming an email change).
     email_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # When the account was erased (docs/identity.md "Take it or erase it"): the row stays as a tombstone without
+    # personal data, so the anonymous learning records that point at it keep their foreign keys.
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     current_streak_days: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
     last_activity_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     created_at: Mapped[datetime] = created_at_column()

@@ -94,3 +94,9 @@ async def lock_streak(session: AsyncSession, user_id: int) -> StreakState:
 
 async def set_streak(session: AsyncSession, user_id: int, days: int, last: date) -> None:
     await session.execute(SET_STREAK, {"user_id": user_id, "days": days, "last": last})
+
+
+async def delete_personal_rows(session: AsyncSession, user_id: int) -> None:
+    """The onboarding profile and the subject preferences of an account being erased."""
+    await session.execute(delete(UserProfile).where(UserProfile.user_id == user_id))
+    await session.execute(delete(UserSubjectPreference).where(UserSubjectPreference.user_id == user_id))

@@ -82,7 +82,10 @@ async def create_user(session: AsyncSession, settings: Settings, account: NewAcc
 
 
 async def set_active(session: AsyncSession, user: User, active: bool) -> bool:
-    """Activate or deactivate the account (whoever may decide it has decided); whether it changed."""
+    """Activate or deactivate the account (whoever may decide it has decided); whether it changed. An erased
+    account stays inactive: it has no owner any more."""
+    if active and user.erased_at is not None:
+        raise Conflict("This account was erased; it cannot be reactivated.", code="account_erased")
     changed = user.is_active != active
     user.is_active = active
     await session.flush()
@@ -216,4 +219,33 @@ async def reclaim_unverified(session: AsyncSession, user: User, at: datetime) ->
     verified as of `at`. The caller signs its sessions out."""
     user.password_hash = NO_PASSWORD
     user.email_verified_at = at
+
+
+# --- Erasure (privacy/service.py orchestrates; docs/identity.md "Take it or erase it") -------------------------------
+
+ERASED_NAME = "Erased user"
+# Not a bcrypt hash: password sign-in always fails for it (after the usual equal work, auth/passwords.py).
+ERASED_PASSWORD_HASH = "!erased"
+
+
+def erased_email(user_id: int) -> str:
+    """A unique address that names nobody and can never be registered (`.invalid` is reserved, RFC 2606)."""
+    return f"erased-{user_id}@erased.invalid"
+
+
+async def erase_user(session: AsyncSession, user: User, at: datetime) -> None:
+    """Clear the account's personal fields and delete its profile and subject preferences. The row stays as a
+    tombstone (inactive, no password, a placeholder address), so the anonymous learning records that point at it
+    keep their foreign keys, and the address it had is free to register again."""
+    await repository.delete_personal_rows(session, user.id)
+    user.email = erased_email(user.id)
+    user.full_name = ERASED_NAME
+    user.password_hash = ERASED_PASSWORD_HASH
+    user.locale = "en"
+    user.time_zone = "UTC"
+    user.is_active = False
+    user.email_verified_at = None
+    user.current_streak_days = 0
+    user.last_activity_date = None
+    user.erased_at = at
     await session.flush()

@@ -21,6 +21,7 @@ from twosigma.authz.access import (
     enrollments,
     feature_requests,
     invitations,
+    privacy,
     progress,
     prompts,
 )
@@ -28,7 +29,13 @@ from twosigma.authz.access import tenancy as tenancy_access
 from twosigma.authz.access.assessments import StaffItem, StudentItem
 from twosigma.authz.access.content import CourseAccess, ItemAccess, ModuleAccess
 from twosigma.authz.access.progress import READING, WRITING, Participation
-from twosigma.authz.dependencies import CurrentPrincipal, OptionalPrincipal, bearer_scheme, get_optional_principal
+from twosigma.authz.dependencies import (
+    CurrentPrincipal,
+    OptionalPrincipal,
+    PlatformAdmin,
+    bearer_scheme,
+    get_optional_principal,
+)
 from twosigma.authz.policy import is_platform_admin
 from twosigma.authz.principal import Principal
 from twosigma.content.models import ContentItem, Module
@@ -39,10 +46,12 @@ from twosigma.feature_requests.models import FeatureRequest
 from twosigma.invitations.models import Invitation
 from twosigma.kit.deps import AppSettings
 from twosigma.kit.params import IdPath
+from twosigma.privacy.models import DataExport
 from twosigma.prompts.services.changes import Actor
 from twosigma.system_settings.dependencies import Effective
 from twosigma.tenancy.models import Department, University
 from twosigma.tutor.models import ChatMessage, ChatNote, ChatSession
+from twosigma.users.models import User
 
 # --- Courses and offerings -----------------------------------------------------------------------------------------
 
@@ -163,6 +172,17 @@ async def get_gradebook_item(
 
 async def get_visible_request(session: DbSession, principal: CurrentPrincipal, request_id: IdPath) -> FeatureRequest:
     return await feature_requests.visible_request(session, principal, request_id)
+
+
+# --- Data exports and erasure --------------------------------------------------------------------------------------
+
+
+async def get_own_export(session: DbSession, principal: CurrentPrincipal, export_id: IdPath) -> DataExport:
+    return await privacy.own_export(session, principal, export_id)
+
+
+async def get_erasable_account(session: DbSession, admin: PlatformAdmin, user_id: IdPath) -> User:
+    return await privacy.erasable_account(session, admin, user_id)
 
 
 # --- Invitations ---------------------------------------------------------------------------------------------------

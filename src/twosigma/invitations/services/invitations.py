@@ -312,3 +312,9 @@ async def revoke(session: AsyncSession, p: Principal, invitation: Invitation, no
     _close(row, InvitationStatus.REVOKED, p, now)
     await session.flush()
     await _record(session, AuditAction.INVITATION_REVOKED, p, row)
+
+
+async def erase_user(session: AsyncSession, user_id: int, addresses: list[str]) -> None:
+    """An account being erased: the invitations to its addresses (pending ones are revoked by going; closed ones
+    would keep the address) and those it accepted or declined. Invitations it sent to others stay theirs."""
+    await repo.delete_addressed_to(session, addresses, user_id)

@@ -273,3 +273,22 @@ async def set_user_status(session: AsyncSession, p: Principal, user_id: int, dat
             session, action, actor=p, university_id=None, target_user_id=user.id, target_email=user.email
         )
     return user
+
+
+# Erasure (privacy/service.py orchestrates)
+
+
+async def ensure_not_last_platform_admin(session: AsyncSession, user_id: int) -> None:
+    """409 when erasing `user_id` would leave the platform without a PLATFORM_ADMIN grant."""
+    own = await repo.platform_admin_grant_ids_of(session, user_id)
+    if own and set(await repo.lock_platform_admin_grants(session)) <= set(own):
+        raise Conflict(
+            "This is the platform's last PLATFORM_ADMIN; grant the role to someone else first.",
+            code="last_platform_admin",
+        )
+
+
+async def erase_user(session: AsyncSession, user_id: int) -> None:
+    """An account being erased: its role grants and suspensions go (its enrolments stay, anonymous, with the
+    enrolments domain; the audit log keeps what was done)."""
+    await repo.delete_memberships_of(session, user_id)
