@@ -8,6 +8,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.fixtures.smtp import SmtpServer
+from tests.reliability.scratch import restored_logging
 from twosigma.app import create_app
 from twosigma.config import Settings
 from twosigma.db.engine import Database, make_sessionmaker
@@ -21,7 +22,8 @@ from twosigma.privacy.models import ChatRetentionRun
 async def test_a_server_sends_committed_mail_in_the_background_and_stops_on_shutdown(
     settings: Settings, db_engine: AsyncEngine, smtp: SmtpServer
 ) -> None:
-    app = create_app(settings=settings)  # no database given: the lifespan connects, as in `twosigma serve`
+    with restored_logging():  # a server's create_app configures logging for the process; the tests' is pytest's
+        app = create_app(settings=settings)  # no database given: the lifespan connects, as in `twosigma serve`
     database = Database(engine=db_engine, sessionmaker=make_sessionmaker(db_engine))
     try:
         async with app.router.lifespan_context(app):
