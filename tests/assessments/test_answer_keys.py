@@ -8,7 +8,6 @@ soon as it exists; a route with a path parameter this world has no value for fai
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tests.fakes import FakeAnthropic
 from tests.fixtures.content import Classroom, make_classroom, make_content_item, make_module, root_of
 from tests.fixtures.factories import auth_headers
+from tests.fixtures.llm_env import _clean_environment, _close_llm_clients, use_fake_anthropic  # noqa: F401
 from tests.fixtures.quiz_content import QUIZ, key_names, keys_in_text, make_quiz_type, quiz
 from tests.fixtures.tutor import make_chat
 from twosigma.assessments.quiz import student_view
@@ -30,10 +30,8 @@ from twosigma.config import Settings
 from twosigma.content.models import ContentItem, Module
 from twosigma.enrollments.models import CourseEnrollment
 from twosigma.feature_requests.models import FeatureRequest
-from twosigma.kit.state import state_of
 from twosigma.privacy.models import DataExport
 from twosigma.privacy.service import EXPORT_LIFETIME, build_zip
-from twosigma.system_settings.registry import KNOWN_SETTINGS
 from twosigma.taxonomy.models import ContentType, Subject
 from twosigma.tutor.models import ChatSession
 
@@ -42,28 +40,12 @@ Headers = dict[str, str]
 PARAM = re.compile(r"{(\w+)}")
 
 
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for spec in KNOWN_SETTINGS.values():
-        for name in spec.env_vars:
-            monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture(autouse=True)
-async def _close_llm_clients(app: FastAPI) -> AsyncIterator[None]:
-    yield
-    await state_of(app).llm_providers.aclose()
-
-
 @pytest.fixture
 def anthropic(fake_anthropic: FakeAnthropic, monkeypatch: pytest.MonkeyPatch) -> FakeAnthropic:
     """The tutor's provider is the fake Anthropic API (as in tests/tutor/conftest.py)."""
-    monkeypatch.setenv("TWOSIGMA_LLM_PROVIDER", "anthropic")
-    monkeypatch.setenv("TWOSIGMA_LLM_ANTHROPIC_API_KEY", "sk-ant-keys-test-0123456789")
-    monkeypatch.setenv("TWOSIGMA_LLM_ANTHROPIC_BASE_URL", fake_anthropic.url)
-    monkeypatch.setenv("TWOSIGMA_LLM_TIMEOUT_SECONDS", "5")
-    monkeypatch.setenv("TWOSIGMA_LLM_DEFAULT_MODEL", "claude-tutor-test")
-    return fake_anthropic
+    return use_fake_anthropic(
+        fake_anthropic, monkeypatch, api_key="sk-ant-keys-test-0123456789", model="claude-tutor-test"
+    )
 
 
 @dataclass

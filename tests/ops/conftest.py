@@ -2,34 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-from fastapi import FastAPI
 
 from tests.fakes import FakeAnthropic
-from twosigma.kit.state import state_of
-from twosigma.system_settings.registry import KNOWN_SETTINGS
-
-
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for spec in KNOWN_SETTINGS.values():
-        for name in spec.env_vars:
-            monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture(autouse=True)
-async def _close_llm_clients(app: FastAPI) -> AsyncIterator[None]:
-    yield
-    await state_of(app).llm_providers.aclose()
+from tests.fixtures.llm_env import _clean_environment, _close_llm_clients, use_fake_anthropic  # noqa: F401
 
 
 @pytest.fixture
 def anthropic(fake_anthropic: FakeAnthropic, monkeypatch: pytest.MonkeyPatch) -> FakeAnthropic:
-    monkeypatch.setenv("TWOSIGMA_LLM_PROVIDER", "anthropic")
-    monkeypatch.setenv("TWOSIGMA_LLM_ANTHROPIC_API_KEY", "sk-ant-ops-test-0123456789")
-    monkeypatch.setenv("TWOSIGMA_LLM_ANTHROPIC_BASE_URL", fake_anthropic.url)
-    monkeypatch.setenv("TWOSIGMA_LLM_TIMEOUT_SECONDS", "5")
-    monkeypatch.setenv("TWOSIGMA_LLM_DEFAULT_MODEL", "claude-ops-test")
-    return fake_anthropic
+    return use_fake_anthropic(
+        fake_anthropic, monkeypatch, api_key="sk-ant-ops-test-0123456789", model="claude-ops-test"
+    )

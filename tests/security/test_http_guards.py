@@ -307,7 +307,12 @@ class TestSecurityHeaders:
         async def boom() -> None:
             raise RuntimeError("internal detail")
 
-        response = await client.get("/boom")
+        # The app is the test session's: take the route out again, or later tests see an undocumented /boom.
+        added = app.router.routes[-1]
+        try:
+            response = await client.get("/boom")
+        finally:
+            app.router.routes.remove(added)
         assert response.status_code == 500
         assert response.json()["error"]["code"] == "internal_error"
         assert "internal detail" not in response.text
