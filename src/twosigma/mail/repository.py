@@ -51,8 +51,8 @@ def listing(status: str | None) -> Select[MailOutbox]:
 
 
 async def counts_by_status(session: AsyncSession) -> dict[str, int]:
-    rows = await session.execute(select(MailOutbox.status, func.count()).group_by(MailOutbox.status))
-    return {row[0]: int(row[1]) for row in rows}
+    rows = await session.execute(select(MailOutbox.status, func.count().label("n")).group_by(MailOutbox.status))
+    return {row.status: int(row.n) for row in rows}
 
 
 def redacted_values(text_body: str, html_body: str) -> dict[str, str]:

@@ -23,6 +23,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, cast
 
+from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.api_keys import service as api_keys
@@ -46,7 +47,7 @@ from twosigma.mail import service as mail
 from twosigma.privacy import repository as repo
 from twosigma.privacy.models import DataExport
 from twosigma.privacy.schemas import EraseMe, ExportRead, ExportStatus
-from twosigma.sso import service as sso
+from twosigma.sso.services import configuration as sso
 from twosigma.tenancy.services import members as tenancy
 from twosigma.tutor import service as tutor
 from twosigma.users import service as users
@@ -245,7 +246,8 @@ async def _build(database: Database, export_id: int, attempt: int, user_id: int,
     try:
         async with database.sessionmaker() as session, session.begin():
             files = await collect(session, user_id)
-        data = build_zip(files)
+        # Serializing and compressing up to MAX_ARCHIVE_BYTES is CPU work: off the event loop, which serves requests.
+        data = await to_thread.run_sync(build_zip, files)
     except ExportTooLarge as exc:
         async with database.sessionmaker() as session, session.begin():
             await queue.retry(session, repo.EXPORTS, export_id, attempt, str(exc), now, permanent=True)
