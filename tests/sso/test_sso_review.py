@@ -26,7 +26,7 @@ from twosigma.config import Environment, Settings
 from twosigma.enums import UserRole
 from twosigma.sso import oidc
 from twosigma.sso.models import SsoExchangeCode, SsoIdentity, SsoLoginState, SsoProvider
-from twosigma.sso.service import CALLBACK_PATH, LOGIN_STARTS_PER_ADDRESS, STATE_COOKIE
+from twosigma.sso.services.sign_in import CALLBACK_PATH, LOGIN_STARTS_PER_ADDRESS, STATE_COOKIE
 from twosigma.users.models import User
 
 LOGIN_STARTS = int(LOGIN_STARTS_PER_ADDRESS.split("/")[0])

@@ -14,9 +14,9 @@ from twosigma.kit.deps import AppSettings, ClientAddress, Limiter
 from twosigma.kit.handlers import error_response
 from twosigma.kit.routing import APIRouter
 from twosigma.kit.schemas import error_responses
-from twosigma.sso import service
 from twosigma.sso.dependencies import SsoUniversity
 from twosigma.sso.schemas import AccessPolicyRead, AccessPolicyWrite, ExchangeRequest, SsoConfigRead, SsoConfigWrite
+from twosigma.sso.services import configuration, sign_in
 
 router = APIRouter()
 
@@ -34,7 +34,7 @@ Param = Annotated[str | None, Query(max_length=2000)]
     responses=error_responses(401, 403, 404),
 )
 async def get_sso(university: SsoUniversity, session: DbSession, settings: AppSettings) -> SsoConfigRead:
-    return await service.read_config(session, settings, university)
+    return await configuration.read_config(session, settings, university)
 
 
 @router.put(
@@ -47,7 +47,7 @@ async def get_sso(university: SsoUniversity, session: DbSession, settings: AppSe
 async def put_sso(
     university: SsoUniversity, data: SsoConfigWrite, session: DbSession, settings: AppSettings
 ) -> SsoConfigRead:
-    return await service.put_config(session, settings, university, data)
+    return await configuration.put_config(session, settings, university, data)
 
 
 @router.delete(
@@ -57,7 +57,7 @@ async def put_sso(
     responses=error_responses(401, 403, 404),
 )
 async def delete_sso(university: SsoUniversity, session: DbSession) -> None:
-    await service.delete_config(session, university)
+    await configuration.delete_config(session, university)
 
 
 @router.get(
@@ -67,7 +67,7 @@ async def delete_sso(university: SsoUniversity, session: DbSession) -> None:
     responses=error_responses(401, 403, 404),
 )
 async def get_access_policy(university: SsoUniversity, session: DbSession) -> AccessPolicyRead:
-    return await service.read_policy(session, university)
+    return await configuration.read_policy(session, university)
 
 
 @router.put(
@@ -78,7 +78,7 @@ async def get_access_policy(university: SsoUniversity, session: DbSession) -> Ac
     summary="Who may join the university, and whether its members must sign in through its provider",
 )
 async def put_access_policy(university: SsoUniversity, data: AccessPolicyWrite, session: DbSession) -> AccessPolicyRead:
-    return await service.put_policy(session, university, data)
+    return await configuration.put_policy(session, university, data)
 
 
 @router.get(
@@ -100,13 +100,13 @@ async def sso_login(
     address: ClientAddress,
     country: CountryCode = None,
 ) -> RedirectResponse:
-    start = await service.start_login(session, settings, limiter, address, university_short_code, country)
+    start = await sign_in.start_login(session, settings, limiter, address, university_short_code, country)
     response = RedirectResponse(start.url, status_code=status.HTTP_302_FOUND)
     response.set_cookie(
-        service.STATE_COOKIE,
+        sign_in.STATE_COOKIE,
         start.state,
-        max_age=int(service.STATE_LIFETIME.total_seconds()),
-        path=service.state_cookie_path(settings),
+        max_age=int(sign_in.STATE_LIFETIME.total_seconds()),
+        path=sign_in.state_cookie_path(settings),
         secure=settings.public_base_url.startswith("https://"),
         httponly=True,
         samesite="lax",
@@ -131,14 +131,14 @@ async def sso_callback(
     code: Param = None,
     state: Annotated[str | None, Query(max_length=200)] = None,
     error: Annotated[str | None, Query(max_length=200)] = None,
-    browser_state: Annotated[str | None, Cookie(alias=service.STATE_COOKIE, max_length=200)] = None,
+    browser_state: Annotated[str | None, Cookie(alias=sign_in.STATE_COOKIE, max_length=200)] = None,
 ) -> Response:
-    outcome = await service.finish_login(
+    outcome = await sign_in.finish_login(
         session, settings, code=code, state=state, error=error, browser_state=browser_state
     )
     if isinstance(outcome, str):
         response = RedirectResponse(outcome, status_code=status.HTTP_302_FOUND)
-        response.delete_cookie(service.STATE_COOKIE, path=service.state_cookie_path(settings))
+        response.delete_cookie(sign_in.STATE_COOKIE, path=sign_in.state_cookie_path(settings))
         return response
     # Returned, not raised, so the unit of work commits the used state before this error is sent.
     return error_response(outcome.status_code, outcome.error_code, outcome.message, outcome.details, outcome.headers)
@@ -180,4 +180,4 @@ async def sso_complete(code: Annotated[str, Query(min_length=1, max_length=200)]
     summary="Exchange a single sign-on's one-time code for the usual token pair",
 )
 async def sso_exchange(data: ExchangeRequest, session: DbSession, settings: AppSettings) -> TokenPair:
-    return await service.exchange(session, settings, data.code)
+    return await sign_in.exchange(session, settings, data.code)
