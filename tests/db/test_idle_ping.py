@@ -46,9 +46,16 @@ async def _backend_pid(engine: AsyncEngine) -> int:
 async def _kill(db_engine: AsyncEngine, pid: int) -> None:
     """Terminate backend `pid` from another connection and wait until it is gone."""
     async with db_engine.connect() as conn:
-        assert await conn.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        # With a timeout (PostgreSQL 14+) the call waits until the backend has exited.
+        assert await conn.scalar(text("SELECT pg_terminate_backend(:pid, 10000)"), {"pid": pid})
         deadline = time.monotonic() + 10
-        while await conn.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}):
+        while True:
+            # pg_stat_activity is a snapshot taken once per transaction (PostgreSQL 15 and older cache it), so the
+            # poll drops it each time; otherwise a backend seen alive once stays alive to this transaction.
+            await conn.execute(text("SELECT pg_stat_clear_snapshot()"))
+            query = text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
+            if not await conn.scalar(query, {"pid": pid}):
+                break
             assert time.monotonic() < deadline, f"backend {pid} still alive"
             await asyncio.sleep(0.02)
 
