@@ -410,11 +410,16 @@ TABLES: dict[str, Table] = {
             "content_context": Col(JSONB, default=EMPTY_JSONB_OBJECT),
             "share_enabled": Col(BOOL, default=FALSE),
             "share_token": Col(varchar(255), nullable=True),
+            "active_leaf_message_id": _fk(nullable=True),  # issue 21: the end of the active branch
             "created_at": _created(),
             "updated_at": _created(),
         },
         unique=frozenset({("share_token",)}),
-        fks={"user_id": ("users.id", CASCADE), "content_item_id": ("content_items.id", SET_NULL)},
+        fks={
+            "user_id": ("users.id", CASCADE),
+            "content_item_id": ("content_items.id", SET_NULL),
+            "active_leaf_message_id": ("chat_messages.id", SET_NULL),
+        },
         indexes=(
             Idx(("user_id", "updated_at")),
             Idx(("content_item_id",)),
@@ -425,13 +430,15 @@ TABLES: dict[str, Table] = {
         columns={
             "id": _id(),
             "session_id": _fk(),
+            "parent_message_id": _fk(nullable=True),  # issue 21: branches (edit, regenerate)
             "role": Col(enum("message_role")),
             "content": Col(TEXT),
             "meta": Col(JSONB, default=EMPTY_JSONB_OBJECT),
             "created_at": _created(),
         },
-        fks={"session_id": ("chat_sessions.id", CASCADE)},
-        indexes=(Idx(("session_id", "id")),),
+        fks={"session_id": ("chat_sessions.id", CASCADE), "parent_message_id": ("chat_messages.id", CASCADE)},
+        indexes=(Idx(("session_id", "id")), Idx(("parent_message_id", "session_id"))),
+        checks={"ck_chat_messages_parent_before_child": "parent_message_id < id"},
     ),
     "chat_notes": Table(
         columns={

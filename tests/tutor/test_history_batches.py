@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from tests.fakes import FakeAnthropic
 from tests.fixtures.factories import auth_headers
 from tests.fixtures.tenancy import count_statements
-from tests.fixtures.tutor import API, Lesson, add_messages, make_chat, make_lesson
+from tests.fixtures.tutor import API, Lesson, add_messages, chain_messages, make_chat, make_lesson
 from twosigma.config import Settings
 from twosigma.enums import MessageRole
 from twosigma.tutor import context
@@ -47,9 +47,9 @@ def batch_sizes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     sizes: list[int] = []
     read = repo.history_batch
 
-    async def recording(session: AsyncSession, session_id: int, upto: int, below: int | None, size: int) -> Any:
+    async def recording(session: AsyncSession, session_id: int, start: int, size: int) -> Any:
         sizes.append(size)
-        return await read(session, session_id, upto, below, size)
+        return await read(session, session_id, start, size)
 
     monkeypatch.setattr(repo, "history_batch", recording)
     return sizes
@@ -83,7 +83,7 @@ async def newest_id(db: AsyncSession, chat: ChatSession) -> int:
 
 
 def is_history_read(statement: str) -> bool:
-    return statement.startswith("SELECT") and "FROM chat_messages" in statement and "LIMIT" in statement
+    return statement.startswith("WITH RECURSIVE history")
 
 
 class TestHistoryWindow:
@@ -137,6 +137,7 @@ class TestHistoryWindow:
             for n in range(8 * HISTORY_BATCH)
         ]
         await db.execute(insert(ChatMessage), rows)
+        await chain_messages(db, chat.id)
         upto = await newest_id(db, chat)
         window = await history_window(db, chat.id, upto, 100_000)
         assert [row.content for row in window] == [r["content"] for r in rows if not r["meta"]]

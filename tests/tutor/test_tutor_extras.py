@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from tests.fakes import FakeAnthropic
 from tests.fixtures.factories import auth_headers
-from tests.fixtures.tutor import API, Lesson, add_messages, make_chat, make_lesson
+from tests.fixtures.tutor import API, Lesson, add_messages, chain_messages, make_chat, make_lesson
 from twosigma.config import Settings
 from twosigma.enums import MessageRole
 from twosigma.tutor.context import estimate_tokens
@@ -45,6 +45,7 @@ async def chat(db: AsyncSession, lesson: Lesson) -> ChatSession:
             {"session_id": chat.id, "role": MessageRole.ASSISTANT, "content": "answer", "meta": {"model": "m"}},
         ],
     )
+    await chain_messages(db, chat.id)
     return chat
 
 

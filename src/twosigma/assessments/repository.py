@@ -266,3 +266,69 @@ async def clear_answers_of_user(session: AsyncSession, user_id: int) -> None:
         update(QuizAttempt).where(QuizAttempt.user_id == user_id).values(answers={}),
         execution_options={"synchronize_session": False},
     )
+
+
+# --- What the tutor knows of a student's quizzes -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LatestAttempt:
+    """A student's latest attempt at one quiz of a course, with their record there and the quiz as stored now."""
+
+    item_id: int
+    title: str
+    data_json: Any  # the item's stored data (keys included): read on the server, never passed on as it is
+    attempt_number: int
+    attempts: int
+    score_percent: float
+    best_score_percent: float
+    passed: bool
+    passed_ever: bool
+    results: list[dict[str, Any]]
+
+
+async def latest_attempts(session: AsyncSession, *, user_id: int, course_id: int, limit: int) -> list[LatestAttempt]:
+    """The student's latest attempt at each quiz of the course (any offering), the most recently attempted
+    `limit` quizzes first: one query (window functions over the student's attempts at the course's items)."""
+    item = QuizAttempt.content_item_id
+    ranked = (
+        select(
+            QuizAttempt.content_item_id,
+            QuizAttempt.attempt_number,
+            QuizAttempt.score_percent,
+            QuizAttempt.passed,
+            QuizAttempt.results,
+            QuizAttempt.submitted_at,
+            func.count().over(partition_by=item).label("attempts"),
+            func.max(QuizAttempt.score_percent).over(partition_by=item).label("best"),
+            func.bool_or(QuizAttempt.passed).over(partition_by=item).label("passed_ever"),
+            func.row_number()
+            .over(partition_by=item, order_by=(QuizAttempt.submitted_at.desc(), QuizAttempt.id.desc()))
+            .label("rank"),
+        )
+        .join(ContentItem, ContentItem.id == QuizAttempt.content_item_id)
+        .where(QuizAttempt.user_id == user_id, ContentItem.course_id == course_id)
+        .subquery("ranked")
+    )
+    stmt = (
+        select(ranked, ContentItem.title, ContentItem.data_json)
+        .join(ContentItem, ContentItem.id == ranked.c.content_item_id)
+        .where(ranked.c.rank == 1)
+        .order_by(ranked.c.submitted_at.desc(), ranked.c.content_item_id.desc())
+        .limit(limit)
+    )
+    return [
+        LatestAttempt(
+            item_id=r.content_item_id,
+            title=r.title,
+            data_json=r.data_json,
+            attempt_number=r.attempt_number,
+            attempts=int(r.attempts),
+            score_percent=float(r.score_percent),
+            best_score_percent=float(r.best),
+            passed=bool(r.passed),
+            passed_ever=bool(r.passed_ever),
+            results=list(r.results or []),
+        )
+        for r in await session.execute(stmt)
+    ]

@@ -11,6 +11,7 @@ attempt number) constraint is the backstop of the lock: a duplicate number is a 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -202,6 +203,66 @@ async def my_attempts(
         total=found.total,
         pages=found.pages,
     )
+
+
+# --- What the tutor knows ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuizStanding:
+    """A student's latest attempt at a quiz, for the tutor's prompt: no answer key, and the questions they got
+    wrong only as far as the quiz's feedback policy shows them to the student."""
+
+    title: str
+    attempt_number: int
+    attempts: int
+    score_percent: float
+    best_score_percent: float
+    passed: bool
+    feedback_released: bool
+    wrong_questions: list[str]  # the question text (its prompt), never a key
+    unanswered_questions: list[str]
+
+
+async def recent_quiz_results(
+    session: AsyncSession, *, user_id: int, course_id: int, quizzes: int = 5, questions: int = 5
+) -> list[QuizStanding]:
+    """The student's latest attempt at each of the course's `quizzes` most recently attempted quizzes (one query).
+
+    The questions answered wrongly are named by their text only while the quiz's feedback policy releases
+    per-question results to the student (after_each_attempt; after_passing once passed): the tutor must not tell
+    them what the quiz withholds. A question is named only while it grades as it did then (its stored version), so
+    a question rewritten since is not shown as one they got wrong. Nothing of a key is read into the result."""
+    found = await repo.latest_attempts(session, user_id=user_id, course_id=course_id, limit=quizzes)
+    standings = []
+    for attempt in found:
+        quiz = quiz_or_none(attempt.data_json)
+        released = feedback_released(quiz, attempt.passed_ever)
+        prompts = {q.id: (question_version(q), q.prompt) for q in quiz.questions} if quiz is not None else {}
+        wrong: list[str] = []
+        unanswered: list[str] = []
+        if released:
+            for result in attempt.results:
+                if result.get("correct"):
+                    continue
+                version, text = prompts.get(str(result.get("question_id")), (None, None))
+                if text is None or version != result.get("version"):
+                    continue
+                (wrong if result.get("answered", True) else unanswered).append(text)
+        standings.append(
+            QuizStanding(
+                title=attempt.title,
+                attempt_number=attempt.attempt_number,
+                attempts=attempt.attempts,
+                score_percent=attempt.score_percent,
+                best_score_percent=attempt.best_score_percent,
+                passed=attempt.passed,
+                feedback_released=released,
+                wrong_questions=wrong[:questions],
+                unanswered_questions=unanswered[:questions],
+            )
+        )
+    return standings
 
 
 async def erase_user(session: AsyncSession, user_id: int) -> None:

@@ -1,7 +1,7 @@
 """Who may talk to the AI tutor — decided on every turn, not once when the chat was opened.
 
 `ensure_tutor_access` is the one check: opening a chat (POST /chat/sessions) and, on an existing chat, every message,
-every retry and every share call it, with the access the caller has *now*:
+every retry, edit and regeneration and every share call it, with the access the caller has *now*:
 
 - A chat about a content item: the caller must be able to read the item, by the rule of reading it
   (authz/access/content.py: staff of the course's university; or an ACTIVE/COMPLETED enrolment in an offering of the
@@ -22,6 +22,7 @@ reading it (`can_read_course_content` is asked with the course's university); fo
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -70,6 +71,23 @@ async def own_message(session: AsyncSession, principal: Principal, message_id: i
     if message is None:
         raise not_found("Message", code="message_not_found")
     return message
+
+
+@dataclass(frozen=True)
+class MessageInChat:
+    message: ChatMessage
+    chat: ChatSession
+
+
+async def continuable_message(
+    session: AsyncSession, principal: Principal, message_id: int, *, open_chat: bool
+) -> MessageInChat:
+    """The caller's own message (else 404) in a chat they may go on with now (`ensure_tutor_access`, else 403):
+    editing a message and regenerating a reply are turns like any other."""
+    message = await own_message(session, principal, message_id)
+    chat = await own_session(session, principal, message.session_id)
+    await ensure_tutor_access(session, principal, open_chat=open_chat, chat=chat)
+    return MessageInChat(message, chat)
 
 
 # --- Talking to the tutor --------------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from twosigma.content.models import ContentItem, Module
+from twosigma.courses.models import CourseOffering
 from twosigma.enrollments.models import CourseEnrollment
 from twosigma.enums import EnrollmentStatus
 from twosigma.progress.models import UserContentProgress, UserModuleProgress
@@ -287,3 +288,83 @@ async def offering_progress_page(
 ) -> Sequence[Row[int, int, str, str, EnrollmentStatus, int, int, datetime | None]]:
     stmt = offering_progress_query(offering_id, course_id).limit(limit).offset(offset)
     return (await session.execute(stmt)).all()
+
+
+# --- What the tutor knows of a student's progress ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A student's progress in a course (their ACTIVE, else most recent COMPLETED, enrolment) and in one module."""
+
+    offering_id: int
+    course_percent: int  # the root module's rolled-up percent, as of the student's last progress write
+    module_items: int  # the module's own items
+    module_completed: int  # of them, at 100 %
+    remaining_titles: list[str]  # the first few not completed, in module order
+
+
+async def standing(
+    session: AsyncSession, *, user_id: int, course_id: int, module_id: int, titles: int
+) -> Standing | None:
+    """One statement: the enrolment it reads (None without an ACTIVE or COMPLETED one), the course percent, the
+    module's item counts and the titles of up to `titles` items not yet completed."""
+    enrolment = (
+        select(CourseEnrollment.course_offering_id.label("offering_id"))
+        .join(CourseOffering, CourseOffering.id == CourseEnrollment.course_offering_id)
+        .where(
+            CourseEnrollment.user_id == user_id,
+            CourseOffering.course_id == course_id,
+            CourseEnrollment.status.in_(ROSTER_STATUSES),
+        )
+        .order_by((CourseEnrollment.status == EnrollmentStatus.ACTIVE).desc(), CourseEnrollment.enrolled_at.desc())
+        .limit(1)
+        .cte("enrolment")
+    )
+    course_percent = (
+        select(UMP.progress_percent)
+        .join(Module, Module.id == UMP.module_id)
+        .where(
+            UMP.user_id == user_id,
+            UMP.course_offering_id == enrolment.c.offering_id,
+            Module.course_id == course_id,
+            Module.parent_module_id.is_(None),
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
+    done = (
+        select(UCP.content_item_id)
+        .where(
+            UCP.user_id == user_id,
+            UCP.course_offering_id == enrolment.c.offering_id,
+            UCP.content_item_id == ContentItem.id,
+            UCP.progress_percent == 100,
+        )
+        .exists()
+    )
+    module_items = select(func.count()).select_from(ContentItem).where(ContentItem.module_id == module_id)
+    completed = module_items.where(done)
+    remaining = (
+        select(ContentItem.title)
+        .where(ContentItem.module_id == module_id, ~done)
+        .order_by(ContentItem.sequence_index, ContentItem.id)
+        .limit(titles)
+    )
+    stmt = select(
+        enrolment.c.offering_id,
+        func.coalesce(course_percent, 0).label("course_percent"),
+        module_items.scalar_subquery().label("module_items"),
+        completed.scalar_subquery().label("module_completed"),
+        func.array(remaining.scalar_subquery()).label("remaining_titles"),
+    ).select_from(enrolment)
+    row = (await session.execute(stmt)).one_or_none()
+    if row is None:
+        return None
+    return Standing(
+        offering_id=row.offering_id,
+        course_percent=int(row.course_percent),
+        module_items=int(row.module_items),
+        module_completed=int(row.module_completed),
+        remaining_titles=list(row.remaining_titles or []),
+    )

@@ -189,3 +189,14 @@ async def offering_progress(session: AsyncSession, offering: CourseOffering, par
         content_items_count=await repo.visible_item_count(session, offering.course_id),
         mean_progress_percent=round(mean, 2),
     )
+
+
+# --- What the tutor knows ------------------------------------------------------------------------------------------
+
+
+async def tutor_standing(
+    session: AsyncSession, *, user_id: int, course_id: int, module_id: int, titles: int = 5
+) -> repo.Standing | None:
+    """The student's progress in the course and in the module of the item they chat about (one query); None when
+    they have no ACTIVE or COMPLETED enrolment in the course (staff, say)."""
+    return await repo.standing(session, user_id=user_id, course_id=course_id, module_id=module_id, titles=titles)

@@ -10,11 +10,15 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from twosigma.assessments import service as assessments_service
+from twosigma.assessments.service import QuizStanding
 from twosigma.assessments.views import item_data_for
 from twosigma.content.models import ContentItem
 from twosigma.courses.models import Course
 from twosigma.enums import MessageRole
 from twosigma.llm.types import LLMMessage
+from twosigma.progress import service as progress_service
+from twosigma.progress.repository import Standing
 from twosigma.taxonomy import service as taxonomy_service
 from twosigma.tutor import repository as repo
 from twosigma.users.models import User, UserProfile
@@ -91,7 +95,9 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def prompt_variables(context: dict[str, Any], user: User, profile: UserProfile | None) -> dict[str, str]:
+def prompt_variables(
+    context: dict[str, Any], user: User, profile: UserProfile | None, knowledge: StudentKnowledge | None = None
+) -> dict[str, str]:
     """Every variable the tutor prompts may use; absent values are empty strings."""
     item = context.get("content_item") or {}
     module = context.get("module") or {}
@@ -111,7 +117,99 @@ def prompt_variables(context: dict[str, Any], user: User, profile: UserProfile |
         "study_level": profile.study_level.value if profile and profile.study_level else "",
         "learning_goal": profile.learning_goal.value if profile and profile.learning_goal else "",
         "locale": user.locale,
+        "student_progress": knowledge.progress if knowledge else "",
+        "recent_quiz_results": knowledge.quiz_results if knowledge else "",
     }
+
+
+# --- What the tutor knows of the student -------------------------------------------------------------------------
+
+QUIZZES_SHOWN = 5  # the most recently attempted quizzes of the course
+QUESTIONS_SHOWN = 5  # per quiz, of those answered wrongly (and of those left unanswered)
+TITLES_SHOWN = 5  # items of the module not yet completed
+QUESTION_CHARS = 300  # a question's text is cut here
+
+
+@dataclass(frozen=True)
+class StudentKnowledge:
+    """`student_progress` and `recent_quiz_results`, as compact text for the prompt."""
+
+    progress: str
+    quiz_results: str
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _short(text: str, limit: int = QUESTION_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _percent(value: float) -> str:
+    return f"{value:.0f} %" if value == round(value) else f"{value:.1f} %"
+
+
+def render_progress(standing: Standing | None, module_title: str) -> str:
+    if standing is None:
+        return "No progress recorded: the student has no active or completed enrolment in this course."
+    lines = [f"Course: {standing.course_percent} % complete."]
+    remaining = standing.module_items - standing.module_completed
+    module = f'Module "{module_title}"' if module_title else "This module"
+    line = f"{module}: {standing.module_completed} of {standing.module_items} items completed, {remaining} remaining"
+    if standing.remaining_titles:
+        line += " (not yet completed: " + ", ".join(f'"{_short(t, 120)}"' for t in standing.remaining_titles)
+        line += ", …)" if remaining > len(standing.remaining_titles) else ")"
+    lines.append(line + ".")
+    return "\n".join(lines)
+
+
+def render_quiz_results(standings: Sequence[QuizStanding]) -> str:
+    if not standings:
+        return "No quiz attempts in this course yet."
+    lines: list[str] = []
+    for quiz in standings:
+        outcome = "passed" if quiz.passed else "not passed"
+        best = f", best {_percent(quiz.best_score_percent)}" if quiz.attempts > 1 else ""
+        lines.append(
+            f'- "{_short(quiz.title, 120)}": latest attempt (number {quiz.attempt_number}, {quiz.attempts} in all) '
+            f"scored {_percent(quiz.score_percent)}{best}, {outcome}."
+        )
+        if not quiz.feedback_released:
+            lines.append(
+                "  Which questions were wrong is not shown to the student (the quiz's feedback policy): do not "
+                "reveal or guess it."
+            )
+            continue
+        if quiz.wrong_questions:
+            lines.append("  Answered wrongly:")
+            lines.extend(f"  - {_short(q)}" for q in quiz.wrong_questions)
+        if quiz.unanswered_questions:
+            lines.append("  Not answered:")
+            lines.extend(f"  - {_short(q)}" for q in quiz.unanswered_questions)
+    return "\n".join(lines)
+
+
+async def student_knowledge(session: AsyncSession, user_id: int, context: dict[str, Any]) -> StudentKnowledge | None:
+    """What the student has done in the course of the chat's item: their progress (the progress domain, one query)
+    and their latest quiz results (the assessments domain, one query). None for a chat without a course."""
+    course_id = _int((context.get("course") or {}).get("id"))
+    if course_id is None:
+        return None
+    module = context.get("module") or {}
+    module_id = _int(module.get("id"))
+    standing = None
+    if module_id is not None:
+        standing = await progress_service.tutor_standing(
+            session, user_id=user_id, course_id=course_id, module_id=module_id, titles=TITLES_SHOWN
+        )
+    quizzes = await assessments_service.recent_quiz_results(
+        session, user_id=user_id, course_id=course_id, quizzes=QUIZZES_SHOWN, questions=QUESTIONS_SHOWN
+    )
+    return StudentKnowledge(
+        progress=render_progress(standing, _text(module.get("title"))), quiz_results=render_quiz_results(quizzes)
+    )
 
 
 @dataclass(frozen=True)
@@ -123,31 +221,34 @@ class HistoryRow:
 
 
 async def history_window(session: AsyncSession, session_id: int, upto: int, budget: int) -> list[HistoryRow]:
-    """The newest conversation messages (id <= `upto`) whose estimated tokens fit `budget`, oldest first.
+    """The newest conversation messages of the path ending at `upto` (the active branch: `upto` and its ancestors,
+    never a sibling branch) whose estimated tokens fit `budget`, oldest first.
 
-    Read newest-first in batches with a LIMIT, stopping as soon as the budget is spent, so the work does not grow
-    with the length of the conversation; batches double (50, 100, 200, …) so that a budget holding a thousand
-    short messages costs five reads, not twenty. The newest message (the one being answered) is always included.
-    Replies flagged incomplete are skipped: they are a failed attempt, not something the tutor said.
+    The path is walked up from `upto` in batches (a recursive read along `parent_message_id`, bounded by the
+    batch's size), stopping as soon as the budget is spent, so the work does not grow with the length of the
+    conversation; batches double (50, 100, 200, …) so that a budget holding a thousand short messages costs five
+    reads, not twenty. The newest message (the one being answered) is always included. SYSTEM messages and replies
+    flagged incomplete are skipped: the latter are a failed attempt, not something the tutor said.
     """
     kept: list[HistoryRow] = []
     spent = 0
-    below: int | None = None
+    start: int | None = upto
     size = HISTORY_BATCH
-    while True:
-        rows = await repo.history_batch(session, session_id, upto, below, size)
-        for message_id, role, content, incomplete in rows:
-            if incomplete and role is MessageRole.ASSISTANT:
+    while start is not None:
+        rows = await repo.history_batch(session, session_id, start, size)
+        if not rows:
+            break
+        for row in rows:
+            if row.role not in repo.CONVERSATION_ROLES or (row.incomplete and row.role is MessageRole.ASSISTANT):
                 continue
-            cost = estimate_tokens(content)
+            cost = estimate_tokens(row.content)
             if kept and spent + cost > budget:
                 return kept[::-1]
-            kept.append(HistoryRow(message_id, role, content, bool(incomplete)))
+            kept.append(HistoryRow(row.id, row.role, row.content, bool(row.incomplete)))
             spent += cost
-        if len(rows) < size:
-            return kept[::-1]
-        below = rows[-1].id
+        start = rows[-1].parent_message_id
         size = min(size * 2, HISTORY_BATCH_MAX)
+    return kept[::-1]
 
 
 def as_llm_messages(rows: Sequence[HistoryRow]) -> list[LLMMessage]:

@@ -2,7 +2,8 @@
 
 Chats belong to their user (SPEC §4), decided by authz (authz/tutor.py): anyone else's chat, note or message is a
 404. Talking to the tutor in a chat (a message, a retry) and sharing it also need the caller's access to the tutor
-*now*: `ContinuableChat`. Reading, deleting, unsharing and notes need only ownership.
+*now*: `ContinuableChat` (and, for editing a message or regenerating a reply, `ContinuableMessage`). Reading, deleting,
+unsharing, notes, feedback and switching branch (activate) need only ownership.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from twosigma.authz.access import dependencies as access
+from twosigma.authz.tutor import MessageInChat
 from twosigma.db.session import get_database
 from twosigma.kit.clock import Now
 from twosigma.kit.deps import Limiter
@@ -43,5 +45,6 @@ OwnChatSession = Annotated[ChatSession, Depends(access.get_own_session)]
 ContinuableChat = Annotated[ChatSession, Depends(access.get_continuable_session)]
 OwnNote = Annotated[ChatNote, Depends(access.get_own_note)]
 OwnMessage = Annotated[ChatMessage, Depends(access.get_own_message)]
+ContinuableMessage = Annotated[MessageInChat, Depends(access.get_continuable_message)]
 Turns = Annotated[TurnDeps, Depends(get_turn_deps)]
 WantsStream = Annotated[bool, Depends(wants_event_stream)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, false, text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, false, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -34,6 +34,12 @@ class ChatSession(Base):
     content_context: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
     share_enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
     share_token: Mapped[str | None] = mapped_column(String(255), nullable=True, unique=True)
+    # The end of the active path (docs/tutor.md, "Branches"): the conversation shown and sent to the model is this
+    # message and its ancestors. NULL: the session's newest message (none yet, or rows written without it). SET
+    # NULL, and `use_alter`: the two tables refer to each other, and a session's messages go with it.
+    active_leaf_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("chat_messages.id", ondelete="SET NULL", use_alter=True), nullable=True
+    )
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 
@@ -43,17 +49,29 @@ class ChatSession(Base):
 
 class ChatMessage(Base):
     __tablename__ = "chat_messages"
-    # Serves the session_id FK and cursor pagination (WHERE session_id = ? AND id < ? ORDER BY id DESC).
-    __table_args__ = (Index(None, "session_id", "id"),)
+    __table_args__ = (
+        # Serves the session_id FK and the session's newest message.
+        Index(None, "session_id", "id"),
+        # A message's children (its replies, its edits and regenerations: siblings) and, with `IS NULL`, a
+        # session's roots; also the self-referencing FK's index (a session's erasure deletes every message).
+        Index(None, "parent_message_id", "session_id"),
+        # A parent is always older than its child: no cycles, and the ids along a path increase.
+        CheckConstraint("parent_message_id < id", name="parent_before_child"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("chat_sessions.id", ondelete="CASCADE"), nullable=False)
+    # The message this one follows (NULL: the first of the conversation). Siblings share a parent: an edited user
+    # message, a regenerated reply. CASCADE: a message's branch goes with it (nothing deletes single messages).
+    parent_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("chat_messages.id", ondelete="CASCADE"), nullable=True
+    )
     role: Mapped[MessageRole] = mapped_column(pg_enum(MessageRole, "message_role"), nullable=False)
     content: Mapped[str] = mapped_column(Text, nullable=False)
     meta: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
     created_at: Mapped[datetime] = created_at_column()
 
-    session: Mapped[ChatSession] = relationship(lazy="raise")
+    session: Mapped[ChatSession] = relationship(lazy="raise", foreign_keys=[session_id])
 
 
 class ChatNote(Base):

@@ -26,7 +26,7 @@ import anyio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from twosigma.enums import MessageRole
-from twosigma.kit.errors import AppError, Conflict, RateLimited, Unavailable
+from twosigma.kit.errors import AppError, Conflict, Invalid, RateLimited, Unavailable
 from twosigma.kit.metrics import observe_llm_reply
 from twosigma.kit.ratelimit import RateLimiter
 from twosigma.llm.errors import LLMError, LLMFailure, LLMRateLimited
@@ -35,8 +35,14 @@ from twosigma.llm.types import Completed, LLMProvider, LLMRequest, TextDelta
 from twosigma.prompts.cache import PromptCache
 from twosigma.system_settings.effective import EffectiveSettings
 from twosigma.tutor import repository as repo
-from twosigma.tutor.context import as_llm_messages, context_view, history_window, prompt_variables
-from twosigma.tutor.models import ChatSession
+from twosigma.tutor.context import (
+    as_llm_messages,
+    context_view,
+    history_window,
+    prompt_variables,
+    student_knowledge,
+)
+from twosigma.tutor.models import ChatMessage, ChatSession
 from twosigma.tutor.schemas import MessageRead
 from twosigma.tutor.system_prompt import SystemPrompt, build_system_prompt
 from twosigma.users import service as users_service
@@ -125,30 +131,60 @@ async def check_limits(session: AsyncSession, deps: TurnDeps, user_id: int) -> N
 
 
 async def _store_user_message(
-    session: AsyncSession, chat: ChatSession, user: User, content: str, now: datetime
+    session: AsyncSession, chat: ChatSession, user: User, content: str, parent_id: int | None, now: datetime
 ) -> MessageRead:
-    """Store the message and count it as activity in the streak of `user`, by the same rule as a progress write (the
-    users service's); not committed."""
-    message = await repo.add_message(session, chat.id, MessageRole.USER, content, {})
+    """Store the message after `parent_id`, make it the end of the active path, and count it as activity in the
+    streak of `user`, by the same rule as a progress write (the users service's); not committed."""
+    message = await repo.add_message(
+        session, chat.id, MessageRole.USER, content, {}, parent_id=parent_id, activate=True
+    )
     await users_service.record_activity(session, user.id, now)
     return message
 
 
-async def start_turn(session: AsyncSession, deps: TurnDeps, chat: ChatSession, content: str | None) -> Turn:
+async def _user_message_to_answer(session: AsyncSession, chat: ChatSession, below: int | None) -> MessageRead:
+    """The USER message at or above `below` on its path, made the end of the active path so that the new reply
+    continues it; 409 when there is none."""
+    found = await repo.nearest_user_message(session, chat.id, below) if below is not None else None
+    if found is None:
+        raise Conflict("This conversation has no message to answer again.", code="nothing_to_retry")
+    await repo.set_active_leaf(session, chat.id, found.id)
+    return MessageRead.model_validate(found)
+
+
+async def start_turn(
+    session: AsyncSession,
+    deps: TurnDeps,
+    chat: ChatSession,
+    content: str | None,
+    *,
+    edit_of: ChatMessage | None = None,
+    regenerate: ChatMessage | None = None,
+) -> Turn:
     """Check limits, store the user message — or, for a retry (`content` None), find the last one — prepare the
-    provider request, and commit. Raises only before anything is committed (limits, nothing to retry)."""
+    provider request, and commit. Raises only before anything is committed (limits, nothing to retry).
+
+    Branches (docs/tutor.md): a new message follows the active path's end, an edit (`edit_of`, with `content`)
+    is a sibling of the edited message; a retry answers the active path's last user message and a regeneration
+    (`regenerate`, an assistant message) the user message it answered, as a sibling of the earlier replies."""
+    if edit_of is not None and edit_of.role is not MessageRole.USER:
+        raise Invalid("Only your own messages can be edited; regenerate a reply instead.", code="not_a_user_message")
+    if regenerate is not None and regenerate.role is not MessageRole.ASSISTANT:
+        raise Invalid(
+            "Only the tutor's replies can be regenerated; edit your message instead.", code="not_an_assistant_message"
+        )
     await check_limits(session, deps, chat.user_id)
     if content is not None:
         user, profile = await repo.student(session, chat.user_id)
-        user_message = await _store_user_message(session, chat, user, content, deps.now)
+        parent_id = edit_of.parent_message_id if edit_of is not None else await repo.active_leaf(session, chat)
+        user_message = await _store_user_message(session, chat, user, content, parent_id, deps.now)
     else:
-        found = await repo.last_user_message(session, chat.id)
-        if found is None:
-            raise Conflict("This conversation has no message to answer again.", code="nothing_to_retry")
-        user_message = MessageRead.model_validate(found)
+        below = regenerate.parent_message_id if regenerate is not None else await repo.active_leaf(session, chat)
+        user_message = await _user_message_to_answer(session, chat, below)
         user, profile = await repo.student(session, chat.user_id)
     # The snapshot as the student reads it (no answer keys): nothing sent to the provider holds a key.
-    variables = prompt_variables(await context_view(session, chat.content_context), user, profile)
+    knowledge = await student_knowledge(session, chat.user_id, chat.content_context)
+    variables = prompt_variables(await context_view(session, chat.content_context), user, profile, knowledge)
     prompt = await build_system_prompt(session, chat, deps.effective, deps.prompt_cache, variables)
     rows = await history_window(session, chat.id, user_message.id, deps.effective.tutor_history_token_budget)
     # The request's unit of work would commit when the route returns; commit here so that the message is stored
@@ -188,11 +224,20 @@ def _ms(seconds: float) -> int:
 
 
 async def _store_reply(
-    sessionmaker: async_sessionmaker[AsyncSession], chat_session_id: int, text: str, meta: dict[str, Any]
+    sessionmaker: async_sessionmaker[AsyncSession], turn: Turn, text: str, meta: dict[str, Any]
 ) -> MessageRead:
+    """The reply follows the user message it answers (a sibling of earlier replies to it)."""
     observe_llm_reply(meta)
     async with sessionmaker() as session:
-        stored = await repo.add_message(session, chat_session_id, MessageRole.ASSISTANT, text, meta)
+        stored = await repo.add_message(
+            session,
+            turn.chat_session_id,
+            MessageRole.ASSISTANT,
+            text,
+            meta,
+            parent_id=turn.user_message.id,
+            activate=False,
+        )
         await session.commit()
         return stored
 
@@ -257,14 +302,14 @@ async def run_turn(turn: Turn, sessionmaker: async_sessionmaker[AsyncSession]) -
         # The client went away: keep what was received. Shielded, or the cancellation would cancel the store too.
         error = AppError("The client disconnected before the answer was complete.", code=CLIENT_DISCONNECTED)
         with anyio.CancelScope(shield=True):
-            await _store_reply(sessionmaker, turn.chat_session_id, "".join(parts), meta())
+            await _store_reply(sessionmaker, turn, "".join(parts), meta())
         raise
     except Exception as exc:
         logger.exception("tutor turn failed unexpectedly")
         error = LLMError("The tutor failed to answer.")
         error.__cause__ = exc
     try:
-        message = await _store_reply(sessionmaker, turn.chat_session_id, "".join(parts), meta())
+        message = await _store_reply(sessionmaker, turn, "".join(parts), meta())
     except Exception:
         # The database went away after the user's message was committed: that message is safe; tell the client
         # the reply could not be kept rather than ending the stream without a word.

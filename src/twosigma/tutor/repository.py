@@ -7,16 +7,19 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Integer,
     Select,
     Table,
     and_,
     bindparam,
+    case,
     delete,
     exists,
     func,
     insert,
+    literal_column,
     or_,
     select,
     update,
@@ -43,40 +46,73 @@ _OWN_SESSION = (
 )
 _MESSAGES = cast(Table, ChatMessage.__table__)
 _SESSIONS = cast(Table, ChatSession.__table__)
-# A message and its session's `updated_at` in ONE statement (a data-modifying CTE runs whether or not it is read):
-# a tutor turn stores two messages, and each would otherwise be an INSERT and an UPDATE.
-_ADD_MESSAGE = (
+# A message and its session's `updated_at` and active leaf in ONE statement (data-modifying CTEs run whether or not
+# they are read): a tutor turn stores two messages, and each would otherwise be an INSERT and an UPDATE. The new
+# message becomes the active leaf when `activate` is set (the student's own message: a send, an edit) or when the
+# active leaf is still its parent (a reply to the path the student is on; if they switched branches while it
+# streamed, their choice stands and the reply waits on its own branch).
+_INSERTED = (
     insert(_MESSAGES)
     .values(
         session_id=bindparam("session_id", type_=_MESSAGES.c.session_id.type),
+        parent_message_id=bindparam("parent_id", type_=_MESSAGES.c.parent_message_id.type),
         role=bindparam("role", type_=_MESSAGES.c.role.type),
         content=bindparam("content", type_=_MESSAGES.c.content.type),
         meta=bindparam("meta", type_=_MESSAGES.c.meta.type),
     )
-    .add_cte(
-        update(_SESSIONS)
-        .where(_SESSIONS.c.id == bindparam("session_id", type_=_SESSIONS.c.id.type))
-        .values(updated_at=func.now())
-        .cte("touched")
-    )
     .returning(_MESSAGES.c.id, _MESSAGES.c.created_at)
+    .cte("inserted")
 )
-_HISTORY_BATCH = (
-    select(
-        ChatMessage.id,
-        ChatMessage.role,
-        ChatMessage.content,
-        ChatMessage.meta["incomplete"].as_boolean().label("incomplete"),
+_LEAF = _SESSIONS.c.active_leaf_message_id
+_ADD_MESSAGE = select(_INSERTED.c.id, _INSERTED.c.created_at).add_cte(
+    update(_SESSIONS)
+    .where(_SESSIONS.c.id == bindparam("session_id", type_=_SESSIONS.c.id.type))
+    .values(
+        updated_at=func.now(),
+        active_leaf_message_id=case(
+            (
+                or_(
+                    bindparam("activate", type_=Boolean),
+                    _LEAF.is_not_distinct_from(bindparam("parent_id", type_=_MESSAGES.c.parent_message_id.type)),
+                ),
+                select(_INSERTED.c.id).scalar_subquery(),
+            ),
+            else_=_LEAF,
+        ),
     )
-    .where(
-        ChatMessage.session_id == bindparam("session_id"),
-        ChatMessage.role.in_(CONVERSATION_ROLES),
-        ChatMessage.id <= bindparam("upto"),
-        ChatMessage.id < bindparam("below"),
-    )
-    .order_by(ChatMessage.id.desc())
-    .limit(bindparam("size", type_=Integer))
+    .cte("touched")
 )
+
+
+def _walk_up(columns: Sequence[str], name: str) -> Any:
+    """A CTE of `columns` of the messages on the path up from `start` (itself first, then its parent, …), at most
+    `size` of them, with their `depth` (1, 2, …): a recursive walk along `parent_message_id`, one primary-key lookup
+    a step. The depth bound in the recursive term stops the walk after `size` rows whatever the plan."""
+    m = _MESSAGES
+    up = (
+        select(*[m.c[c] for c in columns], literal_column("1", Integer).label("depth"))
+        .where(m.c.id == bindparam("start"), m.c.session_id == bindparam("session_id"))
+        .cte(name, recursive=True)
+    )
+    parent = m.alias("parent")
+    return up.union_all(
+        select(*[parent.c[c] for c in columns], up.c.depth + literal_column("1", Integer))
+        .join(up, parent.c.id == up.c.parent_message_id)
+        .where(up.c.depth < bindparam("size", type_=Integer))
+    )
+
+
+_MESSAGE_COLUMNS = ("id", "session_id", "parent_message_id", "role", "content", "meta", "created_at")
+_HISTORY_WALK = _walk_up(("id", "parent_message_id", "role", "content", "meta"), "history")
+_HISTORY_BATCH = select(
+    _HISTORY_WALK.c.id,
+    _HISTORY_WALK.c.parent_message_id,
+    _HISTORY_WALK.c.role,
+    _HISTORY_WALK.c.content,
+    _HISTORY_WALK.c.meta["incomplete"].as_boolean().label("incomplete"),
+).order_by(_HISTORY_WALK.c.depth)
+_PATH_WALK = _walk_up(_MESSAGE_COLUMNS, "path")
+_PATH_PAGE = select(*[_PATH_WALK.c[c] for c in _MESSAGE_COLUMNS]).order_by(_PATH_WALK.c.depth)
 _STUDENT = (
     select(User, UserProfile)
     .outerjoin(UserProfile, UserProfile.user_id == User.id)
@@ -106,13 +142,34 @@ async def shared_session(session: AsyncSession, token: str) -> ChatSession | Non
 
 
 async def add_message(
-    session: AsyncSession, session_id: int, role: MessageRole, content: str, meta: dict[str, Any]
+    session: AsyncSession,
+    session_id: int,
+    role: MessageRole,
+    content: str,
+    meta: dict[str, Any],
+    *,
+    parent_id: int | None,
+    activate: bool,
 ) -> MessageRead:
-    """Store a message and move its session's `updated_at`, in one statement; the stored message back."""
-    params = {"session_id": session_id, "role": role, "content": content, "meta": meta}
+    """Store a message after `parent_id` and move its session's `updated_at` (and, see _ADD_MESSAGE, its active
+    leaf), in one statement; the stored message back."""
+    params = {
+        "session_id": session_id,
+        "parent_id": parent_id,
+        "role": role,
+        "content": content,
+        "meta": meta,
+        "activate": activate,
+    }
     row = (await session.execute(_ADD_MESSAGE, params)).one()
     return MessageRead(
-        id=row.id, session_id=session_id, role=role, content=content, meta=meta, created_at=row.created_at
+        id=row.id,
+        session_id=session_id,
+        parent_message_id=parent_id,
+        role=role,
+        content=content,
+        meta=meta,
+        created_at=row.created_at,
     )
 
 
@@ -144,40 +201,130 @@ async def item_prompt(session: AsyncSession, item_id: int) -> tuple[str | None, 
 # --- Messages ------------------------------------------------------------------------------------------------------
 
 
-async def message_page(session: AsyncSession, session_id: int, before: int | None, limit: int) -> Sequence[ChatMessage]:
-    """Up to `limit` + 1 messages older than `before`, newest first (the extra row says whether more exist)."""
-    stmt = select(ChatMessage).where(ChatMessage.session_id == session_id)
-    if before is not None:
-        stmt = stmt.where(ChatMessage.id < before)
-    return (await session.scalars(stmt.order_by(ChatMessage.id.desc()).limit(limit + 1))).all()
+async def newest_message_id(session: AsyncSession, session_id: int) -> int | None:
+    stmt = select(func.max(ChatMessage.id)).where(ChatMessage.session_id == session_id)
+    return await session.scalar(stmt)
 
 
-async def shared_page(session: AsyncSession, session_id: int, after: int | None, limit: int) -> Sequence[Any]:
-    """USER and ASSISTANT messages after `after`, oldest first, `limit` + 1 rows; columns only (no meta)."""
-    stmt = select(ChatMessage.id, ChatMessage.role, ChatMessage.content, ChatMessage.created_at).where(
-        ChatMessage.session_id == session_id, ChatMessage.role.in_(CONVERSATION_ROLES)
+async def active_leaf(session: AsyncSession, chat: ChatSession) -> int | None:
+    """The end of the session's active path: the stored leaf, else (none stored) the newest message."""
+    if chat.active_leaf_message_id is not None:
+        return chat.active_leaf_message_id
+    return await newest_message_id(session, chat.id)
+
+
+async def set_active_leaf(session: AsyncSession, session_id: int, message_id: int) -> None:
+    await session.execute(
+        update(_SESSIONS).where(_SESSIONS.c.id == session_id).values(active_leaf_message_id=message_id)
+    )
+
+
+async def path_page(session: AsyncSession, session_id: int, start: int, limit: int) -> Sequence[Any]:
+    """Up to `limit` + 1 messages of the path up from `start` (itself first); the extra row says whether more
+    exist."""
+    params = {"session_id": session_id, "start": start, "size": limit + 1}
+    return (await session.execute(_PATH_PAGE, params)).all()
+
+
+async def parent_in_session(session: AsyncSession, message_id: int, session_id: int) -> tuple[bool, int | None]:
+    """(whether the message is in the session, its parent)."""
+    stmt = select(ChatMessage.parent_message_id).where(
+        ChatMessage.id == message_id, ChatMessage.session_id == session_id
+    )
+    row = (await session.execute(stmt)).one_or_none()
+    return (row is not None, row.parent_message_id if row is not None else None)
+
+
+async def sibling_ids(
+    session: AsyncSession, session_id: int, parent_ids: Sequence[int], roots: bool
+) -> dict[int | None, list[int]]:
+    """Parent id (None: the session's roots, when `roots`) → its children's ids, oldest first (one query on the
+    `(parent_message_id, session_id)` index)."""
+    wanted: list[ColumnElement[bool]] = []
+    if parent_ids:
+        wanted.append(ChatMessage.parent_message_id.in_(sorted(set(parent_ids))))
+    if roots:
+        wanted.append(ChatMessage.parent_message_id.is_(None))
+    if not wanted:
+        return {}
+    stmt = (
+        select(ChatMessage.parent_message_id, ChatMessage.id)
+        .where(ChatMessage.session_id == session_id, or_(*wanted))
+        .order_by(ChatMessage.id)
+    )
+    out: dict[int | None, list[int]] = {}
+    for parent_id, message_id in await session.execute(stmt):
+        out.setdefault(parent_id, []).append(message_id)
+    return out
+
+
+async def deepest_latest_descendant(session: AsyncSession, message_id: int) -> int:
+    """From `message_id` down, always to the newest child, to a message without children: its id (one recursive
+    query; ids increase down a path, so the deepest is the largest)."""
+    child = _MESSAGES.alias("child")
+    down = select(literal_column("CAST(:start AS integer)", Integer).label("id")).cte("down", recursive=True)
+    newest_child = (
+        select(child.c.id)
+        .where(child.c.parent_message_id == down.c.id)
+        .order_by(child.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    down = down.union_all(select(newest_child).where(down.c.id.is_not(None)))
+    stmt = select(func.max(down.c.id))
+    found = await session.scalar(stmt, {"start": message_id})
+    return int(found) if found is not None else message_id
+
+
+async def nearest_user_message(session: AsyncSession, session_id: int, start: int) -> ChatMessage | None:
+    """The USER message at `start` or the closest above it on its path (the message a reply there answers)."""
+    m = _MESSAGES
+    up = (
+        select(m.c.id, m.c.parent_message_id, m.c.role)
+        .where(m.c.id == start, m.c.session_id == session_id)
+        .cte("up", recursive=True)
+    )
+    parent = m.alias("parent")
+    up = up.union_all(
+        select(parent.c.id, parent.c.parent_message_id, parent.c.role)
+        .join(up, parent.c.id == up.c.parent_message_id)
+        .where(up.c.role != MessageRole.USER)
+    )
+    found = select(up.c.id).where(up.c.role == MessageRole.USER).scalar_subquery()
+    stmt = select(ChatMessage).where(ChatMessage.id == found)
+    return (await session.scalars(stmt)).one_or_none()
+
+
+async def shared_page(
+    session: AsyncSession, session_id: int, leaf: int | None, after: int | None, limit: int
+) -> Sequence[Any]:
+    """The active path's USER and ASSISTANT messages after `after`, oldest first, `limit` + 1 rows; columns only
+    (no meta). The path is walked from the leaf to its root (ids increase along a path, so id order is path
+    order)."""
+    if leaf is None:
+        return []
+    m = _MESSAGES
+    up = select(m.c.id, m.c.parent_message_id).where(m.c.id == leaf, m.c.session_id == session_id)
+    path = up.cte("shared_path", recursive=True)
+    parent = m.alias("parent")
+    path = path.union_all(
+        select(parent.c.id, parent.c.parent_message_id).join(path, parent.c.id == path.c.parent_message_id)
+    )
+    stmt = (
+        select(ChatMessage.id, ChatMessage.role, ChatMessage.content, ChatMessage.created_at)
+        .join(path, path.c.id == ChatMessage.id)
+        .where(ChatMessage.role.in_(CONVERSATION_ROLES))
     )
     if after is not None:
         stmt = stmt.where(ChatMessage.id > after)
     return (await session.execute(stmt.order_by(ChatMessage.id).limit(limit + 1))).all()
 
 
-async def history_batch(
-    session: AsyncSession, session_id: int, upto: int, below: int | None, size: int
-) -> Sequence[Any]:
-    """Conversation messages with id <= `upto` (and < `below`), newest first, at most `size` rows."""
-    params = {"session_id": session_id, "upto": upto, "below": upto + 1 if below is None else below, "size": size}
-    return (await session.execute(_HISTORY_BATCH, params)).all()
-
-
-async def last_user_message(session: AsyncSession, session_id: int) -> ChatMessage | None:
-    stmt = (
-        select(ChatMessage)
-        .where(ChatMessage.session_id == session_id, ChatMessage.role == MessageRole.USER)
-        .order_by(ChatMessage.id.desc())
-        .limit(1)
-    )
-    return (await session.scalars(stmt)).one_or_none()
+async def history_batch(session: AsyncSession, session_id: int, start: int, size: int) -> Sequence[Any]:
+    """At most `size` messages of the path up from `start` (itself first), every role, with whether a reply is
+    incomplete."""
+    rows = (await session.execute(_HISTORY_BATCH, {"session_id": session_id, "start": start, "size": size})).all()
+    return rows
 
 
 async def own_message(session: AsyncSession, message_id: int, user_id: int) -> ChatMessage | None:

@@ -16,7 +16,15 @@ from twosigma.kit.routing import APIRouter
 from twosigma.kit.schemas import error_responses
 from twosigma.system_settings.dependencies import Effective
 from twosigma.tutor import orchestrator, service, streaming
-from twosigma.tutor.dependencies import ContinuableChat, OwnChatSession, OwnMessage, OwnNote, Turns, WantsStream
+from twosigma.tutor.dependencies import (
+    ContinuableChat,
+    ContinuableMessage,
+    OwnChatSession,
+    OwnMessage,
+    OwnNote,
+    Turns,
+    WantsStream,
+)
 from twosigma.tutor.models import ChatMessage, ChatNote
 from twosigma.tutor.schemas import (
     ChatSessionCreate,
@@ -87,23 +95,49 @@ async def list_messages(
     return await service.list_messages(session, chat, before, limit)
 
 
+async def _answer(turn: orchestrator.Turn, deps: orchestrator.TurnDeps, stream: bool) -> Any:
+    """A turn's answer, the same for a send, a retry, an edit and a regeneration: SSE or JSON."""
+    if stream:
+        return streaming.event_stream_response(turn, deps.sessionmaker)
+    return await streaming.collect(turn, deps.sessionmaker)
+
+
 @router.post("/chat/sessions/{session_id}/messages", response_model=TurnRead, responses=_TURN_RESPONSES)
 async def send_message(
     session: DbSession, chat: ContinuableChat, body: MessageCreate, deps: Turns, stream: WantsStream
 ) -> Any:
-    turn = await orchestrator.start_turn(session, deps, chat, body.content)
-    if stream:
-        return streaming.event_stream_response(turn, deps.sessionmaker)
-    return await streaming.collect(turn, deps.sessionmaker)
+    return await _answer(await orchestrator.start_turn(session, deps, chat, body.content), deps, stream)
 
 
 @router.post("/chat/sessions/{session_id}/retry", response_model=TurnRead, responses=_TURN_RESPONSES)
 async def retry(session: DbSession, chat: ContinuableChat, deps: Turns, stream: WantsStream) -> Any:
-    """Answer the last user message again (no new user message; earlier replies are kept)."""
-    turn = await orchestrator.start_turn(session, deps, chat, None)
-    if stream:
-        return streaming.event_stream_response(turn, deps.sessionmaker)
-    return await streaming.collect(turn, deps.sessionmaker)
+    """Answer the active path's last user message again (a new sibling reply; earlier replies are kept)."""
+    return await _answer(await orchestrator.start_turn(session, deps, chat, None), deps, stream)
+
+
+@router.post("/chat/messages/{message_id}/edit", response_model=TurnRead, responses=_TURN_RESPONSES)
+async def edit_message(
+    session: DbSession, target: ContinuableMessage, body: MessageCreate, deps: Turns, stream: WantsStream
+) -> Any:
+    """A new version of one's own USER message, beside it (same parent), answered: the new branch is active; the
+    edited message and its branch are kept. 422 `not_a_user_message` on a reply."""
+    turn = await orchestrator.start_turn(session, deps, target.chat, body.content, edit_of=target.message)
+    return await _answer(turn, deps, stream)
+
+
+@router.post("/chat/messages/{message_id}/regenerate", response_model=TurnRead, responses=_TURN_RESPONSES)
+async def regenerate_message(session: DbSession, target: ContinuableMessage, deps: Turns, stream: WantsStream) -> Any:
+    """Answer again the user message an ASSISTANT message answered: a new reply beside it, made active. 422
+    `not_an_assistant_message` on a user message."""
+    turn = await orchestrator.start_turn(session, deps, target.chat, None, regenerate=target.message)
+    return await _answer(turn, deps, stream)
+
+
+@router.post("/chat/messages/{message_id}/activate", response_model=MessagePage, responses=_READ)
+async def activate_message(session: DbSession, message: OwnMessage) -> MessagePage:
+    """Switch the active branch to the path through this message, down to its newest continuation; answers the
+    first page of the new active path (as GET …/messages)."""
+    return await service.activate_message(session, message)
 
 
 @router.post("/chat/sessions/{session_id}/share", response_model=ShareRead, responses=_GATED)

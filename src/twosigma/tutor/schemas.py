@@ -36,16 +36,24 @@ class MessageCreate(Schema):
 class MessageRead(ReadSchema):
     id: int
     session_id: int
+    parent_message_id: int | None = None  # the message it follows; None for the first (docs/tutor.md, "Branches")
     role: MessageRole
     content: str
     meta: dict[str, Any]
     created_at: datetime
 
 
-class MessagePage(BaseModel):
-    """Newest first. `next_before` is the cursor of the next (older) page, None on the last page."""
+class PathMessageRead(MessageRead):
+    """A message of the active path, with the ids of every message sharing its parent (itself included), oldest
+    first: a client shows "2 / 3" and activates another one to switch branch."""
 
-    items: list[MessageRead]
+    sibling_ids: list[int]
+
+
+class MessagePage(BaseModel):
+    """The active path, newest first. `next_before` is the cursor of the next (older) page, None on the last page."""
+
+    items: list[PathMessageRead]
     limit: int
     next_before: int | None
 

@@ -23,15 +23,16 @@ from twosigma.tutor.schemas import (
     ChatSessionRead,
     FeedbackCreate,
     MessagePage,
-    MessageRead,
     NoteCreate,
     NoteUpdate,
+    PathMessageRead,
     SharedChatRead,
     SharedMessageRead,
     ShareRead,
 )
 
 SHARED_PATH = "/api/v1/shared/chats/"
+DEFAULT_MESSAGE_PAGE = 50  # GET …/messages' default `limit`, also the page an activation answers with
 # Share tokens are URL-safe base64 (`secrets.token_urlsafe(32)`: 43 characters; the demo's are 64 hex digits), at
 # most the column's 255.
 SHARE_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,255}")
@@ -97,14 +98,49 @@ async def delete_idle_chats(session: AsyncSession, university_id: int, cutoff: d
 
 
 async def list_messages(session: AsyncSession, chat: ChatSession, before: int | None, limit: int) -> MessagePage:
-    rows = list(await repo.message_page(session, chat.id, before, limit))
+    """The active path, newest first, each message with its siblings (three queries at most: the cursor's parent,
+    the path walk, the siblings). `before` continues up the path from that message (its parent first)."""
+    if before is None:
+        start = await repo.active_leaf(session, chat)
+    else:
+        found, start = await repo.parent_in_session(session, before, chat.id)
+        if not found:
+            start = None
+    return await _path_page(session, chat.id, start, limit)
+
+
+async def _path_page(session: AsyncSession, session_id: int, start: int | None, limit: int) -> MessagePage:
+    rows = list(await repo.path_page(session, session_id, start, limit)) if start is not None else []
     more = len(rows) > limit
     rows = rows[:limit]
+    parents = [r.parent_message_id for r in rows if r.parent_message_id is not None]
+    roots = any(r.parent_message_id is None for r in rows)
+    siblings = await repo.sibling_ids(session, session_id, parents, roots=roots)
     return MessagePage(
-        items=[MessageRead.model_validate(m) for m in rows],
+        items=[
+            PathMessageRead(
+                id=r.id,
+                session_id=r.session_id,
+                parent_message_id=r.parent_message_id,
+                role=r.role,
+                content=r.content,
+                meta=r.meta,
+                created_at=r.created_at,
+                sibling_ids=siblings.get(r.parent_message_id, [r.id]),
+            )
+            for r in rows
+        ],
         limit=limit,
         next_before=rows[-1].id if more and rows else None,
     )
+
+
+async def activate_message(session: AsyncSession, message: ChatMessage) -> MessagePage:
+    """Make the path through `message` the active one. It ends at the message's deepest descendant reached by always
+    taking the newest child (the branch as it was last continued); the first page of that path is returned."""
+    leaf = await repo.deepest_latest_descendant(session, message.id)
+    await repo.set_active_leaf(session, message.session_id, leaf)
+    return await _path_page(session, message.session_id, leaf, DEFAULT_MESSAGE_PAGE)
 
 
 # --- Sharing -------------------------------------------------------------------------------------------------------
@@ -136,7 +172,7 @@ async def shared_chat(session: AsyncSession, token: str, after: int | None, limi
     chat = await repo.shared_session(session, token) if SHARE_TOKEN.fullmatch(token) else None
     if chat is None:
         raise NotFound("This shared conversation does not exist or is no longer shared.", code="shared_chat_not_found")
-    rows = list(await repo.shared_page(session, chat.id, after, limit))
+    rows = list(await repo.shared_page(session, chat.id, await repo.active_leaf(session, chat), after, limit))
     more = len(rows) > limit
     rows = rows[:limit]
     return SharedChatRead(

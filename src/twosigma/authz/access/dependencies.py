@@ -313,3 +313,9 @@ async def get_own_note(session: DbSession, principal: CurrentPrincipal, note_id:
 
 async def get_own_message(session: DbSession, principal: CurrentPrincipal, message_id: IdPath) -> ChatMessage:
     return await tutor.own_message(session, principal, message_id)
+
+
+async def get_continuable_message(
+    session: DbSession, principal: CurrentPrincipal, message_id: IdPath, effective: Effective
+) -> tutor.MessageInChat:
+    return await tutor.continuable_message(session, principal, message_id, open_chat=effective.tutor_open_chat)
