@@ -424,6 +424,7 @@ TABLES: dict[str, Table] = {
             Idx(("user_id", "updated_at")),
             Idx(("content_item_id",)),
             Idx(("content_context",), method="gin"),
+            Idx(("active_leaf_message_id",)),
         ),
     ),
     "chat_messages": Table(

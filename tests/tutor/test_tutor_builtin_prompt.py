@@ -9,7 +9,13 @@ from tests.fixtures.prompts import make_prompt
 from twosigma.prompts.models import Prompt
 from twosigma.prompts.services.queries import get_resolved_prompt
 from twosigma.prompts.templates import content_variable_names
-from twosigma.tutor.builtin_prompts import GENERAL_PROTOCOL, install_builtin_prompts
+from twosigma.tutor.builtin_prompts import (
+    GENERAL_PROTOCOL,
+    GENERAL_PROTOCOL_TEXT,
+    GENERAL_PROTOCOL_TEXT_V1,
+    SYSTEM_ACTOR,
+    install_builtin_prompts,
+)
 
 VARIABLES = {
     "content_title",
@@ -23,6 +29,8 @@ VARIABLES = {
     "study_level",
     "learning_goal",
     "locale",
+    "student_progress",
+    "recent_quiz_results",
 }
 
 
@@ -51,3 +59,25 @@ class TestInstallBuiltinPrompts:
         await make_prompt(db, GENERAL_PROTOCOL, "our own tutor text", labels=["production"])
         assert await install_builtin_prompts(db) is False
         assert (await get_resolved_prompt(db, GENERAL_PROTOCOL)).prompt == "our own tutor text"
+
+
+class TestUpgradingTheBuiltinPrompt:
+    async def test_an_untouched_version_one_is_upgraded_once_to_the_current_text(self, db: AsyncSession) -> None:
+        await make_prompt(db, GENERAL_PROTOCOL, GENERAL_PROTOCOL_TEXT_V1, labels=["production"], actor=SYSTEM_ACTOR)
+        assert await install_builtin_prompts(db) is True
+        prompt = await get_resolved_prompt(db, GENERAL_PROTOCOL)
+        assert (prompt.version, prompt.prompt) == (2, GENERAL_PROTOCOL_TEXT)
+        assert "production" in prompt.labels
+        assert {"student_progress", "recent_quiz_results"} <= set(content_variable_names(GENERAL_PROTOCOL_TEXT))
+        assert await install_builtin_prompts(db) is False
+        assert await versions(db) == 2
+
+    async def test_version_one_written_by_an_administrator_is_left_alone(self, db: AsyncSession) -> None:
+        await make_prompt(db, GENERAL_PROTOCOL, GENERAL_PROTOCOL_TEXT_V1, labels=["production"])  # an admin's
+        assert await install_builtin_prompts(db) is False
+        assert await versions(db) == 1
+
+    async def test_version_one_without_the_production_label_is_left_alone(self, db: AsyncSession) -> None:
+        await make_prompt(db, GENERAL_PROTOCOL, GENERAL_PROTOCOL_TEXT_V1, labels=["staging"], actor=SYSTEM_ACTOR)
+        assert await install_builtin_prompts(db) is False
+        assert await versions(db) == 1

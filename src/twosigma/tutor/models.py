@@ -38,7 +38,7 @@ class ChatSession(Base):
     # message and its ancestors. NULL: the session's newest message (none yet, or rows written without it). SET
     # NULL, and `use_alter`: the two tables refer to each other, and a session's messages go with it.
     active_leaf_message_id: Mapped[int | None] = mapped_column(
-        ForeignKey("chat_messages.id", ondelete="SET NULL", use_alter=True), nullable=True
+        ForeignKey("chat_messages.id", ondelete="SET NULL", use_alter=True), nullable=True, index=True
     )
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()

@@ -262,7 +262,7 @@ async def deepest_latest_descendant(session: AsyncSession, message_id: int) -> i
     """From `message_id` down, always to the newest child, to a message without children: its id (one recursive
     query; ids increase down a path, so the deepest is the largest)."""
     child = _MESSAGES.alias("child")
-    down = select(literal_column("CAST(:start AS integer)", Integer).label("id")).cte("down", recursive=True)
+    down = select(bindparam("start", type_=Integer).label("id")).cte("down", recursive=True)
     newest_child = (
         select(child.c.id)
         .where(child.c.parent_message_id == down.c.id)

@@ -54,6 +54,9 @@ def upgrade() -> None:
         ["parent_message_id", "session_id"],
         unique=False,
     )
+    op.create_index(
+        op.f("ix_chat_sessions_active_leaf_message_id"), "chat_sessions", ["active_leaf_message_id"], unique=False
+    )
     op.create_foreign_key(
         op.f("fk_chat_sessions_active_leaf_message_id_chat_messages"),
         "chat_sessions",
@@ -68,6 +71,7 @@ def downgrade() -> None:
     op.drop_constraint(
         op.f("fk_chat_sessions_active_leaf_message_id_chat_messages"), "chat_sessions", type_="foreignkey"
     )
+    op.drop_index(op.f("ix_chat_sessions_active_leaf_message_id"), table_name="chat_sessions")
     op.drop_index(op.f("ix_chat_messages_parent_message_id_session_id"), table_name="chat_messages")
     op.drop_constraint(op.f("ck_chat_messages_parent_before_child"), "chat_messages", type_="check")
     op.drop_constraint(op.f("fk_chat_messages_parent_message_id_chat_messages"), "chat_messages", type_="foreignkey")
