@@ -495,6 +495,10 @@ async def seed_world(db: AsyncSession, settings: Settings, n: int, *, country: C
     ]
     db.add_all(messages)
     await db.flush()
+    for parent, child in zip(messages, messages[1:], strict=False):  # one path (docs/tutor.md, "Branches")
+        child.parent_message_id = parent.id
+    chat.active_leaf_message_id = messages[-1].id
+    await db.flush()
     note = ChatNote(session_id=chat.id, message_id=messages[1].id, content="Remember the inner function")
     request = FeatureRequest(user_id=caller.id, title="Dark mode", description="Please.")
     # A data export of the caller's, built and downloadable.

@@ -456,6 +456,15 @@ MATRIX: dict[str, list[Case]] = {
     f"PATCH {V1}/chat/notes/{{note_id}}": [Case(PRIVATE, body={"content": "Renamed"})],
     f"DELETE {V1}/chat/notes/{{note_id}}": [Case(PRIVATE)],
     f"POST {V1}/chat/messages/{{message_id}}/feedback": [Case(PRIVATE, body={"rating": "down"})],
+    f"POST {V1}/chat/messages/{{message_id}}/edit": [
+        Case(PRIVATE, body={"content": "Intruder edit"}),
+        Case(PRIVATE, body={"content": "Intruder edit"}, headers=SSE, label="streaming"),
+    ],
+    f"POST {V1}/chat/messages/{{message_id}}/regenerate": [
+        Case(PRIVATE),
+        Case(PRIVATE, headers=SSE, label="streaming"),
+    ],
+    f"POST {V1}/chat/messages/{{message_id}}/activate": [Case(PRIVATE)],
     f"GET {V1}/shared/chats/{{token}}": [
         Case(PUBLIC, leak_ok="the share token is the capability: its holder sees the chat (SPEC)"),
         Case((404, 404, 404), params=lambda w: {"token": "x" * 43}, label="an unknown token"),

@@ -113,6 +113,8 @@ async def make_world(db: AsyncSession, settings: Settings) -> World:
     )
     db.add_all([question, answer])
     await db.flush()
+    answer.parent_message_id, chat.active_leaf_message_id = question.id, answer.id  # one path (docs/tutor.md)
+    await db.flush()
     note = ChatNote(session_id=chat.id, message_id=answer.id, content=f"Note {sentinel}")
     request = FeatureRequest(user_id=student_a.id, title=f"Wish {sentinel}", description=f"Please {sentinel}")
     archive = build_zip({"chats.json": [f"Chat {sentinel}"]})
