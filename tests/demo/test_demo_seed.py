@@ -221,6 +221,9 @@ class TestEveryEndpointFamilyHasData:
         roles = [m["role"] for m in messages["items"]]
         assert "USER" in roles
         assert "ASSISTANT" in roles
+        # Each seeded conversation is one path (no branches): every message is its parent's only child.
+        assert all(m["sibling_ids"] == [m["id"]] for m in messages["items"])
+        assert messages["items"][-1]["parent_message_id"] is None or messages["next_before"] is not None
 
     async def test_prompts_with_composition(self, api: httpx.AsyncClient, admin: dict[str, str]) -> None:
         prompts = await get_ok(api, "/prompts", admin)
@@ -305,6 +308,7 @@ class TestReferentialIntegrity:
         ("user_module_progress", "module_id", "modules"),
         ("chat_sessions", "content_item_id", "content_items"),
         ("chat_messages", "session_id", "chat_sessions"),
+        ("chat_messages", "parent_message_id", "chat_messages"),
         ("chat_notes", "message_id", "chat_messages"),
         ("feature_requests", "user_id", "users"),
     ]

@@ -58,7 +58,9 @@ class ActivityWriter:
                 "updated_at",
             ],
         )
-        self.messages = c.table("chat_messages", ["id", "session_id", "role", "content", "meta", "created_at"])
+        self.messages = c.table(
+            "chat_messages", ["id", "session_id", "parent_message_id", "role", "content", "meta", "created_at"]
+        )
         self.notes = c.table("chat_notes", ["id", "session_id", "message_id", "content", "selected_text", "created_at"])
 
     # --- one enrolment -------------------------------------------------------------------------------------------
@@ -192,10 +194,13 @@ class ActivityWriter:
         turns = rng.randint(*w.spec.turns)
         history = 0
         assistant_ids: list[int] = []
+        previous: int | None = None  # each message follows the one before: one path (the session's active leaf is
+        # left NULL, which reads as its newest message)
         for _ in range(turns):
             question = rng.choice(USER_QUESTIONS).format(topic=topic, title=title)
             at += timedelta(minutes=rng.uniform(0.5, 4))
-            self.messages.add(new_id("chat_messages"), session_id, MessageRole.USER.value, question, "{}", at)
+            question_id = new_id("chat_messages")
+            self.messages.add(question_id, session_id, previous, MessageRole.USER.value, question, "{}", at)
             reply = rng.choice(ASSISTANT_REPLIES).format(topic=topic, title=title)
             output_tokens = rng.randint(40, 320)
             history += len(question) // 4 + output_tokens
@@ -219,7 +224,10 @@ class ActivityWriter:
                 }
             message_id = new_id("chat_messages")
             assistant_ids.append(message_id)
-            self.messages.add(message_id, session_id, MessageRole.ASSISTANT.value, reply, json.dumps(meta), at)
+            self.messages.add(
+                message_id, session_id, question_id, MessageRole.ASSISTANT.value, reply, json.dumps(meta), at
+            )
+            previous = message_id
         shared = rng.random() < 0.03
         token = f"{rng.getrandbits(256):064x}" if shared else None
         self.sessions.add(session_id, user_id, item_id, json.dumps(context), shared, token, opened, at)
