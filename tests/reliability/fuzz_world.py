@@ -495,7 +495,7 @@ async def seed_world(db: AsyncSession, settings: Settings, n: int, *, country: C
     ]
     db.add_all(messages)
     await db.flush()
-    for parent, child in zip(messages, messages[1:], strict=False):  # one path (docs/tutor.md, "Branches")
+    for parent, child in itertools.pairwise(messages):  # one path (docs/tutor.md, "Branches")
         child.parent_message_id = parent.id
     chat.active_leaf_message_id = messages[-1].id
     await db.flush()
