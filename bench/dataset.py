@@ -220,15 +220,21 @@ async def build(url: str, settings: Settings, smoke: bool) -> DataSet:
                         c.new_id("user_content_progress"), uid, main.offering_id, item, rng.randint(1, 60), 1, now, now
                     )
             sessions = c.table("chat_sessions", ["id", "user_id", "content_context"])
-            messages = c.table("chat_messages", ["id", "session_id", "role", "content", "meta", "created_at"])
+            messages = c.table(
+                "chat_messages", ["id", "session_id", "parent_message_id", "role", "content", "meta", "created_at"]
+            )
             text = "Could you explain the idea of this lesson once more, with a short example? " * 3
 
             def chat(uid: int, length: int) -> int:
                 sid = c.new_id("chat_sessions")
                 sessions.add(sid, uid, json.dumps({"title": "Bench chat"}))
+                previous: int | None = None  # one path; the session's active leaf stays NULL: its newest message
                 for k in range(length):
                     role = "USER" if k % 2 == 0 else "ASSISTANT"
-                    messages.add(c.new_id("chat_messages"), sid, role, text, "{}", now - timedelta(seconds=length - k))
+                    message_id = c.new_id("chat_messages")
+                    at = now - timedelta(seconds=length - k)
+                    messages.add(message_id, sid, previous, role, text, "{}", at)
+                    previous = message_id
                 return sid
 
             # The streams: one session per student, so no per-session turn lock is shared.
