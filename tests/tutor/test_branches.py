@@ -16,6 +16,7 @@ from tests.fixtures.tutor import API, SSE, Lesson, make_lesson, parse_sse
 from twosigma.config import Settings
 from twosigma.enrollments.models import CourseEnrollment
 from twosigma.enums import EnrollmentStatus
+from twosigma.privacy import service as privacy_service
 from twosigma.tutor.models import ChatMessage
 
 Headers = dict[str, str]
@@ -447,3 +448,33 @@ class TestSharing:
         assert [m["content"] for m in page.json()["messages"]] == ["Q1", "A1"]
         rest = await client.get(f"{API}/shared/chats/{token}?limit=2&after={page.json()['next_after']}")
         assert [m["content"] for m in rest.json()["messages"]] == ["Q2'", "A2'"]
+
+
+class TestExport:
+    async def test_the_export_holds_every_branch_with_its_parent(
+        self,
+        client: httpx.AsyncClient,
+        db: AsyncSession,
+        headers: Headers,
+        lesson: Lesson,
+        anthropic: FakeAnthropic,
+        conversation: tuple[int, dict[str, Any], dict[str, Any]],
+    ) -> None:
+        chat_id, _, second = conversation
+        anthropic.script(deltas=("A2'",))
+        edit = await client.post(
+            f"{API}/chat/messages/{second['user_message']['id']}/edit", json={"content": "Q2'"}, headers=headers
+        )
+        files = await privacy_service.collect(db, lesson.student.id)
+        [chat] = [c for c in files["chats.json"] if c["id"] == chat_id]
+        exported = {m["content"]: m["parent_message_id"] for m in chat["messages"]}
+        assert set(exported) == {"Q1", "A1", "Q2", "A2", "Q2'", "A2'"}
+        assert exported["Q2"] == exported["Q2'"] == first_reply_id(chat)
+        assert chat["active_leaf_message_id"] == edit.json()["assistant_message"]["id"]
+        session_read = await client.get(f"{API}/chat/sessions/{chat_id}", headers=headers)
+        assert session_read.json()["active_leaf_message_id"] == edit.json()["assistant_message"]["id"]
+
+
+def first_reply_id(chat: dict[str, Any]) -> int:
+    reply: int = next(m["id"] for m in chat["messages"] if m["content"] == "A1")
+    return reply

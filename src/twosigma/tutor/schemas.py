@@ -25,6 +25,7 @@ class ChatSessionRead(ReadSchema):
     content_context: dict[str, Any]
     share_enabled: bool
     share_token: str | None
+    active_leaf_message_id: int | None = None  # the end of the active path; None: the newest message (or none)
     created_at: datetime
     updated_at: datetime
 
