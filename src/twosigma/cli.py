@@ -17,7 +17,8 @@ import typer
 
 from twosigma.api_keys.cli import api_keys_app
 from twosigma.demo.cli import demo_app
-from twosigma.kit.cli import command_settings, console, fail
+from twosigma.kit.cli import command_settings, console, fail, warn
+from twosigma.ops.cli import db_backup, db_restore, db_status, db_stop
 from twosigma.prompts.cli import prompts_app
 from twosigma.system_settings.cli import settings_app
 
@@ -27,8 +28,15 @@ if TYPE_CHECKING:
     from twosigma.config import Settings
 
 app = typer.Typer(help="twosigma: backend for AI-tutored learning.", no_args_is_help=True)
-db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="The database: migrations, status, backup and restore, stopping a leftover embedded server.",
+    no_args_is_help=True,
+)
 app.add_typer(db_app, name="db")
+db_app.command("status")(db_status)
+db_app.command("stop")(db_stop)
+db_app.command("backup")(db_backup)
+db_app.command("restore")(db_restore)
 app.add_typer(settings_app, name="settings")
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(api_keys_app, name="api-keys")
@@ -135,6 +143,10 @@ def serve(
     from twosigma.kit.server import HTTP_PROTOCOL
 
     settings = command_settings()
+    # Before migrations and the embedded server: a taken port is known in a millisecond, not after start-up.
+    port_problem = _port_unavailable(host, port)
+    if port_problem:
+        fail(port_problem)
     configure_logging(settings.log_level, json_lines=settings.log_json)
     try:
         with _stop_on_signals():
@@ -172,6 +184,30 @@ def serve(
         console.print(f"twosigma stopped ({signal.Signals(stop.signum).name}).", highlight=False)
 
 
+def _port_unavailable(host: str, port: int) -> str | None:
+    """Why `host:port` cannot be served on, in one line, or None. Bound the way uvicorn binds (SO_REUSEADDR), then
+    released at once."""
+    import errno
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        return f"Cannot serve on host {host!r}: {exc.strerror}. Choose another with --host."
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return f"Port {port} on {host} is already in use: stop what holds it, or choose another with --port."
+            if exc.errno == errno.EACCES:
+                return f"Port {port} on {host} needs privileges this user lacks: choose another with --port."
+            return f"Cannot serve on {host}:{port}: {exc.strerror}. Check --host and --port."
+    return None
+
+
 async def _prepare_database(settings: Settings, url: str) -> None:
     """Migrate to head, then the start-up work that needs the migrated schema (built-in data)."""
     from twosigma.db.bootstrap import committed_session, engine_on
@@ -194,7 +230,13 @@ async def _create_admin(
     from twosigma.users.platform_admin import create_platform_admin
 
     result = await create_platform_admin(
-        session, settings, email=email, password=password, full_name=full_name, university=university
+        session,
+        settings,
+        email=email,
+        password=password,
+        full_name=full_name,
+        university=university,
+        ask_password=_ask_password if password is None else None,
     )
     who = "Created" if result.created_user else "Found existing user"
     role = "granted PLATFORM_ADMIN" if result.granted else "already PLATFORM_ADMIN"
@@ -205,23 +247,60 @@ async def _create_admin(
     )
 
 
+def _ask_password() -> str:
+    """The new account's password, typed twice without echo. Only in a terminal: a script passes --password-stdin."""
+    import sys
+
+    if not sys.stdin.isatty():
+        return ""  # create_platform_admin then says how to pass one
+    while True:
+        first = typer.prompt("Password for the new account", hide_input=True)
+        second = typer.prompt("Repeat the password", hide_input=True)
+        if first == second:
+            return str(first)
+        console.print("[red]The two passwords differ; type them again.[/red]")
+
+
 @admin_app.command("create")
 def admin_create(
     email: Annotated[str, typer.Option(help="Email of the administrator (created if new, else promoted).")],
     password: Annotated[
-        str | None, typer.Option(help="Password for a new account (policy applies); unused when promoting.")
+        str | None,
+        typer.Option(
+            help="Password for a new account. Discouraged: it lands in shell history and the process list; without "
+            "it a terminal asks (hidden, twice)."
+        ),
     ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the new account's password from the first line of stdin.")
+    ] = False,
     full_name: Annotated[str | None, typer.Option(help="Full name for a new account.")] = None,
     university: Annotated[
         str | None,
         typer.Option(help="Short code or id of the university holding the role (default: the platform tenant)."),
     ] = None,
 ) -> None:
-    """Create a PLATFORM_ADMIN, or promote an existing user (migrates the database to head first)."""
+    """Create a PLATFORM_ADMIN, or promote an existing user (migrates the database to head first).
+
+    A new account's password is asked for in the terminal (hidden, twice), or read with --password-stdin.
+    """
+    import sys
+
     from twosigma.db.bootstrap import run_in_session
     from twosigma.kit.errors import AppError
     from twosigma.users.platform_admin import AdminCommandError
 
+    if password is not None and password_stdin:
+        fail("Pass either --password or --password-stdin, not both.")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            fail("--password-stdin read an empty line; put the password on the first line of stdin.")
+    elif password is not None:
+        warn(
+            "Warning: --password leaves the password in your shell history and the process list; "
+            "prefer the prompt or --password-stdin."
+        )
     settings = command_settings()
     try:
         message = run_in_session(

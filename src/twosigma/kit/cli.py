@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from twosigma.config import ConfigError, Settings
 
 console = Console()
+error_console = Console(stderr=True)
 
 
 def command_settings() -> Settings:
@@ -49,7 +50,12 @@ def config_problems(exc: ConfigError | ValidationError) -> list[str]:
     return problems
 
 
-def fail(message: str) -> NoReturn:
-    """Print `message` in red and end the command with exit code 1."""
-    console.print(f"[red]{message}[/red]")
-    raise typer.Exit(code=1)
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print `message` in red, on one line however narrow the terminal, and end the command with exit code 1."""
+    console.print(Text(message, style="red"), soft_wrap=True)
+    raise typer.Exit(code=code)
+
+
+def warn(message: str) -> None:
+    """A warning on stderr (yellow, one line): the command goes on."""
+    error_console.print(Text(message, style="yellow"), soft_wrap=True)
