@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 
     from twosigma.config import Settings
 
-app = typer.Typer(help="twosigma: backend for AI-tutored learning.", no_args_is_help=True)
+app = typer.Typer(
+    help="twosigma: backend for AI-tutored learning.", no_args_is_help=True, pretty_exceptions_enable=False
+)
 db_app = typer.Typer(
     help="The database: migrations, status, backup and restore, stopping a leftover embedded server.",
     no_args_is_help=True,
@@ -43,6 +45,27 @@ app.add_typer(api_keys_app, name="api-keys")
 app.add_typer(demo_app, name="demo")
 admin_app = typer.Typer(help="Platform administrators.", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
+
+
+DEBUG_ENV = "TWOSIGMA_DEBUG"
+
+
+def main() -> None:
+    """The `twosigma` entry point: `app`, where a failure no command foresaw still ends in one line and exit code 1
+    instead of a traceback (TWOSIGMA_DEBUG=1 shows the traceback)."""
+    try:
+        app(prog_name="twosigma")
+    except Exception as exc:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        fail(f"Error: {one_line(exc)} (`twosigma doctor` checks the install; {DEBUG_ENV}=1 shows the traceback)")
+
+
+def one_line(exc: BaseException) -> str:
+    """The first line of what went wrong, from the driver's error rather than SQLAlchemy's wrapper of it."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {lines[0]}" if lines else type(cause).__name__
 
 
 @db_app.command("upgrade")

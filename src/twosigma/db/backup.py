@@ -51,7 +51,12 @@ def _environment() -> dict[str, str]:
 
 def _last_line(text: str) -> str:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "no reason given"
+    if not lines:
+        return "no reason given"
+    last = lines[-1]
+    for tool in ("pg_dump", "pg_restore", "psql"):
+        last = last.removeprefix(f"{tool}: ").removeprefix("error: ")
+    return last
 
 
 def backup(url: str, path: Path, on_table: Progress | None = None) -> BackupResult:
