@@ -18,7 +18,7 @@ import typer
 from twosigma.api_keys.cli import api_keys_app
 from twosigma.demo.cli import demo_app
 from twosigma.kit.cli import command_settings, console, fail, warn
-from twosigma.ops.cli import db_backup, db_restore, db_status, db_stop
+from twosigma.ops.cli import db_backup, db_restore, db_status, db_stop, doctor
 from twosigma.prompts.cli import prompts_app
 from twosigma.system_settings.cli import settings_app
 
@@ -39,6 +39,7 @@ db_app.command("status")(db_status)
 db_app.command("stop")(db_stop)
 db_app.command("backup")(db_backup)
 db_app.command("restore")(db_restore)
+app.command("doctor")(doctor)
 app.add_typer(settings_app, name="settings")
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(api_keys_app, name="api-keys")

@@ -184,3 +184,47 @@ def db_restore(
 
     current = run_with_database(settings, migrate.current_revisions)
     console.print(f"[green]Restored {total} tables from {file}.[/green] Revision: {_revision_line(current)}", soft_wrap=True)
+
+
+MARKS = {"ok": ("✓", "green"), "fail": ("✗", "red"), "warn": ("!", "yellow"), "skip": ("-", "dim")}
+
+
+def doctor(
+    offline: Annotated[bool, typer.Option(help="Make no outside call (LLM, SMTP, OIDC): check configuration only.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document for monitoring, nothing else.")] = False,
+) -> None:
+    """Check the install: database, secrets, LLM provider, mail, single sign-on, workers, Redis, clock.
+
+    Each line is ✓ or ✗ (with its fix); ! warns, - was skipped. Exit 0 only when nothing failed.
+    """
+    import asyncio
+    import json
+
+    from rich.text import Text
+
+    from twosigma.ops.doctor import CheckResult, as_json as to_json, passed, run_doctor
+
+    settings = command_settings()
+
+    def show(result: CheckResult) -> None:
+        if as_json:
+            return
+        mark, style = MARKS[result.status.value]
+        line = Text.assemble((f"{mark} {result.name}", style), f"  {result.detail}")
+        if result.fix and result.status.value in ("fail", "warn"):
+            line.append(f"  → {result.fix}", style=style)
+        console.print(line, soft_wrap=True)
+
+    if as_json:
+        results = asyncio.run(run_doctor(settings, offline=offline))
+        console.print_json(json.dumps(to_json(results)))
+    else:
+        with console.status("Checking…"):
+            results = asyncio.run(run_doctor(settings, offline=offline, on_result=show))
+        failures = sum(1 for result in results if result.status.value == "fail")
+        if failures:
+            console.print(f"[red]{failures} check(s) failed.[/red]")
+        else:
+            console.print("[green]Everything required passed.[/green]")
+    if not passed(results):
+        raise typer.Exit(code=1)
