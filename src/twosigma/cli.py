@@ -17,12 +17,13 @@ import typer
 
 from twosigma.api_keys.cli import api_keys_app
 from twosigma.demo.cli import demo_app
-from twosigma.kit.cli import command_settings, console, fail, warn
+from twosigma.kit.cli import command_settings, console, fail, warn, working
 from twosigma.ops.cli import db_backup, db_restore, db_status, db_stop, doctor
 from twosigma.prompts.cli import prompts_app
 from twosigma.system_settings.cli import settings_app
 
 if TYPE_CHECKING:
+    from rich.status import Status
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from twosigma.config import Settings
@@ -75,7 +76,9 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
     from twosigma.db import migrate
     from twosigma.db.bootstrap import run_with_database
 
-    run_with_database(command_settings(), lambda engine: migrate.upgrade(engine, revision))
+    settings = command_settings()
+    with working(f"Migrating the database to {revision}…"):
+        run_with_database(settings, lambda engine: migrate.upgrade(engine, revision))
     console.print(f"[green]Database upgraded to {revision}.[/green]")
 
 
@@ -85,7 +88,9 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision, 
     from twosigma.db import migrate
     from twosigma.db.bootstrap import run_with_database
 
-    run_with_database(command_settings(), lambda engine: migrate.downgrade(engine, revision))
+    settings = command_settings()
+    with working(f"Migrating the database down to {revision}…"):
+        run_with_database(settings, lambda engine: migrate.downgrade(engine, revision))
     console.print(f"[green]Database downgraded to {revision}.[/green]")
 
 
@@ -95,7 +100,9 @@ def db_current() -> None:
     from twosigma.db import migrate
     from twosigma.db.bootstrap import run_with_database
 
-    current = run_with_database(command_settings(), migrate.current_revisions)
+    settings = command_settings()
+    with working("Reading the database's revision…"):
+        current = run_with_database(settings, migrate.current_revisions)
     heads = migrate.head_revisions()
     state = "at head" if current == heads else "behind head"
     console.print(f"current: {', '.join(sorted(current)) or 'none'}  head: {', '.join(sorted(heads))}  ({state})")
@@ -174,9 +181,11 @@ def serve(
     configure_logging(settings.log_level, json_lines=settings.log_json)
     try:
         with _stop_on_signals():
-            target = asyncio.run(resolve_database(settings))
+            with working("Starting the database and migrating it to head…"):
+                target = asyncio.run(resolve_database(settings))
             try:
-                asyncio.run(_prepare_database(settings, target.url))
+                with working("Starting the database and migrating it to head…"):
+                    asyncio.run(_prepare_database(settings, target.url))
                 # Workers (and this process, when it serves itself) connect to the database we just resolved.
                 os.environ["TWOSIGMA_DATABASE_URL"] = target.url
                 get_settings.cache_clear()
@@ -250,8 +259,16 @@ async def _create_admin(
     password: str | None,
     full_name: str | None,
     university: str | None,
+    status: Status,
 ) -> str:
     from twosigma.users.platform_admin import create_platform_admin
+
+    def ask() -> str:
+        status.stop()  # the spinner would draw over the prompt
+        try:
+            return _ask_password()
+        finally:
+            status.start()
 
     result = await create_platform_admin(
         session,
@@ -260,7 +277,7 @@ async def _create_admin(
         password=password,
         full_name=full_name,
         university=university,
-        ask_password=_ask_password if password is None else None,
+        ask_password=ask if password is None else None,
     )
     who = "Created" if result.created_user else "Found existing user"
     role = "granted PLATFORM_ADMIN" if result.granted else "already PLATFORM_ADMIN"
@@ -327,11 +344,12 @@ def admin_create(
         )
     settings = command_settings()
     try:
-        message = run_in_session(
-            settings,
-            lambda session: _create_admin(session, settings, email, password, full_name, university),
-            upgrade=True,
-        )
+        with working("Migrating the database and creating the administrator…") as status:
+            message = run_in_session(
+                settings,
+                lambda session: _create_admin(session, settings, email, password, full_name, university, status),
+                upgrade=True,
+            )
     except (AdminCommandError, AppError) as exc:
         fail(str(exc))
     console.print(f"[green]{message}[/green]")

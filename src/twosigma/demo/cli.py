@@ -88,6 +88,7 @@ def demo_seed(
     from twosigma.db.bootstrap import run_with_database
 
     settings = command_settings()
+    console.print("Starting the database and migrating it to head; progress bars follow.", highlight=False)
     result = run_with_database(settings, lambda engine: _seed(engine, settings, size, seed_value), upgrade=True)
     if result.already_seeded:
         console.print(

@@ -7,6 +7,8 @@ services are imported inside the command that needs them. This module follows th
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, NoReturn
 
 import typer
@@ -15,6 +17,7 @@ from rich.text import Text
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
+    from rich.status import Status
 
     from twosigma.config import ConfigError, Settings
 
@@ -26,6 +29,7 @@ def command_settings() -> Settings:
     """The settings every command starts with; a broken configuration (and with it the install's secrets,
     kept_secrets.py) stops the command with one readable line per problem and exit code 2, never a traceback."""
     from pydantic import ValidationError
+    from rich.status import Status
 
     from twosigma.config import ConfigError, get_settings
 
@@ -48,6 +52,14 @@ def config_problems(exc: ConfigError | ValidationError) -> list[str]:
         field = ".".join(str(part) for part in error["loc"])
         problems.append(f"TWOSIGMA_{field.upper()}: {message}" if field else message)
     return problems
+
+
+@contextmanager
+def working(message: str) -> Iterator[Status]:
+    """A spinner with `message` while the block runs (the embedded server starting, migrations, the work itself):
+    every command that may take more than a second shows one. Only in a terminal; it leaves no trace in a log."""
+    with console.status(message) as status:
+        yield status
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
