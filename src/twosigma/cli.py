@@ -14,6 +14,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.text import Text
 
 from twosigma.api_keys.cli import api_keys_app
 from twosigma.demo.cli import demo_app
@@ -60,7 +61,9 @@ def main() -> None:
     except Exception as exc:
         if os.environ.get(DEBUG_ENV):
             raise
-        fail(f"Error: {one_line(exc)} (`twosigma doctor` checks the install; {DEBUG_ENV}=1 shows the traceback)")
+        message = f"Error: {one_line(exc)} (`twosigma doctor` checks the install; {DEBUG_ENV}=1 shows the traceback)"
+        console.print(Text(message, style="red"), soft_wrap=True)
+        raise SystemExit(1) from None
 
 
 def one_line(exc: BaseException) -> str:

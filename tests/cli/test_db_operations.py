@@ -11,8 +11,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from tests.cli.test_serve import (  # noqa: F401 - data_dir is a fixture
-    data_dir,
+from tests.cli.test_serve import (
     install_env,
     postgres_running,
     process_alive,
@@ -139,7 +138,8 @@ class TestStop:
         holder = hold_server(data_dir, "die")
         holder.wait(timeout=10)
         status = server_status(data_dir)
-        assert status.running and status.pid is not None
+        assert status.running
+        assert status.pid is not None
         pid = status.pid
 
         shown = run_command(data_dir, "db", "status")

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.cli.test_serve import data_dir, install_env, run_command  # noqa: F401 - data_dir is a fixture
+from tests.cli.test_serve import install_env, run_command
 
 
 def output(result: subprocess.CompletedProcess[str]) -> str:
@@ -124,9 +124,7 @@ class TestAdminPassword:
 
         flagged = run_command(data_dir, "admin", "create", "--email", "b@example.edu", "--password", "flag-pass-123")
         assert flagged.returncode == 0, output(flagged)
-        assert "Warning: --password leaves the password in your shell history and the process list" in output(
-            flagged
-        )
+        assert "Warning: --password leaves the password in your shell history and the process list" in output(flagged)
 
     def test_without_a_terminal_and_without_a_password_it_says_how(self, data_dir: Path) -> None:
         result = subprocess.run(
@@ -141,7 +139,9 @@ class TestAdminPassword:
         assert result.returncode == 1
         assert "--password-stdin" in output(result)
         assert "Traceback" not in output(result)
-        both = run_command(data_dir, "admin", "create", "--email", "c@example.edu", "--password", "x", "--password-stdin")
+        both = run_command(
+            data_dir, "admin", "create", "--email", "c@example.edu", "--password", "x", "--password-stdin"
+        )
         assert both.returncode == 1
         assert "not both" in output(both)
 

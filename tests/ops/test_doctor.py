@@ -228,8 +228,10 @@ class TestEachPartBrokenInTurn:
 
     def test_workers_that_stopped_draining(self, install: Install) -> None:
         asyncio.run(
-            _sql(install.settings, "UPDATE job_queue_runs SET last_drained_at = now() - interval '2 hours' "
-                 "WHERE queue = 'mail'")
+            _sql(
+                install.settings,
+                "UPDATE job_queue_runs SET last_drained_at = now() - interval '2 hours' WHERE queue = 'mail'",
+            )
         )
         asyncio.run(_sql(install.settings, "DELETE FROM job_queue_runs WHERE queue = 'exports'"))
         results = check(install.settings, offline=True)

@@ -132,7 +132,8 @@ def restore(url: str, path: Path, on_table: Progress | None = None) -> int:
         stderr=subprocess.PIPE,
         env=_environment(),
     )
-    assert script.stdout is not None and runner.stdin is not None
+    assert script.stdout is not None
+    assert runner.stdin is not None
     tables = 0
     try:
         runner.stdin.write(REPLACE_SCHEMA)

@@ -105,7 +105,7 @@ def read_postmaster(pgdata: Path) -> tuple[int, str | None] | None:
 def postgres_alive(pid: int) -> bool:
     try:
         process = psutil.Process(pid)
-        return process.status() != psutil.STATUS_ZOMBIE and process.name() == "postgres"
+        return bool(process.status() != psutil.STATUS_ZOMBIE and process.name() == "postgres")
     except psutil.Error:
         return False
 
@@ -155,7 +155,7 @@ def stop_server(data_dir: Path, *, force: bool = False, timeout: float = 60) -> 
             f"{', '.join(map(str, status.handles))}: stop those first (SIGTERM), or pass --force."
         )
     command = [str(binary("pg_ctl")), "-D", str(status.pgdata), "-m", "fast", "-w", "-t", str(int(timeout)), "stop"]
-    result = subprocess.run(  # noqa: S603 - our bundled binary, arguments built here
+    result = subprocess.run(
         command, capture_output=True, text=True, timeout=timeout + 10, check=False, user=run_as_system_user()
     )
     if result.returncode != 0 and postgres_alive(status.pid):

@@ -29,7 +29,6 @@ def command_settings() -> Settings:
     """The settings every command starts with; a broken configuration (and with it the install's secrets,
     kept_secrets.py) stops the command with one readable line per problem and exit code 2, never a traceback."""
     from pydantic import ValidationError
-    from rich.status import Status
 
     from twosigma.config import ConfigError, get_settings
 

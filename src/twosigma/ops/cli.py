@@ -16,13 +16,12 @@ import typer
 from twosigma.kit.cli import command_settings, console, fail
 
 if TYPE_CHECKING:
-    from rich.progress import Progress
+    from rich.progress import Progress, TaskID
     from sqlalchemy.ext.asyncio import AsyncEngine
 
 
-
 @contextmanager
-def progress_bar(description: str, total: int | None) -> Iterator[tuple[Progress, int]]:
+def progress_bar(description: str, total: int | None) -> Iterator[tuple[Progress, TaskID]]:
     """A rich progress line (spinner, bar, n/total, elapsed) for work that takes more than a second."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -165,7 +164,9 @@ def db_restore(
         total = archive_tables(file)
     except EmbeddedError as exc:
         fail(str(exc))
-    where = _safe_url(settings.database_url) if settings.database_url else f"the embedded database in {settings.data_dir}"
+    where = (
+        _safe_url(settings.database_url) if settings.database_url else f"the embedded database in {settings.data_dir}"
+    )
     if not yes and not typer.confirm(f"Replace everything in {where} with {file}?", default=False):
         fail("Nothing restored.")
     try:
@@ -183,14 +184,18 @@ def db_restore(
     from twosigma.db import migrate
 
     current = run_with_database(settings, migrate.current_revisions)
-    console.print(f"[green]Restored {total} tables from {file}.[/green] Revision: {_revision_line(current)}", soft_wrap=True)
+    console.print(
+        f"[green]Restored {total} tables from {file}.[/green] Revision: {_revision_line(current)}", soft_wrap=True
+    )
 
 
 MARKS = {"ok": ("✓", "green"), "fail": ("✗", "red"), "warn": ("!", "yellow"), "skip": ("-", "dim")}
 
 
 def doctor(
-    offline: Annotated[bool, typer.Option(help="Make no outside call (LLM, SMTP, OIDC): check configuration only.")] = False,
+    offline: Annotated[
+        bool, typer.Option(help="Make no outside call (LLM, SMTP, OIDC): check configuration only.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON document for monitoring, nothing else.")] = False,
 ) -> None:
     """Check the install: database, secrets, LLM provider, mail, single sign-on, workers, Redis, clock.
@@ -202,7 +207,8 @@ def doctor(
 
     from rich.text import Text
 
-    from twosigma.ops.doctor import CheckResult, as_json as to_json, passed, run_doctor
+    from twosigma.ops.doctor import CheckResult, passed, run_doctor
+    from twosigma.ops.doctor import as_json as to_json
 
     settings = command_settings()
 

@@ -12,9 +12,9 @@ and commit the rewritten docs/configuration.md; tests/ops/test_config_docs.py fa
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
 import types
 import typing
+from collections.abc import Iterable
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -168,15 +168,17 @@ def main(argv: list[str] | None = None, root: Path | None = None) -> int:
     current = path.read_text(encoding="utf-8") if path.exists() else None
     if "--check" in args:
         if current != wanted:
-            print(f"{DOC_PATH} differs from the code's settings: run `{REGENERATE_COMMAND}` and commit it.")
+            sys.stdout.write(
+                f"{DOC_PATH} differs from the code's settings: run `{REGENERATE_COMMAND}` and commit it.\n"
+            )
             return 1
-        print(f"{DOC_PATH} is up to date.")
+        sys.stdout.write(f"{DOC_PATH} is up to date.\n")
         return 0
     if current == wanted:
-        print(f"{DOC_PATH} is up to date.")
+        sys.stdout.write(f"{DOC_PATH} is up to date.\n")
         return 0
     path.write_text(wanted, encoding="utf-8")
-    print(f"wrote {DOC_PATH}")
+    sys.stdout.write(f"wrote {DOC_PATH}\n")
     return 0
 
 

@@ -175,7 +175,9 @@ async def check_stored_secrets(context: Context) -> list[CheckResult]:
     assert context.engine is not None
     async with committed_session(context.engine) as session:
         settings_rows = [row for row in await repository.list_all(session) if row.is_encrypted and row.setting_value]
-        providers = (await session.execute(select(SsoProvider.university_id, SsoProvider.client_secret_encrypted))).all()
+        providers = (
+            await session.execute(select(SsoProvider.university_id, SsoProvider.client_secret_encrypted))
+        ).all()
     tokens = [(f"setting {row.setting_key}", row.setting_value or "") for row in settings_rows]
     tokens += [(f"SSO client secret of university {uid}", token) for uid, token in providers]
     if not tokens:
@@ -360,7 +362,9 @@ async def check_redis(context: Context) -> list[CheckResult]:
 
     client = redis.from_url(url, socket_timeout=NETWORK_TIMEOUT_SECONDS, socket_connect_timeout=NETWORK_TIMEOUT_SECONDS)
     try:
-        await client.ping()
+        pong = client.ping()
+        if not isinstance(pong, bool):  # the asyncio client's is a coroutine (the type covers both clients)
+            await pong
     except (RedisError, OSError) as exc:
         return [failed(name, f"{_safe(url)}: {_reason(exc)}", "check TWOSIGMA_REDIS_URL and that Redis runs")]
     finally:
