@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
+import socket
+import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -124,6 +128,11 @@ def failures(results: dict[str, CheckResult]) -> list[str]:
 async def _sql(settings: Settings, statement: str) -> None:
     async with engine_on(settings, str(settings.database_url)) as engine, committed_session(engine) as session:
         await session.execute(text(statement))
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 class TestAFullyConfiguredInstall:
@@ -245,6 +254,27 @@ class TestEachPartBrokenInTurn:
         results = check(install.settings, offline=True)
         assert failures(results) == ["Clock"]
         assert "90" in results["Clock"].detail or "89" in results["Clock"].detail
+
+    @pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server on this machine")
+    def test_redis_configured_and_up(self, install: Install) -> None:
+        port = free_port()
+        server = subprocess.Popen(
+            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 10
+            while not _listening(port):
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.05)
+            up = install.settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{port}/0"})
+            results = check(up, offline=True)
+            assert results["Redis"].status is Status.OK
+            assert "answered PING" in results["Redis"].detail
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
 
     def test_redis_configured_but_down(self, install: Install) -> None:
         down = install.settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
