@@ -12,6 +12,7 @@ it was.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 from collections.abc import Callable
@@ -132,28 +133,34 @@ def restore(url: str, path: Path, on_table: Progress | None = None) -> int:
         stderr=subprocess.PIPE,
         env=_environment(),
     )
-    assert script.stdout is not None
-    assert runner.stdin is not None
-    tables = 0
-    try:
-        runner.stdin.write(REPLACE_SCHEMA)
-        for line in script.stdout:
-            if line.startswith(b"COPY "):
-                tables += 1
-                if on_table is not None:
-                    on_table(line.split(b" ", 2)[1].decode(errors="replace"))
-            runner.stdin.write(line)
-        runner.stdin.close()
-    except BrokenPipeError:
-        pass  # psql stopped at an error: its message follows
-    finally:
-        script.stdout.close()
-        script_error = script.stderr.read().decode(errors="replace") if script.stderr else ""
-        script.wait()
-        runner_error = runner.stderr.read().decode(errors="replace") if runner.stderr else ""
-        runner.wait()
-    if script.returncode != 0:
-        raise BackupError(f"pg_restore failed (nothing was changed): {_last_line(script_error)}")
+    with script, runner:  # closes every pipe and waits for both
+        assert script.stdout is not None
+        assert script.stderr is not None
+        assert runner.stdin is not None
+        assert runner.stderr is not None
+        tables = 0
+        try:
+            runner.stdin.write(REPLACE_SCHEMA)
+            for line in script.stdout:
+                if line.startswith(b"COPY "):
+                    tables += 1
+                    if on_table is not None:
+                        on_table(line.split(b" ", 2)[1].decode(errors="replace"))
+                runner.stdin.write(line)
+            if script.wait() != 0:
+                # A script cut short (a damaged archive) must not reach psql's end of input, where
+                # --single-transaction would COMMIT it: psql dies with the transaction open, so it rolls back.
+                runner.kill()
+            else:
+                runner.stdin.close()
+        except BrokenPipeError:
+            script.kill()  # psql stopped at an error: its message follows
+            with contextlib.suppress(BrokenPipeError):
+                runner.stdin.close()  # what is still buffered has nowhere to go
+        script_error = script.stderr.read().decode(errors="replace")
+        runner_error = runner.stderr.read().decode(errors="replace")
     if runner.returncode != 0:
         raise BackupError(f"Restore failed and was rolled back (nothing was changed): {_last_line(runner_error)}")
+    if script.returncode != 0:
+        raise BackupError(f"pg_restore failed (nothing was changed): {_last_line(script_error)}")
     return tables
