@@ -46,57 +46,78 @@ ACCOUNT_PROMPT = "Password for the new account: "
 REPEAT_PROMPT = "Repeat the password: "
 
 
-def _read_until(fd: int, wanted: str, timeout: float = 60) -> str:
-    seen = b""
-    deadline = time.monotonic() + timeout
-    while wanted.encode() not in seen:
+class Terminal:
+    """The master side of a pseudo-terminal: what the child wrote, read up to a wanted text; what came after it
+    stays for the next wait (two prompts often arrive in one read)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.buffer = b""
+        self.transcript = ""  # everything read so far
+
+    def _fill(self, deadline: float) -> bool:
         remaining = deadline - time.monotonic()
-        assert remaining > 0, f"never saw {wanted!r} in {seen.decode(errors='replace')!r}"
-        ready, _, _ = select.select([fd], [], [], remaining)
-        if ready:
-            try:
-                chunk = os.read(fd, 1024)
-            except OSError:  # the child closed the terminal
-                break
-            if not chunk:
-                break
-            seen += chunk
-    return seen.decode(errors="replace")
+        if remaining <= 0:
+            return False
+        ready, _, _ = select.select([self.fd], [], [], remaining)
+        if not ready:
+            return False
+        try:
+            chunk = os.read(self.fd, 1024)
+        except OSError:  # the child closed the terminal
+            return False
+        self.buffer += chunk
+        return bool(chunk)
+
+    def read_until(self, wanted: str, timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
+        while wanted.encode() not in self.buffer:
+            assert self._fill(deadline), f"never saw {wanted!r} in {self.buffer.decode(errors='replace')!r}"
+        before, _, self.buffer = self.buffer.partition(wanted.encode())
+        self.transcript += before.decode(errors="replace") + wanted
+        return before.decode(errors="replace") + wanted
+
+    def read_to_the_end(self, timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
+        while self._fill(deadline):
+            pass
+        rest, self.buffer = self.buffer, b""
+        self.transcript += rest.decode(errors="replace")
+        return rest.decode(errors="replace")
+
+    def write(self, text: str) -> None:
+        os.write(self.fd, text.encode())
 
 
-def _run_in_terminal(data_dir: Path, *args: str) -> tuple[int, int]:
+def _run_in_terminal(data_dir: Path, *args: str) -> tuple[int, Terminal]:
     """`twosigma ARGS` with a pseudo-terminal as its controlling terminal; (pid, the terminal's master side)."""
     pid, fd = pty.fork()
     if pid == 0:  # the child
         env = install_env(data_dir)
         os.execve(sys.executable, [sys.executable, "-m", "twosigma", *args], env)
-    return pid, fd
-
-
-def _drain_and_wait(pid: int, fd: int) -> tuple[int, str]:
-    """Everything the child writes until it closes the terminal, and its exit code."""
-    rest = _read_until(fd, "\x00 (read to the end)", timeout=60)
-    _, status = os.waitpid(pid, 0)
-    os.close(fd)
-    return os.waitstatus_to_exitcode(status), rest
+    return pid, Terminal(fd)
 
 
 class TestAdminPassword:
     def test_asked_twice_without_echo_in_a_terminal(self, data_dir: Path) -> None:
-        pid, fd = _run_in_terminal(data_dir, "admin", "create", "--email", "root@example.edu")
-        _read_until(fd, ACCOUNT_PROMPT)
-        os.write(fd, b"first-try-password-1\n")
-        _read_until(fd, REPEAT_PROMPT)
-        os.write(fd, b"a-typo-password-1\n")
-        _read_until(fd, "differ")
-        _read_until(fd, ACCOUNT_PROMPT)
-        os.write(fd, b"the-real-password-1\n")
-        _read_until(fd, REPEAT_PROMPT)
-        os.write(fd, b"the-real-password-1\n")
-        code, rest = _drain_and_wait(pid, fd)
+        pid, terminal = _run_in_terminal(data_dir, "admin", "create", "--email", "root@example.edu")
+        terminal.read_until(ACCOUNT_PROMPT)
+        terminal.write("first-try-password-1\n")
+        terminal.read_until(REPEAT_PROMPT)
+        terminal.write("a-typo-password-1\n")
+        terminal.read_until("differ")
+        terminal.read_until(ACCOUNT_PROMPT)
+        terminal.write("the-real-password-1\n")
+        terminal.read_until(REPEAT_PROMPT)
+        terminal.write("the-real-password-1\n")
+        rest = terminal.read_to_the_end()
+        _, status = os.waitpid(pid, 0)
+        os.close(terminal.fd)
+        code = os.waitstatus_to_exitcode(status)
         assert code == 0, rest
         assert "Created root@example.edu" in rest
-        assert "the-real-password-1" not in rest  # never echoed
+        for typed in ("first-try-password-1", "a-typo-password-1", "the-real-password-1"):
+            assert typed not in terminal.transcript  # never echoed
         assert "Warning" not in rest
         # The password that was typed twice is the one that signs in.
         login = subprocess.run(
