@@ -1,3 +1,3 @@
-from twosigma.cli import app
+from twosigma.cli import main
 
-app(prog_name="twosigma")
+main()

@@ -14,21 +14,34 @@ from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.text import Text
 
 from twosigma.api_keys.cli import api_keys_app
 from twosigma.demo.cli import demo_app
-from twosigma.kit.cli import command_settings, console, fail
+from twosigma.kit.cli import command_settings, console, fail, warn, working
+from twosigma.ops.cli import db_backup, db_restore, db_status, db_stop, doctor
 from twosigma.prompts.cli import prompts_app
 from twosigma.system_settings.cli import settings_app
 
 if TYPE_CHECKING:
+    from rich.status import Status
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from twosigma.config import Settings
 
-app = typer.Typer(help="twosigma: backend for AI-tutored learning.", no_args_is_help=True)
-db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+app = typer.Typer(
+    help="twosigma: backend for AI-tutored learning.", no_args_is_help=True, pretty_exceptions_enable=False
+)
+db_app = typer.Typer(
+    help="The database: migrations, status, backup and restore, stopping a leftover embedded server.",
+    no_args_is_help=True,
+)
 app.add_typer(db_app, name="db")
+db_app.command("status")(db_status)
+db_app.command("stop")(db_stop)
+db_app.command("backup")(db_backup)
+db_app.command("restore")(db_restore)
+app.command("doctor")(doctor)
 app.add_typer(settings_app, name="settings")
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(api_keys_app, name="api-keys")
@@ -37,13 +50,38 @@ admin_app = typer.Typer(help="Platform administrators.", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
 
 
+DEBUG_ENV = "TWOSIGMA_DEBUG"
+
+
+def main() -> None:
+    """The `twosigma` entry point: `app`, where a failure no command foresaw still ends in one line and exit code 1
+    instead of a traceback (TWOSIGMA_DEBUG=1 shows the traceback)."""
+    try:
+        app(prog_name="twosigma")
+    except Exception as exc:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        message = f"Error: {one_line(exc)} (`twosigma doctor` checks the install; {DEBUG_ENV}=1 shows the traceback)"
+        console.print(Text(message, style="red"), soft_wrap=True)
+        raise SystemExit(1) from None
+
+
+def one_line(exc: BaseException) -> str:
+    """The first line of what went wrong, from the driver's error rather than SQLAlchemy's wrapper of it."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {lines[0]}" if lines else type(cause).__name__
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Migrate the database up to a revision (default: head)."""
     from twosigma.db import migrate
     from twosigma.db.bootstrap import run_with_database
 
-    run_with_database(command_settings(), lambda engine: migrate.upgrade(engine, revision))
+    settings = command_settings()
+    with working(f"Migrating the database to {revision}…"):
+        run_with_database(settings, lambda engine: migrate.upgrade(engine, revision))
     console.print(f"[green]Database upgraded to {revision}.[/green]")
 
 
@@ -53,7 +91,9 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision, 
     from twosigma.db import migrate
     from twosigma.db.bootstrap import run_with_database
 
-    run_with_database(command_settings(), lambda engine: migrate.downgrade(engine, revision))
+    settings = command_settings()
+    with working(f"Migrating the database down to {revision}…"):
+        run_with_database(settings, lambda engine: migrate.downgrade(engine, revision))
     console.print(f"[green]Database downgraded to {revision}.[/green]")
 
 
@@ -63,7 +103,9 @@ def db_current() -> None:
     from twosigma.db import migrate
     from twosigma.db.bootstrap import run_with_database
 
-    current = run_with_database(command_settings(), migrate.current_revisions)
+    settings = command_settings()
+    with working("Reading the database's revision…"):
+        current = run_with_database(settings, migrate.current_revisions)
     heads = migrate.head_revisions()
     state = "at head" if current == heads else "behind head"
     console.print(f"current: {', '.join(sorted(current)) or 'none'}  head: {', '.join(sorted(heads))}  ({state})")
@@ -135,12 +177,18 @@ def serve(
     from twosigma.kit.server import HTTP_PROTOCOL
 
     settings = command_settings()
+    # Before migrations and the embedded server: a taken port is known in a millisecond, not after start-up.
+    port_problem = _port_unavailable(host, port)
+    if port_problem:
+        fail(port_problem)
     configure_logging(settings.log_level, json_lines=settings.log_json)
     try:
         with _stop_on_signals():
-            target = asyncio.run(resolve_database(settings))
+            with working("Starting the database and migrating it to head…"):
+                target = asyncio.run(resolve_database(settings))
             try:
-                asyncio.run(_prepare_database(settings, target.url))
+                with working("Starting the database and migrating it to head…"):
+                    asyncio.run(_prepare_database(settings, target.url))
                 # Workers (and this process, when it serves itself) connect to the database we just resolved.
                 os.environ["TWOSIGMA_DATABASE_URL"] = target.url
                 get_settings.cache_clear()
@@ -172,6 +220,30 @@ def serve(
         console.print(f"twosigma stopped ({signal.Signals(stop.signum).name}).", highlight=False)
 
 
+def _port_unavailable(host: str, port: int) -> str | None:
+    """Why `host:port` cannot be served on, in one line, or None. Bound the way uvicorn binds (SO_REUSEADDR), then
+    released at once."""
+    import errno
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        return f"Cannot serve on host {host!r}: {exc.strerror}. Choose another with --host."
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return f"Port {port} on {host} is already in use: stop what holds it, or choose another with --port."
+            if exc.errno == errno.EACCES:
+                return f"Port {port} on {host} needs privileges this user lacks: choose another with --port."
+            return f"Cannot serve on {host}:{port}: {exc.strerror}. Check --host and --port."
+    return None
+
+
 async def _prepare_database(settings: Settings, url: str) -> None:
     """Migrate to head, then the start-up work that needs the migrated schema (built-in data)."""
     from twosigma.db.bootstrap import committed_session, engine_on
@@ -190,11 +262,25 @@ async def _create_admin(
     password: str | None,
     full_name: str | None,
     university: str | None,
+    status: Status,
 ) -> str:
     from twosigma.users.platform_admin import create_platform_admin
 
+    def ask() -> str:
+        status.stop()  # the spinner would draw over the prompt
+        try:
+            return _ask_password()
+        finally:
+            status.start()
+
     result = await create_platform_admin(
-        session, settings, email=email, password=password, full_name=full_name, university=university
+        session,
+        settings,
+        email=email,
+        password=password,
+        full_name=full_name,
+        university=university,
+        ask_password=ask if password is None else None,
     )
     who = "Created" if result.created_user else "Found existing user"
     role = "granted PLATFORM_ADMIN" if result.granted else "already PLATFORM_ADMIN"
@@ -205,30 +291,68 @@ async def _create_admin(
     )
 
 
+def _ask_password() -> str:
+    """The new account's password, typed twice without echo. Only in a terminal: a script passes --password-stdin."""
+    import sys
+
+    if not sys.stdin.isatty():
+        return ""  # create_platform_admin then says how to pass one
+    while True:
+        first = typer.prompt("Password for the new account", hide_input=True)
+        second = typer.prompt("Repeat the password", hide_input=True)
+        if first == second:
+            return str(first)
+        console.print("[red]The two passwords differ; type them again.[/red]")
+
+
 @admin_app.command("create")
 def admin_create(
     email: Annotated[str, typer.Option(help="Email of the administrator (created if new, else promoted).")],
     password: Annotated[
-        str | None, typer.Option(help="Password for a new account (policy applies); unused when promoting.")
+        str | None,
+        typer.Option(
+            help="Password for a new account. Discouraged: it lands in shell history and the process list; without "
+            "it a terminal asks (hidden, twice)."
+        ),
     ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the new account's password from the first line of stdin.")
+    ] = False,
     full_name: Annotated[str | None, typer.Option(help="Full name for a new account.")] = None,
     university: Annotated[
         str | None,
         typer.Option(help="Short code or id of the university holding the role (default: the platform tenant)."),
     ] = None,
 ) -> None:
-    """Create a PLATFORM_ADMIN, or promote an existing user (migrates the database to head first)."""
+    """Create a PLATFORM_ADMIN, or promote an existing user (migrates the database to head first).
+
+    A new account's password is asked for in the terminal (hidden, twice), or read with --password-stdin.
+    """
+    import sys
+
     from twosigma.db.bootstrap import run_in_session
     from twosigma.kit.errors import AppError
     from twosigma.users.platform_admin import AdminCommandError
 
+    if password is not None and password_stdin:
+        fail("Pass either --password or --password-stdin, not both.")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            fail("--password-stdin read an empty line; put the password on the first line of stdin.")
+    elif password is not None:
+        warn(
+            "Warning: --password leaves the password in your shell history and the process list; "
+            "prefer the prompt or --password-stdin."
+        )
     settings = command_settings()
     try:
-        message = run_in_session(
-            settings,
-            lambda session: _create_admin(session, settings, email, password, full_name, university),
-            upgrade=True,
-        )
+        with working("Migrating the database and creating the administrator…") as status:
+            message = run_in_session(
+                settings,
+                lambda session: _create_admin(session, settings, email, password, full_name, university, status),
+                upgrade=True,
+            )
     except (AdminCommandError, AppError) as exc:
         fail(str(exc))
     console.print(f"[green]{message}[/green]")

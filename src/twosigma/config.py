@@ -42,66 +42,105 @@ class Settings(BaseSettings):
         env_prefix="TWOSIGMA_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
     )
 
-    environment: Environment = Environment.DEVELOPMENT
+    environment: Environment = Field(
+        default=Environment.DEVELOPMENT,
+        description="`development`, `test` or `production`. Production refuses to start without "
+        "TWOSIGMA_SECRET_KEY and TWOSIGMA_ENCRYPTION_KEYS, and never generates secrets of its own.",
+    )
     database_url: str | None = Field(
         default=None,
-        description="SQLAlchemy URL (postgresql+asyncpg://...). Unset: an embedded PostgreSQL is started.",
+        description="SQLAlchemy URL (`postgresql+asyncpg://user:password@host:5432/dbname`). Unset: the embedded "
+        "PostgreSQL is started in the data directory (docs/operations.md).",
     )
-    data_dir: Path = Field(default_factory=default_data_dir)
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="Where the embedded PostgreSQL keeps its data (`pgdata/`), and where an install without "
+        "configured secrets keeps the ones it generated (`secrets.json`, mode 0600: back it up).",
+        json_schema_extra={"shown_default": "user data dir (`/var/lib/twosigma` as root)"},
+    )
     secret_key: SecretStr | None = Field(
         default=None,
-        description="Signs JWTs and keys API key hashes. Unset outside production: generated and kept in data_dir.",
+        description="Signs JWTs (HS256) and keys API key hashes, so it must stay the same. Required, 32+ "
+        "characters, in production; unset elsewhere: generated and kept in the data directory.",
     )
     encryption_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list,
-        description="Fernet keys for secret settings (the first encrypts). Outside production the key kept in "
-        "data_dir is always appended, so what it encrypted stays readable.",
+        description="Comma-separated Fernet keys for secrets at rest; the first encrypts, all decrypt. Required in "
+        "production. Outside production the key kept in the data directory is always appended, so what it "
+        "encrypted stays readable.",
+        json_schema_extra={"shown_default": "generated and kept in the data directory"},
     )
-    access_token_minutes: int = Field(default=30, ge=1)
-    refresh_token_days: int = Field(default=14, ge=1)
-    bcrypt_rounds: int = Field(default=12, ge=4, le=16, description="bcrypt cost; 12 in production.")
-    login_attempts_per_minute: int = Field(default=10, ge=1, description="Per email and per client address.")
+    access_token_minutes: int = Field(default=30, ge=1, description="Access token lifetime, in minutes.")
+    refresh_token_days: int = Field(default=14, ge=1, description="Refresh token lifetime, in days.")
+    bcrypt_rounds: int = Field(default=12, ge=4, le=16, description="bcrypt cost for passwords; 12 in production.")
+    login_attempts_per_minute: int = Field(
+        default=10,
+        ge=1,
+        description="Login attempts allowed per email and per client address (password changes: per user).",
+    )
     registrations_per_minute: int = Field(
         default=20,
         ge=1,
-        description="Sign-ups per client address (both sign-up routes together); a campus behind one NAT shares it.",
+        description="Sign-ups per client address, `/auth/register` and `/auth/register-with-onboarding` together, "
+        "taken emails included (a campus behind one NAT address shares it). See docs/auth.md.",
     )
-    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    redis_url: str | None = None
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated origins allowed by CORS. Empty: no cross-origin access."
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis for rate limits shared across processes (`redis://host:6379/0`). Unset: in memory, "
+        "per process.",
+    )
     redis_key_prefix: str = Field(
         default="twosigma", min_length=1, description="Starts every rate-limit key in Redis (share one Redis safely)."
     )
-    db_pool_size: int = Field(default=10, ge=1)
-    db_max_overflow: int = Field(default=10, ge=0)
-    db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
-    db_statement_timeout_ms: int = Field(default=30_000, ge=0)
+    db_pool_size: int = Field(default=10, ge=1, description="Pooled database connections per process.")
+    db_max_overflow: int = Field(
+        default=10, ge=0, description="Connections a process may open beyond the pool under load."
+    )
+    db_pool_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="How long a request waits for a pooled connection before a 503."
+    )
+    db_statement_timeout_ms: int = Field(
+        default=30_000, ge=0, description="PostgreSQL `statement_timeout` for the app's connections (0: none)."
+    )
     public_base_url: str = Field(
         default="http://localhost:8000",
-        description="Where this server is reached; mailed links (reset, verification, invitations) start with it.",
+        description="Where this server is reached: builds links (share URLs, and the links mails carry: reset, "
+        "verification, invitations). Also the single sign-on redirect URI's base: "
+        "`{base}/api/v1/auth/sso/callback`, which each university registers at its provider.",
     )
     web_base_url: str | None = Field(
         default=None,
-        description="A separate web client's base URL: when set, mailed links point there instead of this server, "
-        "and single sign-on finishes at {web_base_url}/sso/complete?code=…",
+        description="A web client of your own: mailed links go to it instead (same paths and `token` query), this "
+        "server's pages redirect there, and single sign-on finishes at `{web}/sso/complete?code=…`. "
+        "See docs/identity.md.",
     )
-    log_level: str = "INFO"
+    log_level: str = Field(default="INFO", description="Python log level: DEBUG, INFO, WARNING, ERROR.")
     log_json: bool = Field(default=True, description="One JSON object per log line (false: plain text).")
     max_body_bytes: int = Field(
         default=1_048_576,
         ge=300_000,
-        description="Largest request body accepted (413 beyond); must exceed data_json's 256 KiB.",
+        description="Largest request body accepted, chunked or not (413 `payload_too_large` beyond); must exceed "
+        "data_json's 256 KiB.",
     )
     max_json_depth: int = Field(default=64, ge=8, le=1000, description="Deepest JSON nesting accepted (422 beyond).")
-    metrics_enabled: bool = Field(default=True, description="Serve GET /metrics (Prometheus text format).")
+    metrics_enabled: bool = Field(default=True, description="Serve `GET /metrics` (Prometheus text); false: 404.")
     metrics_token: SecretStr | None = Field(
-        default=None, description="When set, GET /metrics needs `Authorization: Bearer <token>`."
+        default=None,
+        description="When set, `GET /metrics` needs `Authorization: Bearer <token>`. With neither this nor "
+        "TWOSIGMA_METRICS_PUBLIC, `/metrics` answers 401.",
     )
     metrics_public: bool = Field(
         default=False,
-        description="Open GET /metrics to anyone when no metrics_token is set (otherwise /metrics answers 401).",
+        description="Open `GET /metrics` to anyone when no metrics token is set (otherwise `/metrics` answers 401).",
     )
     shutdown_timeout_seconds: float = Field(
-        default=20.0, ge=0, description="How long `twosigma serve` lets in-flight requests (tutor streams) finish."
+        default=20.0,
+        ge=0,
+        description="On SIGTERM/SIGINT, how long `twosigma serve` lets in-flight requests (tutor streams) finish "
+        "before they are cancelled; then the embedded PostgreSQL stops.",
     )
 
     @field_validator("encryption_keys", mode="before")

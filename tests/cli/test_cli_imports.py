@@ -58,7 +58,10 @@ def heavy(modules: list[str]) -> list[str]:
     return loaded
 
 
-@pytest.mark.parametrize("args", [["--help"], *[[group, "--help"] for group in GROUPS]], ids=" ".join)
+COMMANDS = [["doctor", "--help"], ["db", "status", "--help"], ["db", "backup", "--help"]]
+
+
+@pytest.mark.parametrize("args", [["--help"], *[[group, "--help"] for group in GROUPS], *COMMANDS], ids=" ".join)
 def test_help_loads_no_application_module(args: list[str]) -> None:
     code, modules = loaded_by(*args)
     assert code == 0

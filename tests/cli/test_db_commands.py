@@ -1,16 +1,19 @@
-"""`twosigma db upgrade|downgrade|current` against a scratch database."""
+"""`twosigma db upgrade|downgrade|current|status|backup|restore` against a scratch database."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 
+import asyncpg
 import pytest
 from typer.testing import CliRunner
 
 from tests.fixtures.database import create_scratch_database, drop_database
 from twosigma.cli import app
 from twosigma.config import get_settings
+from twosigma.db import backup
 
 
 @pytest.fixture
@@ -39,3 +42,45 @@ class TestDbCommands:
         downgraded = runner.invoke(app, ["db", "downgrade", "base"])
         assert downgraded.exit_code == 0, downgraded.output
         assert "current: none" in runner.invoke(app, ["db", "current"]).output
+
+
+class TestOnAnExternalDatabase:
+    """`db status`, `db backup` and `db restore` on a configured URL (here: a scratch database of the test server)."""
+
+    def test_status_backup_and_restore(self, scratch_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        runner = CliRunner()
+        assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+        status = runner.invoke(app, ["db", "status"])
+        assert status.exit_code == 0, status.output
+        assert "external: postgresql+asyncpg://" in status.output
+        assert "(at head)" in status.output
+
+        dump = tmp_path / "external.dump"
+        backed_up = runner.invoke(app, ["db", "backup", str(dump)])
+        assert backed_up.exit_code == 0, backed_up.output
+        asyncio.run(execute(scratch_url, "DROP TABLE feature_requests CASCADE"))
+        refused = runner.invoke(app, ["db", "restore", str(dump)], input="n\n")
+        assert refused.exit_code == 1
+        assert "Nothing restored." in refused.output
+        restored = runner.invoke(app, ["db", "restore", str(dump)], input="y\n")
+        assert restored.exit_code == 0, restored.output
+        assert "(at head)" in restored.output
+        asyncio.run(execute(scratch_url, "SELECT count(*) FROM feature_requests"))  # back again
+
+        # A restore that fails half-way (here: right after the schema was dropped) changes nothing.
+        asyncio.run(execute(scratch_url, "CREATE TABLE restore_probe (id int)"))
+        monkeypatch.setattr(backup, "REPLACE_SCHEMA", backup.REPLACE_SCHEMA + b"SELECT 1 / 0;\n")
+        failed = runner.invoke(app, ["db", "restore", "--yes", str(dump)])
+        assert failed.exit_code == 1, failed.output
+        assert "Restore failed and was rolled back (nothing was changed)" in failed.output
+        with pytest.raises(backup.BackupError, match=r"rolled back \(nothing was changed\): ERROR:  division by zero"):
+            backup.restore(scratch_url, dump)
+        asyncio.run(execute(scratch_url, "SELECT count(*) FROM restore_probe"))  # the schema was not dropped
+
+
+async def execute(url: str, sql: str) -> None:
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -22,6 +23,7 @@ from twosigma.config import Settings, get_settings
 from twosigma.db import migrate
 from twosigma.db.engine import Database, make_engine
 from twosigma.demo.seed import SeedResult, seed
+from twosigma.demo.vocab import COURSE_PREFIXES, DEPARTMENT_SUBJECTS
 from twosigma.demo.world import ADMIN_EMAIL, DEMO_PASSWORD, STUDENT_EMAIL
 
 API = "/api/v1"
@@ -161,6 +163,60 @@ class TestSmallDataSet:
         assert await scalar(seeded, "SELECT last_value FROM users_id_seq") == await scalar(
             seeded, "SELECT max(id) FROM users"
         )
+
+
+A_BEFORE_A_VOWEL = re.compile(r"\b[Aa] [aeiouAEIOU]")
+X_OF_X = re.compile(r"^(.+) of \1\.?$")
+
+
+class TestTheTextReadsRight:
+    """The shapes a first reader noticed: "a introductory course", "X of X.", an "Introduction to Python" in a physics
+    department, the same learning objective twice on one item, an "Introduction to" an expert course."""
+
+    async def rows(self, seeded: Seeded, sql: str) -> list[Any]:
+        async with seeded.engine.connect() as conn:
+            return list((await conn.execute(text(sql))).all())
+
+    async def test_titles_and_descriptions_have_no_broken_article_and_no_x_of_x(self, seeded: Seeded) -> None:
+        texts = await self.rows(
+            seeded,
+            "SELECT title, description FROM courses UNION ALL SELECT title, description FROM modules "
+            "UNION ALL SELECT title, description FROM content_items",
+        )
+        assert len(texts) > 100
+        for title, description in texts:
+            for value in (title, description or ""):
+                assert not A_BEFORE_A_VOWEL.search(value), value
+                assert not X_OF_X.match(value), value
+            assert description is None or title + " of " + title not in description, description
+
+    async def test_each_course_teaches_a_subject_of_its_department(self, seeded: Seeded) -> None:
+        rows = await self.rows(
+            seeded,
+            "SELECT c.title, d.code, parent.name FROM courses c JOIN departments d ON d.id = c.department_id "
+            "JOIN subjects s ON s.id = c.primary_subject_id JOIN subjects parent ON parent.id = s.parent_subject_id",
+        )
+        assert rows
+        for title, code, parent in rows:
+            assert parent in DEPARTMENT_SUBJECTS[code], (title, code, parent)
+        extra = await self.rows(
+            seeded,
+            "SELECT c.title, d.code, parent.name FROM course_subjects cs JOIN courses c ON c.id = cs.course_id "
+            "JOIN departments d ON d.id = c.department_id JOIN subjects s ON s.id = cs.subject_id "
+            "JOIN subjects parent ON parent.id = s.parent_subject_id",
+        )
+        for title, code, parent in extra:
+            assert parent in DEPARTMENT_SUBJECTS[code], (title, code, parent)
+
+    async def test_a_title_prefix_fits_the_courses_level(self, seeded: Seeded) -> None:
+        for title, level in await self.rows(seeded, "SELECT title, level FROM courses"):
+            assert any(title.startswith(prefix + " ") for prefix in COURSE_PREFIXES[level]), (title, level)
+
+    async def test_no_item_repeats_a_learning_objective(self, seeded: Seeded) -> None:
+        rows = await self.rows(seeded, "SELECT id, learning_objectives FROM content_items")
+        assert rows
+        for item_id, objectives in rows:
+            assert len(objectives) == len(set(objectives)), (item_id, objectives)
 
 
 class TestQuizzes:

@@ -103,7 +103,8 @@ class TestAdminCreate:
     def test_a_new_account_needs_a_password(self, scratch_url: str) -> None:
         result = invoke("--email", "nopass@example.edu")
         assert result.exit_code == 1
-        assert "--password is required" in result.output
+        assert "A new account needs a password" in result.output
+        assert "--password-stdin" in result.output
 
     def test_an_unknown_university_is_refused(self, scratch_url: str) -> None:
         result = invoke("--email", "lost@example.edu", "--password", "admin-pass-1", "--university", "NOPE")

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from twosigma.api_keys.scopes import Scope
-from twosigma.kit.cli import command_settings, console, fail
+from twosigma.kit.cli import command_settings, console, fail, working
 
 api_keys_app = typer.Typer(help="API keys for the Langfuse-compatible prompt API.", no_args_is_help=True)
 
@@ -31,9 +31,10 @@ def create_command(
     settings = command_settings()
     if not name.strip() or len(name) > 255:
         fail("The name must be 1 to 255 characters.")
-    created = run_in_session(
-        settings, lambda session: create_key(session, settings, name.strip(), None, scope or []), upgrade=True
-    )
+    with working("Creating the API key…"):
+        created = run_in_session(
+            settings, lambda session: create_key(session, settings, name.strip(), None, scope or []), upgrade=True
+        )
     console.print(f"public_key: {created.key.public_key}")
     console.print(f"secret_key: {created.secret_key}")
     console.print(f"scopes: {' '.join(created.key.scopes)}", highlight=False)

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from twosigma.config import Settings
 from twosigma.db import migrate
-from twosigma.db.embedded import EmbeddedPostgres
+from twosigma.db.embedded import EmbeddedPostgres, server_status
 from twosigma.db.engine import make_engine, make_sessionmaker
 
 logger = logging.getLogger(__name__)
@@ -60,6 +60,15 @@ async def resolve_database(settings: Settings) -> DatabaseTarget:
     embedded.start()
     await ensure_database(embedded, EMBEDDED_DATABASE)
     return DatabaseTarget(url=embedded.url(EMBEDDED_DATABASE), embedded=embedded)
+
+
+def running_embedded_url(settings: Settings) -> str | None:
+    """The URL of the embedded server already running on `settings.data_dir`, reached without taking a handle on it
+    (so reading it never stops a server someone else left running), or None when none runs."""
+    status = server_status(settings.data_dir)
+    if not status.running or status.socket_dir is None:
+        return None
+    return f"postgresql+asyncpg://postgres@/{EMBEDDED_DATABASE}?host={status.socket_dir}"
 
 
 @asynccontextmanager

@@ -6,7 +6,7 @@ import json
 from datetime import datetime, timedelta
 
 from twosigma.demo.content import TYPE_NAMES, TYPE_WEIGHTS, make_item
-from twosigma.demo.vocab import COURSE_PREFIXES, TOPIC_WORDS
+from twosigma.demo.vocab import COURSE_PREFIXES, DEPARTMENTS, TOPIC_WORDS
 from twosigma.demo.world import CourseInfo, Offering, World
 from twosigma.enums import CourseLevel, ModuleType, Visibility
 
@@ -14,6 +14,19 @@ LEVELS = (
     [CourseLevel.INTRODUCTORY] * 4 + [CourseLevel.INTERMEDIATE] * 3 + [CourseLevel.ADVANCED] * 2 + [CourseLevel.EXPERT]
 )
 QUIZ_PROMPT = "Demo Quiz Coach"
+DEPARTMENT_NAMES = {code: name for name, code in DEPARTMENTS}
+
+
+def with_article(phrase: str) -> str:
+    """`an introductory course`, `a demo`: the article that fits the sound of the first letter (good enough for
+    the demo's own words)."""
+    return f"{'an' if phrase[:1].lower() in 'aeiou' else 'a'} {phrase}"
+
+
+def module_description(title: str, kind: ModuleType, course_title: str) -> str:
+    if kind is ModuleType.COURSE_ROOT:
+        return f"Every unit of {course_title}, in the order they are taught."
+    return f"{title}, in {course_title}."
 
 
 def _term(at: datetime) -> str:
@@ -103,7 +116,15 @@ class CatalogWriter:
     ) -> int:
         module_id = self.w.copier.new_id("modules")
         self.modules.add(
-            module_id, course.id, parent, title, f"{title} of {course.title}.", kind.value, index, depth, published
+            module_id,
+            course.id,
+            parent,
+            title,
+            module_description(title, kind, course.title),
+            kind.value,
+            index,
+            depth,
+            published,
         )
         return module_id
 
@@ -225,12 +246,14 @@ async def seed_catalog(w: World) -> None:
         ui = n % len(w.universities)
         uni = w.universities[ui]
         rank = len(per_uni.setdefault(ui, []))
-        subject_id, subject = rng.choice(w.leaf_subjects)
         dept_id, dept_code = uni.departments[rank % len(uni.departments)]
+        taught = w.department_subjects.get(dept_code) or w.leaf_subjects
+        subject_id, subject = rng.choice(taught)
+        level = LEVELS[rank % len(LEVELS)]
         course = CourseInfo(
             c.new_id("courses"),
             ui,
-            f"{rng.choice(COURSE_PREFIXES)} {subject}",
+            f"{rng.choice(COURSE_PREFIXES[level.value])} {subject}",
             f"{dept_code}{101 + rank}",
             subject,
             c.next_ids["content_items"],
@@ -239,7 +262,6 @@ async def seed_catalog(w: World) -> None:
         showcase = ui == 0 and rank in (2, 3)  # so that even the small size has every visibility and a waitlist
         published = forced or showcase or rng.random() < 0.88
         coming_soon = published and not (forced or showcase) and rng.random() < 0.05
-        level = LEVELS[rank % len(LEVELS)]
         writer.courses.add(
             course.id,
             uni.id,
@@ -247,14 +269,15 @@ async def seed_catalog(w: World) -> None:
             subject_id,
             course.title,
             course.code,
-            f"{course.title}: a {level.value.lower()} course of the {dept_code} department.",
+            f"{course.title}: {with_article(level.value.lower())} course of {DEPARTMENT_NAMES[dept_code]} "
+            f"({dept_code}).",
             level.value,
             rng.choice([1.5, 2.0, 3.0, 3.0, 4.0, 5.0]),
             published,
             coming_soon,
         )
         writer.course_subjects.add(c.new_id("course_subjects"), course.id, subject_id)
-        for other_id, _ in rng.sample(w.leaf_subjects, rng.randint(0, 2)):
+        for other_id, _ in rng.sample(taught, min(len(taught), rng.randint(0, 2))):
             if other_id != subject_id:
                 writer.course_subjects.add(c.new_id("course_subjects"), course.id, other_id)
         earlier = per_uni[ui]

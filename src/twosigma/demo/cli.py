@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from twosigma.demo.sizes import Size
-from twosigma.kit.cli import command_settings, console
+from twosigma.kit.cli import command_settings, console, working
 
 if TYPE_CHECKING:
     from rich.progress import Progress
+    from rich.status import Status
     from rich.table import Table
     from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -39,7 +40,7 @@ class RichReporter:
         self.task = None
 
 
-async def _seed(engine: AsyncEngine, settings: Settings, size: Size, seed_value: int) -> SeedResult:
+async def _seed(engine: AsyncEngine, settings: Settings, size: Size, seed_value: int, status: Status) -> SeedResult:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from twosigma.demo.seed import seed
@@ -51,6 +52,7 @@ async def _seed(engine: AsyncEngine, settings: Settings, size: Size, seed_value:
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
+    status.stop()  # one live display at a time: the progress bars take over from the spinner
     with Progress(*columns, console=console) as progress:
         return await seed(
             engine,
@@ -88,7 +90,10 @@ def demo_seed(
     from twosigma.db.bootstrap import run_with_database
 
     settings = command_settings()
-    result = run_with_database(settings, lambda engine: _seed(engine, settings, size, seed_value), upgrade=True)
+    with working("Starting the database and migrating it to head…") as status:
+        result = run_with_database(
+            settings, lambda engine: _seed(engine, settings, size, seed_value, status), upgrade=True
+        )
     if result.already_seeded:
         console.print(
             f"[yellow]The database is already seeded with demo data[/yellow] "

@@ -37,7 +37,8 @@ def make_item(seed: int, item_id: int, type_name: str, subject: str) -> ItemCont
     topic = rng.choice(TOPIC_WORDS)
     title = f"{topic}: {subject}" if type_name in ("reading", "video") else f"{type_name.title()} - {topic}"
     description = f"{topic} in {subject}, {type_name} format."
-    objectives = [f"{rng.choice(VERBS)} {topic.lower()} in {subject.lower()}" for _ in range(rng.randint(2, 3))]
+    # Distinct verbs: the same objective twice on one item read as a copy-paste slip.
+    objectives = [f"{verb} {topic.lower()} in {subject}" for verb in rng.sample(VERBS, rng.randint(2, 3))]
     low, high = DURATIONS[type_name]
     duration = rng.randint(low // 60, high // 60) * 60
     data: dict[str, Any]

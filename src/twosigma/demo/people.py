@@ -7,7 +7,7 @@ import unicodedata
 from datetime import date, timedelta
 
 from twosigma.demo.content import GRADABLE, TYPE_NAMES
-from twosigma.demo.vocab import CONTENT_TYPES, COUNTRIES, DEPARTMENTS, DOMAINS
+from twosigma.demo.vocab import CONTENT_TYPES, COUNTRIES, DEPARTMENT_SUBJECTS, DEPARTMENTS, DOMAINS
 from twosigma.demo.world import (
     ADMIN_EMAIL,
     INSTRUCTOR_EMAIL,
@@ -80,6 +80,9 @@ async def seed_tenants_and_taxonomy(w: World) -> None:
                 subjects.add(child_id, domain_id, subject_id, child)
                 w.subjects.append((child_id, child))
                 w.leaf_subjects.append((child_id, child))
+                for code, taught in DEPARTMENT_SUBJECTS.items():
+                    if subject in taught:
+                        w.department_subjects.setdefault(code, []).append((child_id, child))
         c.reporter.advance()
     await domains.flush()
 

@@ -127,18 +127,28 @@ CONTENT_TYPES: list[tuple[str, str, str, int, tuple[int, int]]] = [
     ("discussion", "Discussion", "A question to discuss with peers and the tutor.", 5, (300, 900)),
 ]
 
-COURSE_PREFIXES = [
-    "Introduction to",
-    "Foundations of",
-    "Principles of",
-    "Topics in",
-    "Applied",
-    "Advanced",
-    "Modern",
-    "Computational",
-    "Seminar in",
-    "Practical",
-]
+# Which subjects (the second level of DOMAINS: their children are what courses teach) each department teaches, so
+# that a physics department offers physics.
+DEPARTMENT_SUBJECTS: dict[str, tuple[str, ...]] = {
+    "CS": ("Programming", "Algorithms", "Machine Learning", "Systems"),
+    "MATH": ("Calculus", "Linear Algebra", "Probability and Statistics", "Discrete Mathematics"),
+    "PHYS": ("Physics",),
+    "ECON": ("Economics",),
+    "BIO": ("Biology",),
+    "CHEM": ("Chemistry",),
+    "PHIL": ("Philosophy",),
+    "BUS": ("Finance", "Management"),
+    "HIST": ("History",),
+    "LANG": ("Languages",),
+}
+
+# Course title prefixes by level (CourseLevel values): an "Introduction to" is never an expert course.
+COURSE_PREFIXES: dict[str, tuple[str, ...]] = {
+    "INTRODUCTORY": ("Introduction to", "Foundations of", "Principles of", "Practical"),
+    "INTERMEDIATE": ("Applied", "Modern", "Computational", "Practical", "Topics in"),
+    "ADVANCED": ("Advanced", "Topics in", "Computational"),
+    "EXPERT": ("Seminar in", "Research Topics in"),
+}
 TOPIC_WORDS = [
     "Core Concepts",
     "Models and Methods",

@@ -71,6 +71,8 @@ class World:
     universities: list[Uni] = field(default_factory=list)
     subjects: list[tuple[int, str]] = field(default_factory=list)
     leaf_subjects: list[tuple[int, str]] = field(default_factory=list)
+    # department code → the leaf subjects it teaches (vocab.DEPARTMENT_SUBJECTS)
+    department_subjects: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     content_types: dict[str, int] = field(default_factory=dict)
     item_types: array[int] = field(default_factory=lambda: array("B"))  # type index per item, from first_item_id
     first_item_id: int = 0

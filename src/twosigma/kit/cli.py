@@ -7,6 +7,8 @@ services are imported inside the command that needs them. This module follows th
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, NoReturn
 
 import typer
@@ -15,10 +17,12 @@ from rich.text import Text
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
+    from rich.status import Status
 
     from twosigma.config import ConfigError, Settings
 
 console = Console()
+error_console = Console(stderr=True)
 
 
 def command_settings() -> Settings:
@@ -49,7 +53,20 @@ def config_problems(exc: ConfigError | ValidationError) -> list[str]:
     return problems
 
 
-def fail(message: str) -> NoReturn:
-    """Print `message` in red and end the command with exit code 1."""
-    console.print(f"[red]{message}[/red]")
-    raise typer.Exit(code=1)
+@contextmanager
+def working(message: str) -> Iterator[Status]:
+    """A spinner with `message` while the block runs (the embedded server starting, migrations, the work itself):
+    every command that may take more than a second shows one. Only in a terminal; it leaves no trace in a log."""
+    with console.status(message) as status:
+        yield status
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print `message` in red, on one line however narrow the terminal, and end the command with exit code 1."""
+    console.print(Text(message, style="red"), soft_wrap=True)
+    raise typer.Exit(code=code)
+
+
+def warn(message: str) -> None:
+    """A warning on stderr (yellow, one line): the command goes on."""
+    error_console.print(Text(message, style="yellow"), soft_wrap=True)

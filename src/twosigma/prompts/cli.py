@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from twosigma.kit.cli import command_settings, console, fail
+from twosigma.kit.cli import command_settings, console, fail, working
 
 prompts_app = typer.Typer(help="Prompt export and import (JSON).", no_args_is_help=True)
 
@@ -19,7 +19,9 @@ def export_command(file: Annotated[Path, typer.Argument(help="Where to write the
     from twosigma.db.bootstrap import run_in_session
     from twosigma.prompts.transfer import export_prompts
 
-    data = run_in_session(command_settings(), export_prompts, upgrade=True)
+    settings = command_settings()
+    with working("Exporting prompts…"):
+        data = run_in_session(settings, export_prompts, upgrade=True)
     file.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     console.print(f"[green]Exported {len(data['prompts'])} prompt versions to {file}.[/green]")
 
@@ -39,7 +41,8 @@ def import_command(file: Annotated[Path, typer.Argument(help="A file written by 
         fail(f"Cannot read {file}: {exc}")
     actor = Actor(created_by="cli", audit="cli", may_move_protected=True)
     try:
-        result = run_in_session(settings, lambda session: import_prompts(session, actor, data), upgrade=True)
+        with working(f"Importing {file}…"):
+            result = run_in_session(settings, lambda session: import_prompts(session, actor, data), upgrade=True)
     except AppError as exc:
         fail(exc.message)
     console.print(

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
-from twosigma.kit.cli import command_settings, console, fail
+from twosigma.kit.cli import command_settings, console, fail, working
 
 if TYPE_CHECKING:
     from pydantic import JsonValue
@@ -28,7 +28,8 @@ def _in_session(work: Callable[[AsyncSession, Settings], Awaitable[T]]) -> T:
 
     settings = command_settings()
     try:
-        return run_in_session(settings, lambda session: work(session, settings))
+        with working("Reading the settings store…"):
+            return run_in_session(settings, lambda session: work(session, settings))
     except AppError as exc:
         fail(exc.message)
 

@@ -7,6 +7,7 @@ rows are written by the tenancy domain; this module only looks a named universit
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pydantic import TypeAdapter, ValidationError
@@ -70,18 +71,24 @@ async def create_platform_admin(
     password: str | None,
     full_name: str | None = None,
     university: str | None = None,
+    ask_password: Callable[[], str] | None = None,
 ) -> AdminResult:
     """Create the user (password policy applies) or take the existing one, and grant PLATFORM_ADMIN.
 
-    An existing user keeps their password and name: promotion changes only their roles.
+    An existing user keeps their password and name: promotion changes only their roles. A new account without a
+    `password` gets one from `ask_password` (the command line's hidden prompt), asked only then.
     """
     address = _clean_email(email)
     target = await _named_university(session, university) if university else await tenancy.platform_university(session)
     user = await repository.get_by_email(session, address)
     created = user is None
     if user is None:
+        if not password and ask_password is not None:
+            password = ask_password()
         if not password:
-            raise AdminCommandError("--password is required to create a new account.")
+            raise AdminCommandError(
+                "A new account needs a password: run in a terminal to be asked for it, or pass --password-stdin."
+            )
         try:
             check_password_policy(password)
         except ValueError as exc:
