@@ -12,6 +12,15 @@ from twosigma.enrollments.models import CourseEnrollment
 from twosigma.feature_requests.models import FeatureRequest
 from twosigma.invitations.models import Invitation
 from twosigma.jobs.models import JobQueueRun
+from twosigma.lti.models import (
+    LtiContext,
+    LtiIdentity,
+    LtiLaunchCode,
+    LtiLoginState,
+    LtiPendingLink,
+    LtiPlatform,
+    LtiToolKey,
+)
 from twosigma.mail.models import MailOutbox
 from twosigma.privacy.models import ChatRetentionRun, DataExport
 from twosigma.progress.models import UserContentProgress, UserModuleProgress
@@ -45,6 +54,13 @@ __all__ = [
     "FeatureRequest",
     "Invitation",
     "JobQueueRun",
+    "LtiContext",
+    "LtiIdentity",
+    "LtiLaunchCode",
+    "LtiLoginState",
+    "LtiPendingLink",
+    "LtiPlatform",
+    "LtiToolKey",
     "MailOutbox",
     "MemberSuspension",
     "Module",

@@ -167,6 +167,26 @@ async def enroll_self(
     return enrollment
 
 
+async def enroll_from_platform(session: AsyncSession, user_id: int, offering_id: int) -> CourseEnrollment:
+    """A learner the university's LMS launched into a linked offering (lti/): ACTIVE whatever the visibility,
+    window, capacity or prerequisites, since the LMS roster is the university's own word. ACTIVE and COMPLETED
+    enrolments stay as they are; any other is made ACTIVE."""
+    offering = await _locked_offering(session, offering_id)
+    existing = await repo.find_enrollment(session, user_id, offering.id)
+    if existing is not None and existing.status in (S.ACTIVE, S.COMPLETED):
+        return existing
+    if existing is not None:
+        existing.status = S.ACTIVE
+        existing.enrolled_at = _now()
+        existing.completed_at = None
+        await session.flush()
+        enrollment = existing
+    else:
+        enrollment = await _insert(session, user_id, offering.id, S.ACTIVE)
+    await tenancy.ensure_student_role(session, user_id, offering.university_id)
+    return enrollment
+
+
 # --- Staff enrolment -----------------------------------------------------------------------------------------------
 
 

@@ -1,0 +1,181 @@
+"""Every query of the lti domain."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from twosigma.courses.models import Course, CourseOffering
+from twosigma.db.base import Base
+from twosigma.lti.models import (
+    LtiContext,
+    LtiIdentity,
+    LtiLaunchCode,
+    LtiLoginState,
+    LtiPendingLink,
+    LtiPlatform,
+    LtiToolKey,
+)
+
+# pg_advisory_xact_lock key: one process at a time creates or rotates the tool's key.
+_KEY_LOCK = 0x4C5449  # "LTI"
+
+
+async def add(session: AsyncSession, row: Base) -> None:
+    session.add(row)
+    await session.flush()
+
+
+async def delete_row(session: AsyncSession, row: Base) -> None:
+    await session.delete(row)
+    await session.flush()
+
+
+# --- The tool's keys -----------------------------------------------------------------------------------------------
+
+
+async def lock_keys(session: AsyncSession) -> None:
+    await session.execute(select(func.pg_advisory_xact_lock(_KEY_LOCK)))
+
+
+async def signing_key(session: AsyncSession) -> LtiToolKey | None:
+    result = await session.scalars(
+        select(LtiToolKey).where(LtiToolKey.retired_at.is_(None)).order_by(LtiToolKey.id.desc()).limit(1)
+    )
+    return result.first()
+
+
+async def published_keys(session: AsyncSession, retired_after: datetime) -> Sequence[LtiToolKey]:
+    result = await session.scalars(
+        select(LtiToolKey)
+        .where(or_(LtiToolKey.retired_at.is_(None), LtiToolKey.retired_at > retired_after))
+        .order_by(LtiToolKey.id)
+    )
+    return result.all()
+
+
+async def retire_keys(session: AsyncSession, now: datetime) -> None:
+    for key in await session.scalars(select(LtiToolKey).where(LtiToolKey.retired_at.is_(None))):
+        key.retired_at = now
+    await session.flush()
+
+
+# --- Platforms -----------------------------------------------------------------------------------------------------
+
+
+async def platforms_of(session: AsyncSession, university_id: int) -> Sequence[LtiPlatform]:
+    result = await session.scalars(
+        select(LtiPlatform).where(LtiPlatform.university_id == university_id).order_by(LtiPlatform.id)
+    )
+    return result.all()
+
+
+async def get_platform(session: AsyncSession, platform_id: int) -> LtiPlatform | None:
+    return await session.get(LtiPlatform, platform_id)
+
+
+async def platform_by_client(session: AsyncSession, issuer: str, client_id: str) -> LtiPlatform | None:
+    result = await session.scalars(
+        select(LtiPlatform).where(LtiPlatform.issuer == issuer, LtiPlatform.client_id == client_id)
+    )
+    return result.first()
+
+
+async def enabled_platforms_of_issuer(session: AsyncSession, issuer: str) -> Sequence[LtiPlatform]:
+    result = await session.scalars(
+        select(LtiPlatform).where(LtiPlatform.issuer == issuer, LtiPlatform.enabled.is_(True)).limit(2)
+    )
+    return result.all()
+
+
+# --- One launch ----------------------------------------------------------------------------------------------------
+
+
+async def add_state(session: AsyncSession, row: LtiLoginState, now: datetime) -> None:
+    """Store a login state, dropping expired ones (each login removes what logins before it left behind)."""
+    await session.execute(delete(LtiLoginState).where(LtiLoginState.expires_at <= now))
+    await add(session, row)
+
+
+async def take_state(session: AsyncSession, state_hash: str) -> LtiLoginState | None:
+    """Delete and return the state: whoever gets it, only once."""
+    result = await session.scalars(
+        delete(LtiLoginState).where(LtiLoginState.state_hash == state_hash).returning(LtiLoginState)
+    )
+    return result.first()
+
+
+async def add_code(session: AsyncSession, row: LtiLaunchCode, now: datetime) -> None:
+    await session.execute(delete(LtiLaunchCode).where(LtiLaunchCode.expires_at <= now))
+    await add(session, row)
+
+
+async def peek_code(session: AsyncSession, code_hash: str) -> LtiLaunchCode | None:
+    result = await session.scalars(select(LtiLaunchCode).where(LtiLaunchCode.code_hash == code_hash))
+    return result.first()
+
+
+async def take_code(session: AsyncSession, code_hash: str) -> LtiLaunchCode | None:
+    result = await session.scalars(
+        delete(LtiLaunchCode).where(LtiLaunchCode.code_hash == code_hash).returning(LtiLaunchCode)
+    )
+    return result.first()
+
+
+async def add_pending(session: AsyncSession, row: LtiPendingLink, now: datetime) -> None:
+    await session.execute(delete(LtiPendingLink).where(LtiPendingLink.expires_at <= now))
+    await add(session, row)
+
+
+async def peek_pending(session: AsyncSession, token_hash: str) -> LtiPendingLink | None:
+    result = await session.scalars(select(LtiPendingLink).where(LtiPendingLink.token_hash == token_hash))
+    return result.first()
+
+
+async def take_pending(session: AsyncSession, token_hash: str) -> LtiPendingLink | None:
+    result = await session.scalars(
+        delete(LtiPendingLink).where(LtiPendingLink.token_hash == token_hash).returning(LtiPendingLink)
+    )
+    return result.first()
+
+
+# --- Identities and contexts ---------------------------------------------------------------------------------------
+
+
+async def get_identity(session: AsyncSession, issuer: str, subject: str) -> LtiIdentity | None:
+    result = await session.scalars(
+        select(LtiIdentity).where(LtiIdentity.issuer == issuer, LtiIdentity.subject == subject)
+    )
+    return result.first()
+
+
+async def get_context(session: AsyncSession, platform_id: int, context_id: str) -> LtiContext | None:
+    result = await session.scalars(
+        select(LtiContext).where(LtiContext.platform_id == platform_id, LtiContext.context_id == context_id)
+    )
+    return result.first()
+
+
+async def contexts_of_offering(session: AsyncSession, offering_id: int) -> Sequence[LtiContext]:
+    result = await session.scalars(
+        select(LtiContext).where(LtiContext.course_offering_id == offering_id).order_by(LtiContext.id)
+    )
+    return result.all()
+
+
+async def erase_user(session: AsyncSession, user_id: int) -> None:
+    for model in (LtiIdentity, LtiLaunchCode, LtiPendingLink):
+        await session.execute(delete(model).where(model.user_id == user_id))
+
+
+async def offerings_and_courses_of(
+    session: AsyncSession, university_id: int
+) -> tuple[Sequence[CourseOffering], Sequence[Course]]:
+    offerings = await session.scalars(
+        select(CourseOffering).where(CourseOffering.university_id == university_id).order_by(CourseOffering.id)
+    )
+    courses = await session.scalars(select(Course).where(Course.university_id == university_id).order_by(Course.id))
+    return offerings.all(), courses.all()

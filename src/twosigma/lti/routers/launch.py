@@ -1,0 +1,116 @@
+"""The LTI routes at the root (/lti/…, like /health): what a platform and a browser call to register and launch.
+They answer HTML or redirects, not the API's JSON, and stay out of the OpenAPI document (docs/lti.md)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Form, Query, Response, status
+from fastapi.responses import JSONResponse, RedirectResponse
+
+from twosigma.db.session import DbSession
+from twosigma.kit.deps import AppSettings, ClientAddress, Limiter
+from twosigma.kit.errors import AppError
+from twosigma.kit.routing import APIRouter
+from twosigma.lti import pages
+from twosigma.lti.services import keys, launch
+from twosigma.lti.services.launch import Launched, LinkChoice
+
+router = APIRouter(tags=["lti"])
+
+QueryParam = Annotated[str | None, Query(max_length=2000)]
+FormParam = Annotated[str | None, Form(max_length=2000)]
+FormToken = Annotated[str | None, Form(max_length=20000)]
+
+
+@router.get("/lti/jwks.json", response_model=None)
+async def tool_jwks(session: DbSession, settings: AppSettings) -> JSONResponse:
+    return JSONResponse(await keys.jwks(session, settings), headers={"Cache-Control": "public, max-age=300"})
+
+
+async def _login(
+    session: DbSession, settings: AppSettings, limiter: Limiter, address: str, params: dict[str, str | None]
+) -> Response:
+    given = {name: value for name, value in params.items() if value}
+    try:
+        url = await launch.start_login(session, settings, limiter, address, given)
+    except AppError as refusal:
+        if refusal.status_code == status.HTTP_429_TOO_MANY_REQUESTS:
+            raise
+        return pages.refusal(launch.refuse(refusal, "login"))
+    return RedirectResponse(url, status_code=status.HTTP_302_FOUND)
+
+
+@router.get("/lti/login", response_model=None)
+async def login_get(
+    session: DbSession,
+    settings: AppSettings,
+    limiter: Limiter,
+    address: ClientAddress,
+    iss: QueryParam = None,
+    login_hint: QueryParam = None,
+    target_link_uri: QueryParam = None,
+    lti_message_hint: QueryParam = None,
+    client_id: QueryParam = None,
+    lti_deployment_id: QueryParam = None,
+) -> Response:
+    params = locals_of(iss, login_hint, target_link_uri, lti_message_hint, client_id, lti_deployment_id)
+    return await _login(session, settings, limiter, address, params)
+
+
+@router.post("/lti/login", response_model=None)
+async def login_post(
+    session: DbSession,
+    settings: AppSettings,
+    limiter: Limiter,
+    address: ClientAddress,
+    iss: FormParam = None,
+    login_hint: FormParam = None,
+    target_link_uri: FormParam = None,
+    lti_message_hint: FormParam = None,
+    client_id: FormParam = None,
+    lti_deployment_id: FormParam = None,
+) -> Response:
+    params = locals_of(iss, login_hint, target_link_uri, lti_message_hint, client_id, lti_deployment_id)
+    return await _login(session, settings, limiter, address, params)
+
+
+def locals_of(*values: str | None) -> dict[str, str | None]:
+    names = ("iss", "login_hint", "target_link_uri", "lti_message_hint", "client_id", "lti_deployment_id")
+    return dict(zip(names, values, strict=True))
+
+
+def _answer(outcome: Any) -> Response:
+    if isinstance(outcome, Launched):
+        return RedirectResponse(
+            outcome.url,
+            status_code=status.HTTP_303_SEE_OTHER,
+            headers={"Content-Security-Policy": pages.csp(outcome.frame_origins)},
+        )
+    if isinstance(outcome, LinkChoice):
+        return pages.link_choice(outcome)
+    assert isinstance(outcome, AppError)
+    # Returned, not raised, so the unit of work commits the used state before this page is sent.
+    return pages.refusal(outcome)
+
+
+@router.post("/lti/launch", response_model=None)
+async def launch_post(
+    session: DbSession, settings: AppSettings, id_token: FormToken = None, state: FormParam = None
+) -> Response:
+    return _answer(await launch.launch(session, settings, id_token, state))
+
+
+@router.post("/lti/link", response_model=None)
+async def link_post(
+    session: DbSession,
+    settings: AppSettings,
+    token: Annotated[str, Form(max_length=200)] = "",
+    choice: Annotated[str, Form(max_length=50)] = "",
+) -> Response:
+    return _answer(await launch.finish_link(session, settings, token, choice))
+
+
+@router.get("/lti/launched", response_model=None)
+async def launched(session: DbSession, code: Annotated[str, Query(max_length=200)] = "") -> Response:
+    return pages.launched(await launch.frame_origins_of(session, code) if code else ())
