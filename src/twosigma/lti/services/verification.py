@@ -3,8 +3,9 @@ the platform's JWKS, then every claim a launch depends on. A failure is a `Launc
 the launch page shows and the log records.
 
 The JWKS of each platform is cached per process for `JWKS_TTL_SECONDS`; a token signed with a key id the cache does
-not hold makes it fetch the set again at once (the platform rotated its key), at most once per
-`JWKS_REFETCH_SECONDS` per platform, since anyone can post a launch naming a made-up kid.
+not hold makes it fetch the set again at once (the platform rotated its key). A made-up kid cannot make the tool
+fetch at will: a token is verified only after its state was found (and deleted), and states come from logins, which
+are rate-limited per client address (services/launch.py `LOGINS_PER_ADDRESS`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from twosigma.kit.errors import BadRequest
 HTTP_TIMEOUT_SECONDS = 10.0
 MAX_DOCUMENT_BYTES = 512 * 1024
 JWKS_TTL_SECONDS = 3600.0
-JWKS_REFETCH_SECONDS = 10.0
 CLOCK_LEEWAY_SECONDS = 60
 # Asymmetric algorithms only: a launch is checked against the platform's published keys, never a shared secret.
 ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
@@ -81,10 +81,7 @@ class JwksCache:
         if cached is None:
             return None
         keys, at = cached
-        age = time.monotonic() - at
-        if age < JWKS_TTL_SECONDS and (_holds(keys, kid) or age < JWKS_REFETCH_SECONDS):
-            return keys
-        return None
+        return keys if time.monotonic() - at < JWKS_TTL_SECONDS and _holds(keys, kid) else None
 
     async def keys(self, url: str, kid: str | None) -> KeySet:
         """The cached set if fresh and holding `kid`; otherwise fetched again (a rotated platform key)."""
