@@ -45,6 +45,7 @@ from twosigma.llm.factory import ProviderRegistry
 from twosigma.llm.router import router as llm_router
 from twosigma.lti.routers.api import router as lti_router
 from twosigma.lti.routers.launch import router as lti_launch_router
+from twosigma.lti.services import grades as lti_grades
 from twosigma.mail import service as mail
 from twosigma.mail.router import router as mail_router
 from twosigma.pages.router import router as pages_router
@@ -120,7 +121,14 @@ def build_state(settings: Settings, database: Database | None = None) -> AppStat
         api_key_cache=invalidation.register(ApiKeyCache()),
         effective_cache=invalidation.register(EffectiveCache()),
         tree_cache=TreeCache(),
-        jobs=JobRunner([mail.mail_queue(settings), privacy.export_queue(), privacy.retention_queue()]),
+        jobs=JobRunner(
+            [
+                mail.mail_queue(settings),
+                privacy.export_queue(),
+                privacy.retention_queue(),
+                lti_grades.score_queue(settings),
+            ]
+        ),
         db=database,
     )
 

@@ -16,9 +16,11 @@ from twosigma.lti.models import (
     LtiContext,
     LtiIdentity,
     LtiLaunchCode,
+    LtiLineItem,
     LtiLoginState,
     LtiPendingLink,
     LtiPlatform,
+    LtiScoreSend,
     LtiToolKey,
 )
 from twosigma.mail.models import MailOutbox
@@ -57,9 +59,11 @@ __all__ = [
     "LtiContext",
     "LtiIdentity",
     "LtiLaunchCode",
+    "LtiLineItem",
     "LtiLoginState",
     "LtiPendingLink",
     "LtiPlatform",
+    "LtiScoreSend",
     "LtiToolKey",
     "MailOutbox",
     "MemberSuspension",

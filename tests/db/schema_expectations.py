@@ -896,6 +896,48 @@ TABLES: dict[str, Table] = {
         fks={"platform_id": ("lti_platforms.id", CASCADE), "user_id": ("users.id", CASCADE)},
         indexes=(Idx(("platform_id",)), Idx(("user_id",))),
     ),
+    "lti_line_items": Table(
+        columns={
+            "id": _id(),
+            "lti_context_id": _fk(),
+            "content_item_id": _fk(),
+            "lineitem_url": Col(varchar(1000)),
+            "created_at": _created(),
+            "updated_at": _created(),
+        },
+        unique=frozenset({("lti_context_id", "content_item_id")}),
+        fks={"lti_context_id": ("lti_contexts.id", CASCADE), "content_item_id": ("content_items.id", CASCADE)},
+        indexes=(Idx(("content_item_id",)),),
+    ),
+    "lti_score_sends": Table(
+        columns={
+            "id": _id(),
+            "line_item_id": _fk(),
+            "quiz_attempt_id": _fk(),
+            "user_id": _fk(),
+            "payload": Col(JSONB),
+            "status": Col(varchar(20), default=string_default("PENDING")),
+            "attempts": Col(INT, default=ZERO),
+            "next_attempt_at": _created(),
+            "lease_until": _nullable_ts(),
+            "last_error": Col(TEXT, nullable=True),
+            "created_at": _created(),
+            "sent_at": _nullable_ts(),
+        },
+        unique=frozenset({("line_item_id", "quiz_attempt_id")}),
+        fks={
+            "line_item_id": ("lti_line_items.id", CASCADE),
+            "quiz_attempt_id": ("quiz_attempts.id", CASCADE),
+            "user_id": ("users.id", CASCADE),
+        },
+        indexes=(Idx(("quiz_attempt_id",)), Idx(("user_id",)), Idx(("status", "next_attempt_at"))),
+        checks={
+            "ck_lti_score_sends_status_known": (
+                "status ::text = ANY ARRAY['PENDING'::character varying, 'SENDING'::character varying,"
+                " 'SENT'::character varying, 'FAILED'::character varying] ::text[]"
+            )
+        },
+    ),
     # Migration 0008: data exports and chat retention (docs/identity.md "Take it or erase it").
     "data_exports": Table(
         columns={

@@ -372,6 +372,7 @@ MATRIX: dict[str, list[Case]] = {
             label="A's platform linked to B's offering",
         ),
     ],
+    f"GET {V1}/offerings/{{offering_id}}/lti/grade-sync": [Case(PRIVATE)],
     f"POST {V1}/auth/lti/exchange": [Case((400, 400, 400), body={"code": "forged"}, label="a code never issued")],
     "GET /lti/jwks.json": [Case(PUBLIC)],
     "GET /lti/login": [

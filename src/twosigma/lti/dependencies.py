@@ -14,3 +14,4 @@ from twosigma.tenancy.models import University
 LtiUniversity = Annotated[University, Depends(access.get_lti_university)]
 ManagedPlatform = Annotated[LtiPlatform, Depends(access.get_lti_platform)]
 EditableOffering = Annotated[CourseOffering, Depends(access.get_editable_offering)]
+StaffOffering = Annotated[CourseOffering, Depends(access.get_staff_offering)]

@@ -7,7 +7,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, text, true
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+    true,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -134,3 +147,50 @@ class LtiPendingLink(Base):
     frame_origins: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False, server_default=text("'{}'::text[]"))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     created_at: Mapped[datetime] = created_at_column()
+
+
+class LtiLineItem(Base):
+    """The platform's line item (a gradebook column) that an item's scores go to in one linked LMS course: bound by
+    a launch whose AGS claim names a `lineitem` for the launched item."""
+
+    __tablename__ = "lti_line_items"
+    __table_args__ = (UniqueConstraint("lti_context_id", "content_item_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lti_context_id: Mapped[int] = mapped_column(ForeignKey("lti_contexts.id", ondelete="CASCADE"), nullable=False)
+    content_item_id: Mapped[int] = mapped_column(
+        ForeignKey("content_items.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    lineitem_url: Mapped[str] = mapped_column(String(1000), nullable=False)
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()
+
+
+class LtiScoreSend(Base):
+    """One score to post to a line item (the AGS outbox, drained by the `lti-scores` job queue): written in the
+    transaction that graded the attempt, one per attempt and line item."""
+
+    __tablename__ = "lti_score_sends"
+    __table_args__ = (
+        UniqueConstraint("line_item_id", "quiz_attempt_id"),
+        CheckConstraint("status IN ('PENDING', 'SENDING', 'SENT', 'FAILED')", name="status_known"),
+        Index(None, "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    line_item_id: Mapped[int] = mapped_column(ForeignKey("lti_line_items.id", ondelete="CASCADE"), nullable=False)
+    quiz_attempt_id: Mapped[int] = mapped_column(
+        ForeignKey("quiz_attempts.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    # The AGS score as posted: scoreGiven, scoreMaximum, activityProgress, gradingProgress, timestamp, userId.
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False, server_default=text("'PENDING'"))
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    next_attempt_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = created_at_column()
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

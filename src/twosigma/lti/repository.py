@@ -4,19 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, func, or_, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.courses.models import Course, CourseOffering
 from twosigma.db.base import Base
+from twosigma.jobs.queue import JobTable
 from twosigma.lti.models import (
     LtiContext,
     LtiIdentity,
     LtiLaunchCode,
+    LtiLineItem,
     LtiLoginState,
     LtiPendingLink,
     LtiPlatform,
+    LtiScoreSend,
     LtiToolKey,
 )
 
@@ -179,3 +184,103 @@ async def offerings_and_courses_of(
     )
     courses = await session.scalars(select(Course).where(Course.university_id == university_id).order_by(Course.id))
     return offerings.all(), courses.all()
+
+
+# --- Assignment and Grade Services ---------------------------------------------------------------------------------
+
+SCORES = JobTable(
+    LtiScoreSend.__table__,  # type: ignore[arg-type]
+    pending="PENDING",
+    running="SENDING",
+    done="SENT",
+    failed="FAILED",
+    max_attempts=8,
+    # A score whose worker vanished mid-post is not posted again by the queue (its outcome is unknown).
+    reclaim_expired=False,
+)
+
+
+async def bind_line_item(session: AsyncSession, context_row_id: int, item_id: int, lineitem_url: str) -> None:
+    stmt = insert(LtiLineItem).values(lti_context_id=context_row_id, content_item_id=item_id, lineitem_url=lineitem_url)
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["lti_context_id", "content_item_id"],
+            set_={"lineitem_url": stmt.excluded.lineitem_url, "updated_at": func.now()},
+        )
+    )
+
+
+async def score_targets(session: AsyncSession, user_id: int, offering_id: int, item_id: int) -> Sequence[Any]:
+    """(line item id, the user's subject at its platform) for every line item of the item in a course linked to
+    the offering, where the user has an identity at that course's platform."""
+    stmt = (
+        select(LtiLineItem.id.label("line_item_id"), LtiIdentity.subject.label("subject"))
+        .join(LtiContext, LtiContext.id == LtiLineItem.lti_context_id)
+        .join(LtiIdentity, LtiIdentity.platform_id == LtiContext.platform_id)
+        .where(
+            LtiContext.course_offering_id == offering_id,
+            LtiLineItem.content_item_id == item_id,
+            LtiIdentity.user_id == user_id,
+        )
+        .order_by(LtiLineItem.id)
+    )
+    return (await session.execute(stmt)).all()
+
+
+async def add_score(session: AsyncSession, values: dict[str, Any]) -> None:
+    """Queue a score unless this attempt's score for this line item is queued already (never twice)."""
+    await session.execute(
+        insert(LtiScoreSend).values(**values).on_conflict_do_nothing(index_elements=["line_item_id", "quiz_attempt_id"])
+    )
+
+
+async def scores_to_send(session: AsyncSession, ids: Sequence[int]) -> Sequence[Any]:
+    stmt = (
+        select(
+            LtiScoreSend.id,
+            LtiScoreSend.payload,
+            LtiLineItem.lineitem_url,
+            LtiPlatform.id.label("platform_id"),
+            LtiPlatform.client_id,
+            LtiPlatform.auth_token_url,
+        )
+        .join(LtiLineItem, LtiLineItem.id == LtiScoreSend.line_item_id)
+        .join(LtiContext, LtiContext.id == LtiLineItem.lti_context_id)
+        .join(LtiPlatform, LtiPlatform.id == LtiContext.platform_id)
+        .where(LtiScoreSend.id.in_(ids))
+        .order_by(LtiScoreSend.id)
+    )
+    return (await session.execute(stmt)).all()
+
+
+async def score_sends_of(session: AsyncSession, offering_id: int, limit: int) -> Sequence[Any]:
+    stmt = (
+        select(
+            LtiScoreSend.id,
+            LtiScoreSend.quiz_attempt_id,
+            LtiScoreSend.user_id,
+            LtiLineItem.content_item_id,
+            LtiScoreSend.status,
+            LtiScoreSend.attempts,
+            LtiScoreSend.last_error,
+            LtiScoreSend.created_at,
+            LtiScoreSend.sent_at,
+        )
+        .join(LtiLineItem, LtiLineItem.id == LtiScoreSend.line_item_id)
+        .join(LtiContext, LtiContext.id == LtiLineItem.lti_context_id)
+        .where(LtiContext.course_offering_id == offering_id)
+        .order_by(LtiScoreSend.id.desc())
+        .limit(limit)
+    )
+    return (await session.execute(stmt)).all()
+
+
+async def score_counts_of(session: AsyncSession, offering_id: int) -> dict[str, int]:
+    stmt = (
+        select(LtiScoreSend.status, func.count().label("n"))
+        .join(LtiLineItem, LtiLineItem.id == LtiScoreSend.line_item_id)
+        .join(LtiContext, LtiContext.id == LtiLineItem.lti_context_id)
+        .where(LtiContext.course_offering_id == offering_id)
+        .group_by(LtiScoreSend.status)
+    )
+    return {row.status: int(row.n) for row in (await session.execute(stmt)).all()}

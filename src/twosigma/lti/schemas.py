@@ -78,3 +78,24 @@ class ContextRead(ReadSchema):
 
 class LaunchExchange(Schema):
     code: str = Field(min_length=1, max_length=200)
+
+
+class ScoreSendRead(ReadSchema):
+    id: int
+    quiz_attempt_id: int
+    user_id: int
+    content_item_id: int
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+class GradeSyncRead(ReadSchema):
+    """Scores of the offering's attempts sent to linked LMS courses: counts, and the latest 100."""
+
+    pending: int
+    sent: int
+    failed: int
+    recent: list[ScoreSendRead]

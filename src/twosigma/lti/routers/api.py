@@ -10,9 +10,17 @@ from twosigma.db.session import DbSession
 from twosigma.kit.deps import AppSettings
 from twosigma.kit.routing import APIRouter
 from twosigma.kit.schemas import error_responses
-from twosigma.lti.dependencies import EditableOffering, LtiUniversity, ManagedPlatform
-from twosigma.lti.schemas import ContextLink, ContextRead, LaunchExchange, PlatformCreate, PlatformRead, PlatformUpdate
-from twosigma.lti.services import launch, platforms
+from twosigma.lti.dependencies import EditableOffering, LtiUniversity, ManagedPlatform, StaffOffering
+from twosigma.lti.schemas import (
+    ContextLink,
+    ContextRead,
+    GradeSyncRead,
+    LaunchExchange,
+    PlatformCreate,
+    PlatformRead,
+    PlatformUpdate,
+)
+from twosigma.lti.services import grades, launch, platforms
 
 router = APIRouter(tags=["lti"])
 
@@ -59,7 +67,17 @@ async def update_platform(
     summary="Link an LMS course (a platform's context) to this offering",
 )
 async def link_context(offering: EditableOffering, data: ContextLink, session: DbSession) -> ContextRead:
-    return await platforms.link_offering(session, offering, data)
+    return await launch.link_offering(session, offering, data)
+
+
+@router.get(
+    "/offerings/{offering_id}/lti/grade-sync",
+    response_model=GradeSyncRead,
+    responses=error_responses(401, 403, 404),
+    summary="Scores sent to the linked LMS courses' gradebooks: pending, sent and failed, and the latest 100",
+)
+async def grade_sync(offering: StaffOffering, session: DbSession) -> GradeSyncRead:
+    return await grades.grade_sync(session, offering.id)
 
 
 @router.post(

@@ -43,7 +43,8 @@ from twosigma.kit.params import INT4_MAX
 from twosigma.kit.ratelimit import RateLimiter
 from twosigma.lti import repository
 from twosigma.lti.models import LtiContext, LtiIdentity, LtiLaunchCode, LtiLoginState, LtiPendingLink, LtiPlatform
-from twosigma.lti.services import platforms
+from twosigma.lti.schemas import ContextLink, ContextRead
+from twosigma.lti.services import grades, platforms
 from twosigma.lti.services.verification import (
     AGS,
     CONTEXT,
@@ -281,7 +282,7 @@ async def _admit(
     title = _text(context.get("title"), 255) if isinstance(context, dict) else None
     item_id = _content_item_id(claims)
     memberships_url = _claim_url(claims, NRPS, "context_memberships_url")
-    _claim_url(claims, AGS, "lineitem")  # bound to items by the grade service (not built yet: docs/lti.md)
+    lineitem = _claim_url(claims, AGS, "lineitem")
     origins = _frame_origins(platform, claims)
     linked = await repository.get_context(session, platform.id, context_id)
     if linked is None and not roles & LINKING_ROLES:
@@ -298,6 +299,7 @@ async def _admit(
     if not roles & STAFF_ROLES:
         await enrollments.enroll_from_platform(session, user.id, linked.course_offering_id)
     await session.flush()
+    await grades.bind_from_launch(session, linked, item_id, lineitem)
     return await _launched(session, settings, user, item_id, origins)
 
 
@@ -451,11 +453,18 @@ async def _link(
     return context
 
 
-async def link_context(
-    session: AsyncSession, offering: CourseOffering, platform: LtiPlatform, context_id: str
-) -> LtiContext:
-    """Staff link an LMS course to their offering directly (`PUT /offerings/{id}/lti-context`)."""
-    return await _link(session, platform, context_id, offering.id, None, None)
+async def link_offering(session: AsyncSession, offering: CourseOffering, data: ContextLink) -> ContextRead:
+    """Staff link an LMS course of one of their university's platforms to their offering directly
+    (`PUT /offerings/{id}/lti-context`): 409 when the course is linked to another offering already, 404 for a
+    platform of another university."""
+    platform = lti_access.platform_of_offering(await repository.get_platform(session, data.platform_id), offering)
+    context = await _link(session, platform, data.context_id, offering.id, None, None)
+    return ContextRead(
+        platform_id=context.platform_id,
+        context_id=context.context_id,
+        course_offering_id=context.course_offering_id,
+        title=context.title,
+    )
 
 
 # --- After the launch ----------------------------------------------------------------------------------------------

@@ -7,13 +7,11 @@ from collections.abc import Sequence
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from twosigma.authz.access import lti as lti_access
 from twosigma.config import Settings
-from twosigma.courses.models import CourseOffering
 from twosigma.kit.errors import Conflict
 from twosigma.lti import repository
 from twosigma.lti.models import LtiPlatform
-from twosigma.lti.schemas import ContextLink, ContextRead, PlatformCreate, PlatformRead, PlatformUpdate, ToolEndpoints
+from twosigma.lti.schemas import PlatformCreate, PlatformRead, PlatformUpdate, ToolEndpoints
 from twosigma.tenancy.models import University
 
 LOGIN_PATH = "/lti/login"
@@ -77,18 +75,3 @@ async def update_platform(session: AsyncSession, platform: LtiPlatform, data: Pl
     await session.flush()
     await session.refresh(platform)
     return platform
-
-
-async def link_offering(session: AsyncSession, offering: CourseOffering, data: ContextLink) -> ContextRead:
-    """Staff link an LMS course of one of their university's platforms to their offering (409 when the course is
-    linked to another offering already; 404 for a platform of another university)."""
-    from twosigma.lti.services.launch import link_context  # launch imports this module for the tool's URLs
-
-    platform = lti_access.platform_of_offering(await repository.get_platform(session, data.platform_id), offering)
-    context = await link_context(session, offering, platform, data.context_id)
-    return ContextRead(
-        platform_id=context.platform_id,
-        context_id=context.context_id,
-        course_offering_id=context.course_offering_id,
-        title=context.title,
-    )

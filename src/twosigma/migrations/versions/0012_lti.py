@@ -146,10 +146,56 @@ def upgrade() -> None:
     )
     _index("lti_pending_links", "platform_id")
     _index("lti_pending_links", "user_id")
+    op.create_table(
+        "lti_line_items",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("lti_context_id", sa.Integer(), nullable=False),
+        sa.Column("content_item_id", sa.Integer(), nullable=False),
+        sa.Column("lineitem_url", sa.String(length=1000), nullable=False),
+        _created(),
+        _updated(),
+        _fk("lti_line_items", "lti_context_id", "lti_contexts", "CASCADE"),
+        _fk("lti_line_items", "content_item_id", "content_items", "CASCADE"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_lti_line_items")),
+        sa.UniqueConstraint(
+            "lti_context_id", "content_item_id", name=op.f("uq_lti_line_items_lti_context_id_content_item_id")
+        ),
+    )
+    _index("lti_line_items", "content_item_id")
+    op.create_table(
+        "lti_score_sends",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("line_item_id", sa.Integer(), nullable=False),
+        sa.Column("quiz_attempt_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("payload", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("status", sa.String(length=20), server_default=sa.text("'PENDING'"), nullable=False),
+        sa.Column("attempts", sa.Integer(), server_default=sa.text("0"), nullable=False),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        _created(),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.CheckConstraint(
+            "status IN ('PENDING', 'SENDING', 'SENT', 'FAILED')", name=op.f("ck_lti_score_sends_status_known")
+        ),
+        _fk("lti_score_sends", "line_item_id", "lti_line_items", "CASCADE"),
+        _fk("lti_score_sends", "quiz_attempt_id", "quiz_attempts", "CASCADE"),
+        _fk("lti_score_sends", "user_id", "users", "CASCADE"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_lti_score_sends")),
+        sa.UniqueConstraint(
+            "line_item_id", "quiz_attempt_id", name=op.f("uq_lti_score_sends_line_item_id_quiz_attempt_id")
+        ),
+    )
+    _index("lti_score_sends", "quiz_attempt_id")
+    _index("lti_score_sends", "user_id")
+    op.create_index(op.f("ix_lti_score_sends_status_next_attempt_at"), "lti_score_sends", ["status", "next_attempt_at"])
 
 
 def downgrade() -> None:
     for table in (
+        "lti_score_sends",
+        "lti_line_items",
         "lti_pending_links",
         "lti_launch_codes",
         "lti_contexts",

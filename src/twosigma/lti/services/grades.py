@@ -1,0 +1,239 @@
+"""Assignment and Grade Services 2.0 (docs/lti.md, "Grades"): line items bound at launch, a score queued for every
+graded attempt, and the queue's worker posting them to the platform.
+
+- A resource link launch whose AGS claim names a `lineitem` binds that line item to the launched item for that
+  LMS course (`bind_from_launch`).
+- Grading an attempt (assessments/) calls `record_attempt` in its own transaction: one `lti_score_sends` row per
+  line item of the item in an LMS course linked to the offering, for a student the platform knows. The row is
+  unique per (line item, attempt), so an attempt's score is queued once, whatever calls it.
+- The `lti-scores` queue (jobs/) posts each row: a bearer token from the platform's token endpoint (OAuth2 client
+  credentials with the tool's signed JWT as client assertion, RFC 7523; cached per platform until a minute before
+  it expires), then `POST {lineitem}/scores`. A platform that is down or answers 5xx gets the score again after the
+  queue's backoff; a 4xx other than 401 is final (FAILED, with the platform's answer); a 401 drops the cached token
+  and retries. A worker that vanished mid-post leaves its row FAILED ("outcome unknown"), never posted twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from twosigma.config import Settings
+from twosigma.db.engine import Database
+from twosigma.jobs import queue
+from twosigma.jobs.runner import Queue
+from twosigma.lti import repository
+from twosigma.lti.models import LtiContext
+from twosigma.lti.schemas import GradeSyncRead, ScoreSendRead
+from twosigma.lti.services import keys
+
+logger = logging.getLogger("twosigma.lti")
+
+QUEUE_NAME = "lti-scores"
+BATCH_SIZE = 20
+HTTP_TIMEOUT_SECONDS = 15.0
+SCORE_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
+SCORE_MEDIA_TYPE = "application/vnd.ims.lis.v1.score+json"
+CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+SCORE_MAXIMUM = 100
+TOKEN_MARGIN_SECONDS = 60
+
+
+# --- Binding and queueing --------------------------------------------------------------------------------------
+
+
+async def bind_from_launch(
+    session: AsyncSession, context: LtiContext, item_id: int | None, lineitem: str | None
+) -> None:
+    if item_id is not None and lineitem is not None:
+        await repository.bind_line_item(session, context.id, item_id, lineitem)
+
+
+async def record_attempt(
+    session: AsyncSession,
+    *,
+    attempt_id: int,
+    user_id: int,
+    offering_id: int,
+    item_id: int,
+    score_percent: float,
+    submitted_at: datetime,
+) -> int:
+    """Queue the attempt's score for every line item it belongs to; how many were queued."""
+    targets = await repository.score_targets(session, user_id, offering_id, item_id)
+    for target in targets:
+        payload = {
+            "userId": target.subject,
+            "scoreGiven": round(float(score_percent), 4),
+            "scoreMaximum": SCORE_MAXIMUM,
+            "activityProgress": "Completed",
+            "gradingProgress": "FullyGraded",
+            "timestamp": submitted_at.isoformat(),
+        }
+        await repository.add_score(
+            session,
+            {
+                "line_item_id": target.line_item_id,
+                "quiz_attempt_id": attempt_id,
+                "user_id": user_id,
+                "payload": payload,
+            },
+        )
+    return len(targets)
+
+
+async def grade_sync(session: AsyncSession, offering_id: int, limit: int = 100) -> GradeSyncRead:
+    counts = await repository.score_counts_of(session, offering_id)
+    rows = await repository.score_sends_of(session, offering_id, limit)
+    return GradeSyncRead(
+        pending=counts.get("PENDING", 0) + counts.get("SENDING", 0),
+        sent=counts.get("SENT", 0),
+        failed=counts.get("FAILED", 0),
+        recent=[ScoreSendRead.model_validate(row, from_attributes=True) for row in rows],
+    )
+
+
+# --- The platform's token endpoint ---------------------------------------------------------------------------------
+
+
+class SendFailed(Exception):
+    def __init__(self, message: str, *, permanent: bool) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class _Token:
+    value: str
+    expires_at: float
+
+
+class TokenCache:
+    """Access tokens by (platform, scope), kept until `TOKEN_MARGIN_SECONDS` before they expire."""
+
+    def __init__(self) -> None:
+        self._tokens: dict[tuple[int, str], _Token] = {}
+        self._lock = asyncio.Lock()
+        self.fetches = 0
+
+    def drop(self, platform_id: int, scope: str) -> None:
+        self._tokens.pop((platform_id, scope), None)
+
+    def clear(self) -> None:
+        self._tokens.clear()
+
+    async def token(
+        self, session: AsyncSession, settings: Settings, client: httpx.AsyncClient, row: Any, scope: str
+    ) -> str:
+        key = (int(row.platform_id), scope)
+        async with self._lock:
+            cached = self._tokens.get(key)
+            if cached is not None and cached.expires_at - TOKEN_MARGIN_SECONDS > time.monotonic():
+                return cached.value
+            assertion = await keys.sign(
+                session, settings, {"iss": row.client_id, "sub": row.client_id, "aud": row.auth_token_url}
+            )
+            form = {
+                "grant_type": "client_credentials",
+                "client_assertion_type": CLIENT_ASSERTION_TYPE,
+                "client_assertion": assertion,
+                "scope": scope,
+            }
+            try:
+                response = await client.post(row.auth_token_url, data=form, headers={"Accept": "application/json"})
+            except httpx.HTTPError as exc:
+                raise SendFailed(f"token endpoint unreachable ({type(exc).__name__})", permanent=False) from exc
+            if response.status_code != 200:
+                raise SendFailed(
+                    f"token endpoint answered HTTP {response.status_code}: {response.text[:200]}",
+                    permanent=400 <= response.status_code < 500,
+                )
+            try:
+                body = response.json()
+                value, lifetime = str(body["access_token"]), int(body.get("expires_in", 3600))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise SendFailed("token endpoint answered no access token", permanent=False) from exc
+            self.fetches += 1
+            self._tokens[key] = _Token(value, time.monotonic() + lifetime)
+            return value
+
+
+_TOKENS = TokenCache()
+
+
+def token_cache() -> TokenCache:
+    return _TOKENS
+
+
+def scores_url(lineitem_url: str) -> str:
+    """`{lineitem}/scores`, the line item's query string kept (AGS 2.0 §3.4)."""
+    parts = urlsplit(lineitem_url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/") + "/scores", parts.query, parts.fragment))
+
+
+# --- The queue -----------------------------------------------------------------------------------------------------
+
+
+async def _post(
+    session: AsyncSession, settings: Settings, client: httpx.AsyncClient, row: Any, payload: Mapping[str, Any]
+) -> None:
+    for retry_with_new_token in (True, False):
+        token = await _TOKENS.token(session, settings, client, row, SCORE_SCOPE)
+        try:
+            response = await client.post(
+                scores_url(row.lineitem_url),
+                json=dict(payload),
+                headers={"Authorization": f"Bearer {token}", "Content-Type": SCORE_MEDIA_TYPE},
+            )
+        except httpx.HTTPError as exc:
+            raise SendFailed(f"line item unreachable ({type(exc).__name__})", permanent=False) from exc
+        if 200 <= response.status_code < 300:
+            return
+        if response.status_code == 401 and retry_with_new_token:
+            _TOKENS.drop(int(row.platform_id), SCORE_SCOPE)
+            continue
+        raise SendFailed(
+            f"line item answered HTTP {response.status_code}: {response.text[:200]}",
+            permanent=400 <= response.status_code < 500 and response.status_code not in (408, 429),
+        )
+
+
+async def send_batch(database: Database, settings: Settings, now: datetime) -> int:
+    """Claim and post one batch of due scores; how many were handled."""
+    async with database.sessionmaker() as session, session.begin():
+        await queue.sweep_expired(session, repository.SCORES, now)
+        claimed = await queue.claim(session, repository.SCORES, now, BATCH_SIZE)
+        rows = await repository.scores_to_send(session, [row.id for row in claimed])
+    attempts = {row.id: row.attempts for row in claimed}
+    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_SECONDS, follow_redirects=False) as client:
+        for row in rows:
+            attempt = attempts[row.id]
+            try:
+                async with database.sessionmaker() as session, session.begin():
+                    await _post(session, settings, client, row, row.payload)
+            except SendFailed as exc:
+                async with database.sessionmaker() as session, session.begin():
+                    status = await queue.retry(
+                        session, repository.SCORES, row.id, attempt, str(exc), now, permanent=exc.permanent
+                    )
+                logger.warning("lti score %s not posted (attempt %s, now %s): %s", row.id, attempt, status, exc)
+                continue
+            async with database.sessionmaker() as session, session.begin():
+                await queue.complete(session, repository.SCORES, row.id, attempt, sent_at=now)
+    return len(rows)
+
+
+def score_queue(settings: Settings) -> Queue:
+    async def batch(database: Database, now: datetime) -> int:
+        return await send_batch(database, settings, now)
+
+    return Queue(QUEUE_NAME, batch)
