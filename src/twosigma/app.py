@@ -46,6 +46,7 @@ from twosigma.llm.router import router as llm_router
 from twosigma.lti.routers.api import router as lti_router
 from twosigma.lti.routers.launch import router as lti_launch_router
 from twosigma.lti.services import grades as lti_grades
+from twosigma.lti.services import roster as lti_roster
 from twosigma.mail import service as mail
 from twosigma.mail.router import router as mail_router
 from twosigma.pages.router import router as pages_router
@@ -127,6 +128,7 @@ def build_state(settings: Settings, database: Database | None = None) -> AppStat
                 privacy.export_queue(),
                 privacy.retention_queue(),
                 lti_grades.score_queue(settings),
+                lti_roster.roster_queue(settings),
             ]
         ),
         db=database,

@@ -858,6 +858,7 @@ TABLES: dict[str, Table] = {
             "course_offering_id": _fk(),
             "title": Col(varchar(255), nullable=True),
             "memberships_url": Col(varchar(1000), nullable=True),
+            "roster_synced_at": _nullable_ts(),
             "created_at": _created(),
             "updated_at": _created(),
         },

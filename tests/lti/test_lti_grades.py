@@ -23,7 +23,8 @@ from twosigma.config import Settings
 from twosigma.content.models import ContentItem
 from twosigma.kit.state import state_of
 from twosigma.lti.models import LtiLineItem, LtiScoreSend
-from twosigma.lti.services.grades import send_batch, token_cache
+from twosigma.lti.services.access_tokens import token_cache
+from twosigma.lti.services.grades import send_batch
 
 
 @pytest.fixture

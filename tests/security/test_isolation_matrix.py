@@ -373,6 +373,7 @@ MATRIX: dict[str, list[Case]] = {
         ),
     ],
     f"GET {V1}/offerings/{{offering_id}}/lti/grade-sync": [Case(PRIVATE)],
+    f"POST {V1}/offerings/{{offering_id}}/lti/sync-roster": [Case(PRIVATE)],
     f"POST {V1}/auth/lti/exchange": [Case((400, 400, 400), body={"code": "forged"}, label="a code never issued")],
     "GET /lti/jwks.json": [Case(PUBLIC)],
     "GET /lti/login": [

@@ -167,24 +167,34 @@ async def enroll_self(
     return enrollment
 
 
-async def enroll_from_platform(session: AsyncSession, user_id: int, offering_id: int) -> CourseEnrollment:
-    """A learner the university's LMS launched into a linked offering (lti/): ACTIVE whatever the visibility,
-    window, capacity or prerequisites, since the LMS roster is the university's own word. ACTIVE and COMPLETED
-    enrolments stay as they are; any other is made ACTIVE."""
+async def enroll_from_platform(session: AsyncSession, user_id: int, offering_id: int) -> bool:
+    """A learner the university's LMS launched into, or lists in, a linked offering (lti/): ACTIVE whatever the
+    visibility, window, capacity or prerequisites, since the LMS roster is the university's own word. ACTIVE and
+    COMPLETED enrolments stay as they are; any other is made ACTIVE. Whether anything changed."""
     offering = await _locked_offering(session, offering_id)
     existing = await repo.find_enrollment(session, user_id, offering.id)
     if existing is not None and existing.status in (S.ACTIVE, S.COMPLETED):
-        return existing
+        return False
     if existing is not None:
         existing.status = S.ACTIVE
         existing.enrolled_at = _now()
         existing.completed_at = None
         await session.flush()
-        enrollment = existing
     else:
-        enrollment = await _insert(session, user_id, offering.id, S.ACTIVE)
+        await _insert(session, user_id, offering.id, S.ACTIVE)
     await tenancy.ensure_student_role(session, user_id, offering.university_id)
-    return enrollment
+    return True
+
+
+async def drop_from_platform(session: AsyncSession, user_id: int, offering_id: int) -> bool:
+    """A learner the LMS no longer lists in a linked offering (lti/ roster sync): an ACTIVE, PENDING or WAITLISTED
+    enrolment becomes DROPPED (a COMPLETED one stays). Whether anything changed."""
+    existing = await repo.find_enrollment(session, user_id, offering_id)
+    if existing is None or existing.status not in (S.ACTIVE, S.PENDING, S.WAITLISTED):
+        return False
+    existing.status = S.DROPPED
+    await session.flush()
+    return True
 
 
 # --- Staff enrolment -----------------------------------------------------------------------------------------------

@@ -110,6 +110,8 @@ class LtiContext(Base):
     title: Mapped[str | None] = mapped_column(String(255), nullable=True)
     # The NRPS claim's `context_memberships_url` of the latest launch that carried one.
     memberships_url: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    # When the scheduled roster sync (lti.roster_sync_hours) last took this course up.
+    roster_synced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 

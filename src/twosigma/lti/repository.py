@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.courses.models import Course, CourseOffering
 from twosigma.db.base import Base
+from twosigma.enrollments.models import CourseEnrollment
 from twosigma.jobs.queue import JobTable
 from twosigma.lti.models import (
     LtiContext,
@@ -284,3 +285,42 @@ async def score_counts_of(session: AsyncSession, offering_id: int) -> dict[str, 
         .group_by(LtiScoreSend.status)
     )
     return {row.status: int(row.n) for row in (await session.execute(stmt)).all()}
+
+
+# --- Names and Role Provisioning ----------------------------------------------------------------------------------
+
+
+async def enrolled_from_platform(session: AsyncSession, platform_id: int, offering_id: int) -> set[int]:
+    """Users with an ACTIVE, PENDING or WAITLISTED enrolment in the offering who have an identity at the platform."""
+    stmt = (
+        select(CourseEnrollment.user_id)
+        .join(LtiIdentity, LtiIdentity.user_id == CourseEnrollment.user_id)
+        .where(
+            LtiIdentity.platform_id == platform_id,
+            CourseEnrollment.course_offering_id == offering_id,
+            CourseEnrollment.status.in_(("ACTIVE", "PENDING", "WAITLISTED")),
+        )
+    )
+    return set((await session.scalars(stmt)).all())
+
+
+async def claim_due_contexts(session: AsyncSession, due_before: datetime, now: datetime, limit: int) -> list[int]:
+    """Claim up to `limit` linked courses whose roster sync is due (never synced, or last before `due_before`):
+    their sync time is set to `now` at once, so other workers skip them."""
+    picked = (
+        select(LtiContext.id)
+        .join(LtiPlatform, LtiPlatform.id == LtiContext.platform_id)
+        .where(
+            LtiContext.memberships_url.is_not(None),
+            LtiPlatform.enabled.is_(True),
+            or_(LtiContext.roster_synced_at.is_(None), LtiContext.roster_synced_at < due_before),
+        )
+        .order_by(LtiContext.roster_synced_at.nulls_first(), LtiContext.id)
+        .limit(limit)
+        .with_for_update(of=LtiContext, skip_locked=True)
+    )
+    ids = list((await session.scalars(picked)).all())
+    for context in (await session.scalars(select(LtiContext).where(LtiContext.id.in_(ids)))).all():
+        context.roster_synced_at = now
+    await session.flush()
+    return ids

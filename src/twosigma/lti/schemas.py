@@ -99,3 +99,13 @@ class GradeSyncRead(ReadSchema):
     sent: int
     failed: int
     recent: list[ScoreSendRead]
+
+
+class RosterSyncRead(ReadSchema):
+    """What a roster sync did, over every linked LMS course of the offering."""
+
+    contexts: int
+    members: int = Field(description="Active members listed by the LMS and matched to accounts.")
+    enrolled: int = Field(description="Learners newly enrolled (or made ACTIVE again).")
+    dropped: int = Field(description="Learners the LMS no longer lists, now DROPPED.")
+    staff: int = Field(description="Members with a staff role (instructor, TA, administrator), granted it.")

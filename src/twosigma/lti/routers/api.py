@@ -19,8 +19,9 @@ from twosigma.lti.schemas import (
     PlatformCreate,
     PlatformRead,
     PlatformUpdate,
+    RosterSyncRead,
 )
-from twosigma.lti.services import grades, launch, platforms
+from twosigma.lti.services import grades, launch, platforms, roster
 
 router = APIRouter(tags=["lti"])
 
@@ -78,6 +79,16 @@ async def link_context(offering: EditableOffering, data: ContextLink, session: D
 )
 async def grade_sync(offering: StaffOffering, session: DbSession) -> GradeSyncRead:
     return await grades.grade_sync(session, offering.id)
+
+
+@router.post(
+    "/offerings/{offering_id}/lti/sync-roster",
+    response_model=RosterSyncRead,
+    responses=error_responses(401, 403, 404, 409, 502),
+    summary="Pull the linked LMS courses' members (NRPS) and match the roster: enrol learners, drop leavers",
+)
+async def sync_roster(offering: EditableOffering, session: DbSession, settings: AppSettings) -> RosterSyncRead:
+    return await roster.sync_offering(session, settings, offering)
 
 
 @router.post(

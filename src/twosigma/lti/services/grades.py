@@ -15,11 +15,8 @@ graded attempt, and the queue's worker posting them to the platform.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -34,7 +31,8 @@ from twosigma.jobs.runner import Queue
 from twosigma.lti import repository
 from twosigma.lti.models import LtiContext
 from twosigma.lti.schemas import GradeSyncRead, ScoreSendRead
-from twosigma.lti.services import keys
+from twosigma.lti.services import access_tokens
+from twosigma.lti.services.access_tokens import ServiceCallFailed
 
 logger = logging.getLogger("twosigma.lti")
 
@@ -43,9 +41,7 @@ BATCH_SIZE = 20
 HTTP_TIMEOUT_SECONDS = 15.0
 SCORE_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
 SCORE_MEDIA_TYPE = "application/vnd.ims.lis.v1.score+json"
-CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 SCORE_MAXIMUM = 100
-TOKEN_MARGIN_SECONDS = 60
 
 
 # --- Binding and queueing --------------------------------------------------------------------------------------
@@ -102,78 +98,6 @@ async def grade_sync(session: AsyncSession, offering_id: int, limit: int = 100) 
     )
 
 
-# --- The platform's token endpoint ---------------------------------------------------------------------------------
-
-
-class SendFailed(Exception):
-    def __init__(self, message: str, *, permanent: bool) -> None:
-        super().__init__(message)
-        self.permanent = permanent
-
-
-@dataclass(frozen=True)
-class _Token:
-    value: str
-    expires_at: float
-
-
-class TokenCache:
-    """Access tokens by (platform, scope), kept until `TOKEN_MARGIN_SECONDS` before they expire."""
-
-    def __init__(self) -> None:
-        self._tokens: dict[tuple[int, str], _Token] = {}
-        self._lock = asyncio.Lock()
-        self.fetches = 0
-
-    def drop(self, platform_id: int, scope: str) -> None:
-        self._tokens.pop((platform_id, scope), None)
-
-    def clear(self) -> None:
-        self._tokens.clear()
-
-    async def token(
-        self, session: AsyncSession, settings: Settings, client: httpx.AsyncClient, row: Any, scope: str
-    ) -> str:
-        key = (int(row.platform_id), scope)
-        async with self._lock:
-            cached = self._tokens.get(key)
-            if cached is not None and cached.expires_at - TOKEN_MARGIN_SECONDS > time.monotonic():
-                return cached.value
-            assertion = await keys.sign(
-                session, settings, {"iss": row.client_id, "sub": row.client_id, "aud": row.auth_token_url}
-            )
-            form = {
-                "grant_type": "client_credentials",
-                "client_assertion_type": CLIENT_ASSERTION_TYPE,
-                "client_assertion": assertion,
-                "scope": scope,
-            }
-            try:
-                response = await client.post(row.auth_token_url, data=form, headers={"Accept": "application/json"})
-            except httpx.HTTPError as exc:
-                raise SendFailed(f"token endpoint unreachable ({type(exc).__name__})", permanent=False) from exc
-            if response.status_code != 200:
-                raise SendFailed(
-                    f"token endpoint answered HTTP {response.status_code}: {response.text[:200]}",
-                    permanent=400 <= response.status_code < 500,
-                )
-            try:
-                body = response.json()
-                value, lifetime = str(body["access_token"]), int(body.get("expires_in", 3600))
-            except (ValueError, KeyError, TypeError) as exc:
-                raise SendFailed("token endpoint answered no access token", permanent=False) from exc
-            self.fetches += 1
-            self._tokens[key] = _Token(value, time.monotonic() + lifetime)
-            return value
-
-
-_TOKENS = TokenCache()
-
-
-def token_cache() -> TokenCache:
-    return _TOKENS
-
-
 def scores_url(lineitem_url: str) -> str:
     """`{lineitem}/scores`, the line item's query string kept (AGS 2.0 §3.4)."""
     parts = urlsplit(lineitem_url)
@@ -187,7 +111,7 @@ async def _post(
     session: AsyncSession, settings: Settings, client: httpx.AsyncClient, row: Any, payload: Mapping[str, Any]
 ) -> None:
     for retry_with_new_token in (True, False):
-        token = await _TOKENS.token(session, settings, client, row, SCORE_SCOPE)
+        token = await access_tokens.token_cache().token(session, settings, client, row, SCORE_SCOPE)
         try:
             response = await client.post(
                 scores_url(row.lineitem_url),
@@ -195,13 +119,13 @@ async def _post(
                 headers={"Authorization": f"Bearer {token}", "Content-Type": SCORE_MEDIA_TYPE},
             )
         except httpx.HTTPError as exc:
-            raise SendFailed(f"line item unreachable ({type(exc).__name__})", permanent=False) from exc
+            raise ServiceCallFailed(f"line item unreachable ({type(exc).__name__})", permanent=False) from exc
         if 200 <= response.status_code < 300:
             return
         if response.status_code == 401 and retry_with_new_token:
-            _TOKENS.drop(int(row.platform_id), SCORE_SCOPE)
+            access_tokens.token_cache().drop(int(row.platform_id), SCORE_SCOPE)
             continue
-        raise SendFailed(
+        raise ServiceCallFailed(
             f"line item answered HTTP {response.status_code}: {response.text[:200]}",
             permanent=400 <= response.status_code < 500 and response.status_code not in (408, 429),
         )
@@ -220,7 +144,7 @@ async def send_batch(database: Database, settings: Settings, now: datetime) -> i
             try:
                 async with database.sessionmaker() as session, session.begin():
                     await _post(session, settings, client, row, row.payload)
-            except SendFailed as exc:
+            except ServiceCallFailed as exc:
                 async with database.sessionmaker() as session, session.begin():
                     status = await queue.retry(
                         session, repository.SCORES, row.id, attempt, str(exc), now, permanent=exc.permanent

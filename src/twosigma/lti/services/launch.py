@@ -287,7 +287,7 @@ async def _admit(
     linked = await repository.get_context(session, platform.id, context_id)
     if linked is None and not roles & LINKING_ROLES:
         raise ContextNotSetUp(details={"reason": f"context {context_id!r} is linked to no offering"})
-    user = await _user_for(session, settings, platform, claims)
+    user = await user_for(session, settings, platform, claims)
     for role in roles - {UserRole.STUDENT}:
         await tenancy.ensure_role(session, user.id, platform.university_id, role)
     if linked is None:
@@ -303,7 +303,7 @@ async def _admit(
     return await _launched(session, settings, user, item_id, origins)
 
 
-async def _user_for(session: AsyncSession, settings: Settings, platform: LtiPlatform, claims: dict[str, Any]) -> User:
+async def user_for(session: AsyncSession, settings: Settings, platform: LtiPlatform, claims: dict[str, Any]) -> User:
     """The account of `(issuer, sub)`: found, or created. Never an existing account found by email: a platform's
     admin could otherwise assert anyone's address and be signed in as them."""
     subject = claims["sub"]

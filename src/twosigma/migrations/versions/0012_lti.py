@@ -105,6 +105,7 @@ def upgrade() -> None:
         sa.Column("course_offering_id", sa.Integer(), nullable=False),
         sa.Column("title", sa.String(length=255), nullable=True),
         sa.Column("memberships_url", sa.String(length=1000), nullable=True),
+        sa.Column("roster_synced_at", sa.DateTime(timezone=True), nullable=True),
         _created(),
         _updated(),
         _fk("lti_contexts", "platform_id", "lti_platforms", "CASCADE"),
