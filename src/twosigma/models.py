@@ -14,6 +14,7 @@ from twosigma.invitations.models import Invitation
 from twosigma.jobs.models import JobQueueRun
 from twosigma.lti.models import (
     LtiContext,
+    LtiDeepLink,
     LtiIdentity,
     LtiLaunchCode,
     LtiLineItem,
@@ -57,6 +58,7 @@ __all__ = [
     "Invitation",
     "JobQueueRun",
     "LtiContext",
+    "LtiDeepLink",
     "LtiIdentity",
     "LtiLaunchCode",
     "LtiLineItem",

@@ -897,6 +897,23 @@ TABLES: dict[str, Table] = {
         fks={"platform_id": ("lti_platforms.id", CASCADE), "user_id": ("users.id", CASCADE)},
         indexes=(Idx(("platform_id",)), Idx(("user_id",))),
     ),
+    "lti_deep_links": Table(
+        columns={
+            "id": _id(),
+            "token_hash": Col(varchar(64)),
+            "platform_id": _fk(),
+            "user_id": _fk(),
+            "deployment_id": Col(varchar(255)),
+            "return_url": Col(varchar(1000)),
+            "data": Col(TEXT, nullable=True),
+            "frame_origins": Col(TEXT_ARRAY, default=EMPTY_TEXT_ARRAY),
+            "expires_at": Col(TSTZ),
+            "created_at": _created(),
+        },
+        unique=frozenset({("token_hash",)}),
+        fks={"platform_id": ("lti_platforms.id", CASCADE), "user_id": ("users.id", CASCADE)},
+        indexes=(Idx(("platform_id",)), Idx(("user_id",))),
+    ),
     "lti_line_items": Table(
         columns={
             "id": _id(),

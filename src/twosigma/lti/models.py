@@ -151,6 +151,26 @@ class LtiPendingLink(Base):
     created_at: Mapped[datetime] = created_at_column()
 
 
+class LtiDeepLink(Base):
+    """An instructor's verified deep-linking request: the picker page carries its token (stored as its SHA-256,
+    30 minutes, single use); the response goes to `return_url` with `data` echoed."""
+
+    __tablename__ = "lti_deep_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    platform_id: Mapped[int] = mapped_column(
+        ForeignKey("lti_platforms.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    deployment_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    return_url: Mapped[str] = mapped_column(String(1000), nullable=False)
+    data: Mapped[str | None] = mapped_column(Text, nullable=True)
+    frame_origins: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False, server_default=text("'{}'::text[]"))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    created_at: Mapped[datetime] = created_at_column()
+
+
 class LtiLineItem(Base):
     """The platform's line item (a gradebook column) that an item's scores go to in one linked LMS course: bound by
     a launch whose AGS claim names a `lineitem` for the launched item."""

@@ -22,9 +22,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
-from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.auth import service as auth_service
@@ -38,19 +37,25 @@ from twosigma.courses.services import offerings as offerings_service
 from twosigma.enrollments import service as enrollments
 from twosigma.enums import UserRole, Visibility
 from twosigma.kit.errors import AppError, BadRequest, Conflict
-from twosigma.kit.fields import Email
 from twosigma.kit.params import INT4_MAX
 from twosigma.kit.ratelimit import RateLimiter
 from twosigma.lti import repository
-from twosigma.lti.models import LtiContext, LtiIdentity, LtiLaunchCode, LtiLoginState, LtiPendingLink, LtiPlatform
+from twosigma.lti.models import LtiContext, LtiLaunchCode, LtiLoginState, LtiPendingLink, LtiPlatform
 from twosigma.lti.schemas import ContextLink, ContextRead
 from twosigma.lti.services import grades, platforms
+from twosigma.lti.services.accounts import (
+    LINKING_ROLES,
+    STAFF_ROLES,
+    frame_origins,
+    map_roles,
+    text,
+    user_for,
+)
 from twosigma.lti.services.verification import (
     AGS,
     CONTEXT,
     CUSTOM,
     DEEP_LINKING_REQUEST,
-    LAUNCH_PRESENTATION,
     MESSAGE_TYPE,
     NRPS,
     ROLES,
@@ -59,8 +64,6 @@ from twosigma.lti.services.verification import (
     verify,
 )
 from twosigma.tenancy.services import universities as tenancy
-from twosigma.users import repository as users_repository
-from twosigma.users import service as users_service
 from twosigma.users.models import User
 
 logger = logging.getLogger("twosigma.lti")
@@ -70,19 +73,6 @@ CODE_LIFETIME = timedelta(seconds=60)
 PENDING_LIFETIME = timedelta(minutes=10)
 LOGINS_PER_ADDRESS = "60/minute"  # a person starts a few; a script filling lti_login_states starts thousands
 LAUNCHED_PATH = "/lti/launched"
-# Accounts a platform creates without an email it asserts get an address no mail reaches (RFC 2606).
-NO_MAIL_DOMAIN = "lti.invalid"
-_EMAIL = TypeAdapter(Email)
-
-_ROLE_NAMES: dict[str, UserRole] = {
-    "Administrator": UserRole.UNIVERSITY_ADMIN,
-    "Instructor": UserRole.INSTRUCTOR,
-    "TeachingAssistant": UserRole.TA,
-    "Learner": UserRole.STUDENT,
-    "Student": UserRole.STUDENT,
-}
-STAFF_ROLES = frozenset({UserRole.UNIVERSITY_ADMIN, UserRole.INSTRUCTOR, UserRole.TA})
-LINKING_ROLES = frozenset({UserRole.UNIVERSITY_ADMIN, UserRole.INSTRUCTOR})
 
 
 class ContextNotSetUp(Conflict):
@@ -103,28 +93,6 @@ def _hash(value: str) -> str:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def origin(url: str) -> str | None:
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return None
-    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}" if port or parts.hostname else None
-
-
-def map_roles(roles: Sequence[str]) -> frozenset[UserRole]:
-    """LIS role URIs (context, institution and system roles; a sub-role such as `Instructor#TeachingAssistant` is
-    the sub-role) to ours."""
-    mapped = set()
-    for role in roles:
-        name = role.rpartition("#")[2] if "#" in role else role.rpartition("/")[2]
-        if name in _ROLE_NAMES:
-            mapped.add(_ROLE_NAMES[name])
-    return frozenset(mapped)
 
 
 def refuse(refusal: AppError, where: str) -> AppError:
@@ -206,16 +174,6 @@ class LinkChoice:
     frame_origins: tuple[str, ...] = field(default=())
 
 
-def _frame_origins(platform: LtiPlatform, claims: Mapping[str, Any]) -> tuple[str, ...]:
-    """The platform's origins: its issuer, its authorization endpoint, and the LMS page the launch came from (the
-    launch presentation's return URL), since an LMS often frames tools from a host other than its issuer's."""
-    urls = [platform.issuer, platform.auth_login_url]
-    presentation = claims.get(LAUNCH_PRESENTATION)
-    if isinstance(presentation, dict) and isinstance(presentation.get("return_url"), str):
-        urls.append(presentation["return_url"])
-    return tuple(dict.fromkeys(o for o in map(origin, urls) if o))
-
-
 def _content_item_id(claims: Mapping[str, Any]) -> int | None:
     custom = claims.get(CUSTOM)
     value = custom.get("content_item_id") if isinstance(custom, dict) else None
@@ -234,10 +192,6 @@ def _claim_url(claims: Mapping[str, Any], claim: str, name: str) -> str | None:
     value = claims.get(claim)
     url = value.get(name) if isinstance(value, dict) else None
     return url if isinstance(url, str) and url.startswith(("https://", "http://")) and len(url) <= 1000 else None
-
-
-def _text(value: Any, limit: int) -> str | None:
-    return value.strip()[:limit] or None if isinstance(value, str) else None
 
 
 async def launch(
@@ -276,14 +230,14 @@ async def _admit(
 ) -> Launched | LinkChoice:
     roles = map_roles(claims[ROLES])
     context = claims.get(CONTEXT)
-    context_id = _text(context.get("id"), 255) if isinstance(context, dict) else None
+    context_id = text(context.get("id"), 255) if isinstance(context, dict) else None
     if context_id is None:
         raise LaunchRefused("the launch has no context (an LMS course)")
-    title = _text(context.get("title"), 255) if isinstance(context, dict) else None
+    title = text(context.get("title"), 255) if isinstance(context, dict) else None
     item_id = _content_item_id(claims)
     memberships_url = _claim_url(claims, NRPS, "context_memberships_url")
     lineitem = _claim_url(claims, AGS, "lineitem")
-    origins = _frame_origins(platform, claims)
+    origins = frame_origins(platform, claims)
     linked = await repository.get_context(session, platform.id, context_id)
     if linked is None and not roles & LINKING_ROLES:
         raise ContextNotSetUp(details={"reason": f"context {context_id!r} is linked to no offering"})
@@ -301,44 +255,6 @@ async def _admit(
     await session.flush()
     await grades.bind_from_launch(session, linked, item_id, lineitem)
     return await _launched(session, settings, user, item_id, origins)
-
-
-async def user_for(session: AsyncSession, settings: Settings, platform: LtiPlatform, claims: dict[str, Any]) -> User:
-    """The account of `(issuer, sub)`: found, or created. Never an existing account found by email: a platform's
-    admin could otherwise assert anyone's address and be signed in as them."""
-    subject = claims["sub"]
-    identity = await repository.get_identity(session, platform.issuer, subject)
-    if identity is not None:
-        user = await session.get(User, identity.user_id)
-        assert user is not None  # the identity's foreign key cascades
-        if not user.is_active:
-            raise LaunchRefused("the account is inactive", "This account is inactive.", code="account_inactive")
-        identity.last_launch_at = _now()
-        await session.flush()
-        return user
-    email = _usable_email(claims.get("email"))
-    if email is None or await users_repository.get_by_email(session, email) is not None:
-        email = f"lti-{_hash(platform.issuer + ' ' + subject)[:24]}@{NO_MAIL_DOMAIN}"
-    name = _text(claims.get("name"), 255) or _text(claims.get("given_name"), 255) or "LMS user"
-    user = await users_service.create_user(
-        session, settings, users_service.NewAccount(email=email, password=None, full_name=name)
-    )
-    await repository.add(
-        session,
-        LtiIdentity(
-            user_id=user.id, platform_id=platform.id, issuer=platform.issuer, subject=subject, last_launch_at=_now()
-        ),
-    )
-    return user
-
-
-def _usable_email(value: Any) -> str | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return str(_EMAIL.validate_python(value))
-    except ValidationError:
-        return None
 
 
 async def _launched(

@@ -30,7 +30,7 @@ from twosigma.lti.models import LtiContext, LtiPlatform
 from twosigma.lti.schemas import RosterSyncRead
 from twosigma.lti.services import access_tokens
 from twosigma.lti.services.access_tokens import ServiceCallFailed
-from twosigma.lti.services.launch import STAFF_ROLES, map_roles, user_for
+from twosigma.lti.services.accounts import STAFF_ROLES, map_roles, user_for
 from twosigma.system_settings.effective import get_effective_settings
 from twosigma.tenancy.services import universities as tenancy
 

@@ -148,6 +148,25 @@ def upgrade() -> None:
     _index("lti_pending_links", "platform_id")
     _index("lti_pending_links", "user_id")
     op.create_table(
+        "lti_deep_links",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("platform_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("deployment_id", sa.String(length=255), nullable=False),
+        sa.Column("return_url", sa.String(length=1000), nullable=False),
+        sa.Column("data", sa.Text(), nullable=True),
+        sa.Column("frame_origins", postgresql.ARRAY(sa.Text()), server_default=_EMPTY_TEXT_ARRAY, nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        _created(),
+        _fk("lti_deep_links", "platform_id", "lti_platforms", "CASCADE"),
+        _fk("lti_deep_links", "user_id", "users", "CASCADE"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_lti_deep_links")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_lti_deep_links_token_hash")),
+    )
+    _index("lti_deep_links", "platform_id")
+    _index("lti_deep_links", "user_id")
+    op.create_table(
         "lti_line_items",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("lti_context_id", sa.Integer(), nullable=False),
@@ -197,6 +216,7 @@ def downgrade() -> None:
     for table in (
         "lti_score_sends",
         "lti_line_items",
+        "lti_deep_links",
         "lti_pending_links",
         "lti_launch_codes",
         "lti_contexts",
