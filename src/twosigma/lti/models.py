@@ -165,6 +165,7 @@ class LtiDeepLink(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
     deployment_id: Mapped[str] = mapped_column(String(255), nullable=False)
     return_url: Mapped[str] = mapped_column(String(1000), nullable=False)
+    # The request's `data` as JSON text, echoed in the response.
     data: Mapped[str | None] = mapped_column(Text, nullable=True)
     frame_origins: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False, server_default=text("'{}'::text[]"))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

@@ -15,17 +15,21 @@ from collections.abc import Sequence
 from fastapi.responses import HTMLResponse
 
 from twosigma.kit.errors import AppError
+from twosigma.lti.services.accounts import origin
+from twosigma.lti.services.deep_linking import DeepLinkAnswer, Picker
 from twosigma.lti.services.launch import LinkChoice
 
 LINK_PATH = "/lti/link"
+DEEP_LINK_PATH = "/lti/deep-link"
 EXCHANGE_PATH = "/api/v1/auth/lti/exchange"
 
 
-def csp(frame_origins: Sequence[str], *, script_nonce: str | None = None) -> str:
+def csp(frame_origins: Sequence[str], *, script_nonce: str | None = None, form_targets: Sequence[str] = ()) -> str:
     ancestors = " ".join(frame_origins) if frame_origins else "'none'"
     script = f"; script-src 'nonce-{script_nonce}'; connect-src 'self'" if script_nonce else ""
+    forms = " ".join(("'self'", *form_targets))
     return (
-        f"default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'{script}; "
+        f"default-src 'none'; style-src 'unsafe-inline'; form-action {forms}; base-uri 'none'{script}; "
         f"frame-ancestors {ancestors}"
     )
 
@@ -108,3 +112,50 @@ def launched(frame_origins: Sequence[str]) -> HTMLResponse:
         f'<p role="status" id="status">Signing you in…</p><h2 id="item"></h2><script nonce="{nonce}">{script}</script>'
     )
     return _page("twosigma", body, status_code=200, csp=csp(frame_origins, script_nonce=nonce))
+
+
+def picker(choice: Picker) -> HTMLResponse:
+    """The deep-linking picker: the items of the instructor's courses, quizzes marked (they get a gradebook column)."""
+    groups = []
+    for course in choice.courses:
+        if not course.items:
+            continue
+        boxes = "".join(
+            f'<li><input type="checkbox" id="item-{i.id}" name="item_id" value="{i.id}">'
+            f' <label for="item-{i.id}">{html.escape(i.module_title)}: {html.escape(i.title)}'
+            f"{' (quiz, graded)' if i.gradable else ''}</label></li>"
+            for i in course.items
+        )
+        groups.append(
+            f"<fieldset><legend>{html.escape(course.code)} {html.escape(course.title)}</legend><ul>{boxes}</ul>"
+            "</fieldset>"
+        )
+    if not groups:
+        body = "<p>No course you may edit has items to place yet.</p>"
+        return _page("Place twosigma items", body, status_code=200, csp=csp(choice.frame_origins))
+    body = (
+        "<p>Choose the items to place in this LMS course. Each quiz gets a gradebook column (out of 100).</p>"
+        f'<form method="post" action="{DEEP_LINK_PATH}">'
+        f'<input type="hidden" name="token" value="{html.escape(choice.token, quote=True)}">'
+        + "".join(groups)
+        + '<p><button type="submit">Place the chosen items</button></p></form>'
+    )
+    return _page("Place twosigma items", body, status_code=200, csp=csp(choice.frame_origins))
+
+
+def deep_link_answer(answer: DeepLinkAnswer) -> HTMLResponse:
+    """The signed response, posted back to the platform by the browser (at once with script, by a button without)."""
+    nonce = secrets.token_urlsafe(16)
+    target = origin(answer.return_url)
+    body = (
+        f'<form id="return" method="post" action="{html.escape(answer.return_url, quote=True)}">'
+        f'<input type="hidden" name="JWT" value="{html.escape(answer.jwt, quote=True)}">'
+        '<p><button type="submit">Return to the LMS</button></p></form>'
+        f'<script nonce="{nonce}">document.getElementById("return").submit();</script>'
+    )
+    return _page(
+        "Returning to the LMS",
+        body,
+        status_code=200,
+        csp=csp(answer.frame_origins, script_nonce=nonce, form_targets=[target] if target else []),
+    )

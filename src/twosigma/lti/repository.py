@@ -10,12 +10,14 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from twosigma.content.models import ContentItem, Module
 from twosigma.courses.models import Course, CourseOffering
 from twosigma.db.base import Base
 from twosigma.enrollments.models import CourseEnrollment
 from twosigma.jobs.queue import JobTable
 from twosigma.lti.models import (
     LtiContext,
+    LtiDeepLink,
     LtiIdentity,
     LtiLaunchCode,
     LtiLineItem,
@@ -25,6 +27,7 @@ from twosigma.lti.models import (
     LtiScoreSend,
     LtiToolKey,
 )
+from twosigma.taxonomy.models import ContentType
 
 # pg_advisory_xact_lock key: one process at a time creates or rotates the tool's key.
 _KEY_LOCK = 0x4C5449  # "LTI"
@@ -324,3 +327,37 @@ async def claim_due_contexts(session: AsyncSession, due_before: datetime, now: d
         context.roster_synced_at = now
     await session.flush()
     return ids
+
+
+# --- Deep linking --------------------------------------------------------------------------------------------------
+
+
+async def add_deep_link(session: AsyncSession, row: LtiDeepLink, now: datetime) -> None:
+    await session.execute(delete(LtiDeepLink).where(LtiDeepLink.expires_at <= now))
+    await add(session, row)
+
+
+async def take_deep_link(session: AsyncSession, token_hash: str) -> LtiDeepLink | None:
+    result = await session.scalars(
+        delete(LtiDeepLink).where(LtiDeepLink.token_hash == token_hash).returning(LtiDeepLink)
+    )
+    return result.first()
+
+
+async def items_of_courses(session: AsyncSession, course_ids: Sequence[int]) -> Sequence[Any]:
+    """Every item of the courses: (course id, module title, item id, item title, gradable), in course and tree
+    order."""
+    stmt = (
+        select(
+            ContentItem.course_id,
+            Module.title.label("module_title"),
+            ContentItem.id,
+            ContentItem.title,
+            ContentType.gradable,
+        )
+        .join(Module, Module.id == ContentItem.module_id)
+        .join(ContentType, ContentType.id == ContentItem.content_type_id)
+        .where(ContentItem.course_id.in_(course_ids))
+        .order_by(ContentItem.course_id, Module.id, ContentItem.id)
+    )
+    return (await session.execute(stmt)).all()

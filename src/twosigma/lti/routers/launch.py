@@ -13,7 +13,8 @@ from twosigma.kit.deps import AppSettings, ClientAddress, Limiter
 from twosigma.kit.errors import AppError
 from twosigma.kit.routing import APIRouter
 from twosigma.lti import pages
-from twosigma.lti.services import keys, launch
+from twosigma.lti.services import deep_linking, keys, launch
+from twosigma.lti.services.deep_linking import Picker
 from twosigma.lti.services.launch import Launched, LinkChoice
 
 router = APIRouter(tags=["lti"])
@@ -89,6 +90,8 @@ def _answer(outcome: Any) -> Response:
         )
     if isinstance(outcome, LinkChoice):
         return pages.link_choice(outcome)
+    if isinstance(outcome, Picker):
+        return pages.picker(outcome)
     assert isinstance(outcome, AppError)
     # Returned, not raised, so the unit of work commits the used state before this page is sent.
     return pages.refusal(outcome)
@@ -109,6 +112,20 @@ async def link_post(
     choice: Annotated[str, Form(max_length=50)] = "",
 ) -> Response:
     return _answer(await launch.finish_link(session, settings, token, choice))
+
+
+@router.post("/lti/deep-link", response_model=None)
+async def deep_link_post(
+    session: DbSession,
+    settings: AppSettings,
+    token: Annotated[str, Form(max_length=200)] = "",
+    item_id: Annotated[list[int] | None, Form(max_length=50)] = None,
+) -> Response:
+    """The picker's answer: the signed deep-linking response, posted back to the platform by the browser."""
+    outcome = await deep_linking.respond(session, settings, token, item_id or [])
+    if isinstance(outcome, AppError):
+        return pages.refusal(launch.refuse(outcome, "deep link"))
+    return pages.deep_link_answer(outcome)
 
 
 @router.get("/lti/launched", response_model=None)

@@ -42,7 +42,7 @@ from twosigma.kit.ratelimit import RateLimiter
 from twosigma.lti import repository
 from twosigma.lti.models import LtiContext, LtiLaunchCode, LtiLoginState, LtiPendingLink, LtiPlatform
 from twosigma.lti.schemas import ContextLink, ContextRead
-from twosigma.lti.services import grades, platforms
+from twosigma.lti.services import deep_linking, grades, platforms
 from twosigma.lti.services.accounts import (
     LINKING_ROLES,
     STAFF_ROLES,
@@ -51,6 +51,7 @@ from twosigma.lti.services.accounts import (
     text,
     user_for,
 )
+from twosigma.lti.services.deep_linking import Picker
 from twosigma.lti.services.verification import (
     AGS,
     CONTEXT,
@@ -196,7 +197,7 @@ def _claim_url(claims: Mapping[str, Any], claim: str, name: str) -> str | None:
 
 async def launch(
     session: AsyncSession, settings: Settings, id_token: str | None, state: str | None
-) -> Launched | LinkChoice | AppError:
+) -> Launched | LinkChoice | Picker | AppError:
     """`Launched`, `LinkChoice` or the refusal (returned: the used state must be committed)."""
     if not state or not id_token:
         return refuse(LaunchRefused("the launch lacks id_token or state"), "launch")
@@ -218,7 +219,8 @@ async def launch(
             ),
         )
         if claims.get(MESSAGE_TYPE) == DEEP_LINKING_REQUEST:
-            raise LaunchRefused("deep linking requests are not supported yet", code="lti_deep_linking_unsupported")
+            async with session.begin_nested():
+                return await deep_linking.start(session, settings, platform, claims)
         async with session.begin_nested():
             return await _admit(session, settings, platform, claims)
     except AppError as refusal:
