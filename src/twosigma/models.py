@@ -21,6 +21,7 @@ from twosigma.lti.models import (
     LtiLoginState,
     LtiPendingLink,
     LtiPlatform,
+    LtiRegistrationLink,
     LtiScoreSend,
     LtiToolKey,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "LtiLoginState",
     "LtiPendingLink",
     "LtiPlatform",
+    "LtiRegistrationLink",
     "LtiScoreSend",
     "LtiToolKey",
     "MailOutbox",

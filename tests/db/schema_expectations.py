@@ -914,6 +914,25 @@ TABLES: dict[str, Table] = {
         fks={"platform_id": ("lti_platforms.id", CASCADE), "user_id": ("users.id", CASCADE)},
         indexes=(Idx(("platform_id",)), Idx(("user_id",))),
     ),
+    "lti_registration_links": Table(
+        columns={
+            "id": _id(),
+            "token_hash": Col(varchar(64)),
+            "university_id": _fk(),
+            "created_by_id": _fk(nullable=True),
+            "expires_at": Col(TSTZ),
+            "used_at": _nullable_ts(),
+            "platform_id": _fk(nullable=True),
+            "created_at": _created(),
+        },
+        unique=frozenset({("token_hash",)}),
+        fks={
+            "university_id": ("universities.id", CASCADE),
+            "created_by_id": ("users.id", SET_NULL),
+            "platform_id": ("lti_platforms.id", SET_NULL),
+        },
+        indexes=(Idx(("university_id",)), Idx(("created_by_id",)), Idx(("platform_id",))),
+    ),
     "lti_line_items": Table(
         columns={
             "id": _id(),

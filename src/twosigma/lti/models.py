@@ -172,6 +172,28 @@ class LtiDeepLink(Base):
     created_at: Mapped[datetime] = created_at_column()
 
 
+class LtiRegistrationLink(Base):
+    """A dynamic registration link a university's admin made: its token (stored as its SHA-256) lets one LMS
+    register itself for the university, once, before `expires_at`."""
+
+    __tablename__ = "lti_registration_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    university_id: Mapped[int] = mapped_column(
+        ForeignKey("universities.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    platform_id: Mapped[int | None] = mapped_column(
+        ForeignKey("lti_platforms.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    created_at: Mapped[datetime] = created_at_column()
+
+
 class LtiLineItem(Base):
     """The platform's line item (a gradebook column) that an item's scores go to in one linked LMS course: bound by
     a launch whose AGS claim names a `lineitem` for the launched item."""

@@ -18,6 +18,7 @@ from twosigma.kit.errors import AppError
 from twosigma.lti.services.accounts import origin
 from twosigma.lti.services.deep_linking import DeepLinkAnswer, Picker
 from twosigma.lti.services.launch import LinkChoice
+from twosigma.lti.services.registration import Registered
 
 LINK_PATH = "/lti/link"
 DEEP_LINK_PATH = "/lti/deep-link"
@@ -159,3 +160,22 @@ def deep_link_answer(answer: DeepLinkAnswer) -> HTMLResponse:
         status_code=200,
         csp=csp(answer.frame_origins, script_nonce=nonce, form_targets=[target] if target else []),
     )
+
+
+def registered(outcome: Registered, frame_origins: Sequence[str]) -> HTMLResponse:
+    """The dynamic registration's confirmation: what was registered, and the message that lets the LMS close it."""
+    nonce = secrets.token_urlsafe(16)
+    platform = outcome.platform
+    deployments = ", ".join(platform.deployment_ids) or "none yet: add it to the platform in twosigma"
+    body = (
+        f"<p>twosigma is registered with {html.escape(outcome.product or 'this LMS')}.</p>"
+        f"<dl><dt>Issuer</dt><dd>{html.escape(platform.issuer)}</dd>"
+        f"<dt>Client id</dt><dd>{html.escape(platform.client_id)}</dd>"
+        f"<dt>Deployment</dt><dd>{html.escape(deployments)}</dd></dl>"
+        '<p><button type="button" id="close">Close</button></p>'
+        f'<script nonce="{nonce}">'
+        "const close = () => (window.opener || window.parent).postMessage({subject: 'org.imsglobal.lti.close'}, '*');"
+        'document.getElementById("close").addEventListener("click", close);'
+        "</script>"
+    )
+    return _page("Registered", body, status_code=201, csp=csp(frame_origins, script_nonce=nonce))

@@ -24,6 +24,7 @@ from twosigma.lti.models import (
     LtiLoginState,
     LtiPendingLink,
     LtiPlatform,
+    LtiRegistrationLink,
     LtiScoreSend,
     LtiToolKey,
 )
@@ -361,3 +362,13 @@ async def items_of_courses(session: AsyncSession, course_ids: Sequence[int]) -> 
         .order_by(ContentItem.course_id, Module.id, ContentItem.id)
     )
     return (await session.execute(stmt)).all()
+
+
+# --- Dynamic registration ------------------------------------------------------------------------------------------
+
+
+async def registration_link_for_update(session: AsyncSession, token_hash: str) -> LtiRegistrationLink | None:
+    result = await session.scalars(
+        select(LtiRegistrationLink).where(LtiRegistrationLink.token_hash == token_hash).with_for_update()
+    )
+    return result.first()

@@ -76,6 +76,13 @@ class ContextRead(ReadSchema):
     title: str | None
 
 
+class RegistrationLinkRead(ReadSchema):
+    """The URL to paste into the LMS's dynamic registration ("Register a tool by URL"); it works once."""
+
+    url: str
+    expires_at: datetime
+
+
 class LaunchExchange(Schema):
     code: str = Field(min_length=1, max_length=200)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import status
 
 from twosigma.auth.schemas import TokenPair
+from twosigma.authz.dependencies import CurrentPrincipal
 from twosigma.db.session import DbSession
 from twosigma.kit.deps import AppSettings
 from twosigma.kit.routing import APIRouter
@@ -19,9 +20,10 @@ from twosigma.lti.schemas import (
     PlatformCreate,
     PlatformRead,
     PlatformUpdate,
+    RegistrationLinkRead,
     RosterSyncRead,
 )
-from twosigma.lti.services import grades, launch, platforms, roster
+from twosigma.lti.services import grades, launch, platforms, registration, roster
 
 router = APIRouter(tags=["lti"])
 
@@ -59,6 +61,19 @@ async def update_platform(
     platform: ManagedPlatform, data: PlatformUpdate, session: DbSession, settings: AppSettings
 ) -> PlatformRead:
     return platforms.present(settings, await platforms.update_platform(session, platform, data))
+
+
+@router.post(
+    "/universities/{university_id}/lti/registration-links",
+    response_model=RegistrationLinkRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(401, 403, 404),
+    summary="A dynamic registration link for an LMS (LTI Dynamic Registration 1.0): single use, 7 days",
+)
+async def create_registration_link(
+    university: LtiUniversity, principal: CurrentPrincipal, session: DbSession, settings: AppSettings
+) -> RegistrationLinkRead:
+    return await registration.create_link(session, settings, principal, university)
 
 
 @router.put(

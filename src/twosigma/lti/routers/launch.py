@@ -13,9 +13,11 @@ from twosigma.kit.deps import AppSettings, ClientAddress, Limiter
 from twosigma.kit.errors import AppError
 from twosigma.kit.routing import APIRouter
 from twosigma.lti import pages
-from twosigma.lti.services import deep_linking, keys, launch
+from twosigma.lti.services import deep_linking, keys, launch, registration
+from twosigma.lti.services.accounts import origin
 from twosigma.lti.services.deep_linking import Picker
 from twosigma.lti.services.launch import Launched, LinkChoice
+from twosigma.lti.services.registration import Registered
 
 router = APIRouter(tags=["lti"])
 
@@ -126,6 +128,22 @@ async def deep_link_post(
     if isinstance(outcome, AppError):
         return pages.refusal(launch.refuse(outcome, "deep link"))
     return pages.deep_link_answer(outcome)
+
+
+@router.get("/lti/register", response_model=None)
+async def register(
+    session: DbSession,
+    settings: AppSettings,
+    link: Annotated[str, Query(max_length=200)] = "",
+    openid_configuration: QueryParam = None,
+    registration_token: Annotated[str | None, Query(max_length=4000)] = None,
+) -> Response:
+    """Dynamic registration: the LMS opens the university's registration link with its configuration URL."""
+    outcome = await registration.register(session, settings, link, openid_configuration, registration_token)
+    if not isinstance(outcome, Registered):
+        return pages.refusal(launch.refuse(outcome, "registration"))
+    urls = (openid_configuration or "", outcome.platform.issuer, outcome.platform.auth_login_url)
+    return pages.registered(outcome, tuple(dict.fromkeys(o for o in map(origin, urls) if o)))
 
 
 @router.get("/lti/launched", response_model=None)

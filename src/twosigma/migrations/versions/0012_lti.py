@@ -167,6 +167,25 @@ def upgrade() -> None:
     _index("lti_deep_links", "platform_id")
     _index("lti_deep_links", "user_id")
     op.create_table(
+        "lti_registration_links",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("university_id", sa.Integer(), nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("platform_id", sa.Integer(), nullable=True),
+        _created(),
+        _fk("lti_registration_links", "university_id", "universities", "CASCADE"),
+        _fk("lti_registration_links", "created_by_id", "users", "SET NULL"),
+        _fk("lti_registration_links", "platform_id", "lti_platforms", "SET NULL"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_lti_registration_links")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_lti_registration_links_token_hash")),
+    )
+    _index("lti_registration_links", "university_id")
+    _index("lti_registration_links", "created_by_id")
+    _index("lti_registration_links", "platform_id")
+    op.create_table(
         "lti_line_items",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("lti_context_id", sa.Integer(), nullable=False),
@@ -216,6 +235,7 @@ def downgrade() -> None:
     for table in (
         "lti_score_sends",
         "lti_line_items",
+        "lti_registration_links",
         "lti_deep_links",
         "lti_pending_links",
         "lti_launch_codes",
