@@ -151,6 +151,7 @@ PUBLIC_ROUTES: dict[str, str] = {
     "POST /lti/launch": "the platform's signed id_token and the single-use state are the credential",
     "POST /lti/link": "the single-use pending-link token of a verified instructor launch is the capability",
     "POST /lti/deep-link": "the single-use picker token of a verified deep-linking launch is the capability",
+    "GET /lti/register": "an LMS opens a university's registration link here; the single-use link is the capability",
     "GET /lti/launched": "the page a launch lands on; the one-time code in its URL is exchanged by its script",
     f"POST {V1}/auth/lti/exchange": "the single-use launch code is the capability",
 }
@@ -403,6 +404,10 @@ MATRIX: dict[str, list[Case]] = {
     "POST /lti/launch": [Case((400, 400, 400), form={"id_token": "a.b.c", "state": "made-up"})],
     "POST /lti/link": [Case((400, 400, 400), form={"token": "made-up", "choice": "offering:1"})],
     "POST /lti/deep-link": [Case((400, 400, 400), form={"token": "made-up", "item_id": "1"})],
+    "GET /lti/register": [
+        Case((400, 400, 400), query={"link": "made-up", "openid_configuration": "http://127.0.0.1:9/config"})
+    ],
+    f"POST {V1}/universities/{{university_id}}/lti/registration-links": [Case(PRIVATE)],
     "GET /lti/launched": [Case(PUBLIC, query={"code": "made-up"})],
     # The pages mailed links open: forms acting only with the token they carry.
     "GET /reset-password": [Case(PUBLIC, query={"token": "made-up"})],
