@@ -937,7 +937,7 @@ TABLES: dict[str, Table] = {
         columns={
             "id": _id(),
             "lti_context_id": _fk(),
-            "content_item_id": _fk(),
+            "content_item_id": _fk(nullable=True),
             "lineitem_url": Col(varchar(1000)),
             "created_at": _created(),
             "updated_at": _created(),
@@ -950,7 +950,8 @@ TABLES: dict[str, Table] = {
         columns={
             "id": _id(),
             "line_item_id": _fk(),
-            "quiz_attempt_id": _fk(),
+            "quiz_attempt_id": _fk(nullable=True),
+            "course_enrollment_id": _fk(nullable=True),
             "user_id": _fk(),
             "payload": Col(JSONB),
             "status": Col(varchar(20), default=string_default("PENDING")),
@@ -961,13 +962,19 @@ TABLES: dict[str, Table] = {
             "created_at": _created(),
             "sent_at": _nullable_ts(),
         },
-        unique=frozenset({("line_item_id", "quiz_attempt_id")}),
+        unique=frozenset({("line_item_id", "quiz_attempt_id"), ("line_item_id", "course_enrollment_id")}),
         fks={
             "line_item_id": ("lti_line_items.id", CASCADE),
             "quiz_attempt_id": ("quiz_attempts.id", CASCADE),
+            "course_enrollment_id": ("course_enrollments.id", CASCADE),
             "user_id": ("users.id", CASCADE),
         },
-        indexes=(Idx(("quiz_attempt_id",)), Idx(("user_id",)), Idx(("status", "next_attempt_at"))),
+        indexes=(
+            Idx(("quiz_attempt_id",)),
+            Idx(("course_enrollment_id",)),
+            Idx(("user_id",)),
+            Idx(("status", "next_attempt_at")),
+        ),
         checks={
             "ck_lti_score_sends_status_known": (
                 "status ::text = ANY ARRAY['PENDING'::character varying, 'SENDING'::character varying,"

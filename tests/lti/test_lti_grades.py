@@ -170,3 +170,35 @@ class TestScores:
             headers=auth_headers(settings, lti.campus.outsider_admin),
         )
         assert r.status_code == 404
+
+
+class TestCourseCompletion:
+    async def test_completing_the_course_posts_it_to_the_course_line_item(
+        self,
+        client: httpx.AsyncClient,
+        app: FastAPI,
+        db: AsyncSession,
+        settings: Settings,
+        lti: LtiCampus,
+        quiz_item: ContentItem,
+    ) -> None:
+        spec, token = await _learner_with_token(client, settings, lti, quiz_item)
+        # The same person launches the course-level link (no item): its line item becomes the course's.
+        course_level = LaunchSpec(
+            sub=spec.sub, roles=[LEARNER], lineitem_url=f"{lti.platform.url}/lineitems/1/lineitem"
+        )
+        launched_query(await launch(client, lti.platform, course_level))
+        lti.platform.trust_tool_keys((await client.get("/lti/jwks.json")).json())
+
+        await _submit(client, lti, quiz_item, token, right=4)  # the only item, passed: the course is complete
+        rows = (await db.scalars(select(LtiScoreSend).order_by(LtiScoreSend.id))).all()
+        assert [(r.quiz_attempt_id is not None, r.course_enrollment_id is not None) for r in rows] == [
+            (True, False),
+            (False, True),
+        ]
+        assert await _drain(app, settings, datetime.now(UTC)) == 2
+        by_line_item = {line_item: payload for line_item, payload in lti.platform.scores}
+        assert by_line_item["7"]["scoreGiven"] == 100.0
+        assert by_line_item["1"]["scoreGiven"] == 100
+        assert by_line_item["1"]["comment"] == "Course completed"
+        assert by_line_item["1"]["userId"] == spec.sub

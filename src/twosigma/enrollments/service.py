@@ -35,6 +35,7 @@ from twosigma.invitations.schemas import InvitationCreated
 from twosigma.invitations.services import invitations
 from twosigma.kit.errors import Conflict, Forbidden, not_found
 from twosigma.kit.pagination import PageParams, PageResult, paginate
+from twosigma.lti.services import grades as lti_grades
 from twosigma.tenancy.services import universities as tenancy
 from twosigma.users.models import User
 
@@ -349,6 +350,14 @@ async def complete_enrollment(session: AsyncSession, enrollment_id: int) -> Cour
     locked.status = S.COMPLETED
     locked.completed_at = _now()
     await session.flush()
+    # The completion goes to the course line item of every LMS course linked to the offering (lti/).
+    await lti_grades.record_completion(
+        session,
+        enrollment_id=locked.id,
+        user_id=locked.user_id,
+        offering_id=locked.course_offering_id,
+        completed_at=locked.completed_at,
+    )
     await promote_waitlisted(session, offering)
     return locked
 

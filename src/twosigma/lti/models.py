@@ -196,15 +196,16 @@ class LtiRegistrationLink(Base):
 
 class LtiLineItem(Base):
     """The platform's line item (a gradebook column) that an item's scores go to in one linked LMS course: bound by
-    a launch whose AGS claim names a `lineitem` for the launched item."""
+    a launch whose AGS claim names a `lineitem` for the launched item. Without an item it is the course's line item,
+    which course completion goes to (one per course, kept so by `repository.bind_course_line_item`)."""
 
     __tablename__ = "lti_line_items"
     __table_args__ = (UniqueConstraint("lti_context_id", "content_item_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     lti_context_id: Mapped[int] = mapped_column(ForeignKey("lti_contexts.id", ondelete="CASCADE"), nullable=False)
-    content_item_id: Mapped[int] = mapped_column(
-        ForeignKey("content_items.id", ondelete="CASCADE"), nullable=False, index=True
+    content_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("content_items.id", ondelete="CASCADE"), nullable=True, index=True
     )
     lineitem_url: Mapped[str] = mapped_column(String(1000), nullable=False)
     created_at: Mapped[datetime] = created_at_column()
@@ -218,14 +219,19 @@ class LtiScoreSend(Base):
     __tablename__ = "lti_score_sends"
     __table_args__ = (
         UniqueConstraint("line_item_id", "quiz_attempt_id"),
+        UniqueConstraint("line_item_id", "course_enrollment_id"),
         CheckConstraint("status IN ('PENDING', 'SENDING', 'SENT', 'FAILED')", name="status_known"),
         Index(None, "status", "next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     line_item_id: Mapped[int] = mapped_column(ForeignKey("lti_line_items.id", ondelete="CASCADE"), nullable=False)
-    quiz_attempt_id: Mapped[int] = mapped_column(
-        ForeignKey("quiz_attempts.id", ondelete="CASCADE"), nullable=False, index=True
+    # The graded attempt, or (for the course line item) the enrolment whose completion is reported.
+    quiz_attempt_id: Mapped[int | None] = mapped_column(
+        ForeignKey("quiz_attempts.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    course_enrollment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("course_enrollments.id", ondelete="CASCADE"), nullable=True, index=True
     )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
     # The AGS score as posted: scoreGiven, scoreMaximum, activityProgress, gradingProgress, timestamp, userId.

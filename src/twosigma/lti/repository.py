@@ -215,16 +215,33 @@ async def bind_line_item(session: AsyncSession, context_row_id: int, item_id: in
     )
 
 
-async def score_targets(session: AsyncSession, user_id: int, offering_id: int, item_id: int) -> Sequence[Any]:
-    """(line item id, the user's subject at its platform) for every line item of the item in a course linked to
-    the offering, where the user has an identity at that course's platform."""
+async def bind_course_line_item(session: AsyncSession, context_row_id: int, lineitem_url: str) -> None:
+    """The course's line item (no item): one per linked course, so the context row is locked while it is set."""
+    await session.execute(select(LtiContext.id).where(LtiContext.id == context_row_id).with_for_update())
+    existing = (
+        await session.scalars(
+            select(LtiLineItem).where(
+                LtiLineItem.lti_context_id == context_row_id, LtiLineItem.content_item_id.is_(None)
+            )
+        )
+    ).first()
+    if existing is None:
+        await add(session, LtiLineItem(lti_context_id=context_row_id, content_item_id=None, lineitem_url=lineitem_url))
+    elif existing.lineitem_url != lineitem_url:
+        existing.lineitem_url = lineitem_url
+        await session.flush()
+
+
+async def score_targets(session: AsyncSession, user_id: int, offering_id: int, item_id: int | None) -> Sequence[Any]:
+    """(line item id, the user's subject at its platform) for every line item of the item (None: the course line
+    item) in a course linked to the offering, where the user has an identity at that course's platform."""
     stmt = (
         select(LtiLineItem.id.label("line_item_id"), LtiIdentity.subject.label("subject"))
         .join(LtiContext, LtiContext.id == LtiLineItem.lti_context_id)
         .join(LtiIdentity, LtiIdentity.platform_id == LtiContext.platform_id)
         .where(
             LtiContext.course_offering_id == offering_id,
-            LtiLineItem.content_item_id == item_id,
+            LtiLineItem.content_item_id.is_(None) if item_id is None else LtiLineItem.content_item_id == item_id,
             LtiIdentity.user_id == user_id,
         )
         .order_by(LtiLineItem.id)
@@ -233,9 +250,10 @@ async def score_targets(session: AsyncSession, user_id: int, offering_id: int, i
 
 
 async def add_score(session: AsyncSession, values: dict[str, Any]) -> None:
-    """Queue a score unless this attempt's score for this line item is queued already (never twice)."""
+    """Queue a score unless this attempt's (or this completion's) score for this line item is queued already."""
+    cause = "quiz_attempt_id" if values.get("quiz_attempt_id") is not None else "course_enrollment_id"
     await session.execute(
-        insert(LtiScoreSend).values(**values).on_conflict_do_nothing(index_elements=["line_item_id", "quiz_attempt_id"])
+        insert(LtiScoreSend).values(**values).on_conflict_do_nothing(index_elements=["line_item_id", cause])
     )
 
 
@@ -263,6 +281,7 @@ async def score_sends_of(session: AsyncSession, offering_id: int, limit: int) ->
         select(
             LtiScoreSend.id,
             LtiScoreSend.quiz_attempt_id,
+            LtiScoreSend.course_enrollment_id,
             LtiScoreSend.user_id,
             LtiLineItem.content_item_id,
             LtiScoreSend.status,

@@ -89,9 +89,10 @@ class LaunchExchange(Schema):
 
 class ScoreSendRead(ReadSchema):
     id: int
-    quiz_attempt_id: int
+    quiz_attempt_id: int | None = Field(description="The graded attempt (null: a course completion).")
+    course_enrollment_id: int | None = Field(description="The completed enrolment (course line item).")
     user_id: int
-    content_item_id: int
+    content_item_id: int | None = Field(description="null: the course's line item.")
     status: str
     attempts: int
     last_error: str | None

@@ -50,7 +50,12 @@ SCORE_MAXIMUM = 100
 async def bind_from_launch(
     session: AsyncSession, context: LtiContext, item_id: int | None, lineitem: str | None
 ) -> None:
-    if item_id is not None and lineitem is not None:
+    """A launch into an item binds its line item to the item; a launch without one, to the course."""
+    if lineitem is None:
+        return
+    if item_id is None:
+        await repository.bind_course_line_item(session, context.id, lineitem)
+    else:
         await repository.bind_line_item(session, context.id, item_id, lineitem)
 
 
@@ -80,6 +85,33 @@ async def record_attempt(
             {
                 "line_item_id": target.line_item_id,
                 "quiz_attempt_id": attempt_id,
+                "user_id": user_id,
+                "payload": payload,
+            },
+        )
+    return len(targets)
+
+
+async def record_completion(
+    session: AsyncSession, *, enrollment_id: int, user_id: int, offering_id: int, completed_at: datetime
+) -> int:
+    """Queue the course's completion (progress 100) for the course line item of every linked LMS course."""
+    targets = await repository.score_targets(session, user_id, offering_id, None)
+    for target in targets:
+        payload = {
+            "userId": target.subject,
+            "scoreGiven": SCORE_MAXIMUM,
+            "scoreMaximum": SCORE_MAXIMUM,
+            "activityProgress": "Completed",
+            "gradingProgress": "FullyGraded",
+            "timestamp": completed_at.isoformat(),
+            "comment": "Course completed",
+        }
+        await repository.add_score(
+            session,
+            {
+                "line_item_id": target.line_item_id,
+                "course_enrollment_id": enrollment_id,
                 "user_id": user_id,
                 "payload": payload,
             },

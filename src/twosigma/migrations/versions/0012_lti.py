@@ -189,7 +189,7 @@ def upgrade() -> None:
         "lti_line_items",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("lti_context_id", sa.Integer(), nullable=False),
-        sa.Column("content_item_id", sa.Integer(), nullable=False),
+        sa.Column("content_item_id", sa.Integer(), nullable=True),
         sa.Column("lineitem_url", sa.String(length=1000), nullable=False),
         _created(),
         _updated(),
@@ -205,7 +205,8 @@ def upgrade() -> None:
         "lti_score_sends",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("line_item_id", sa.Integer(), nullable=False),
-        sa.Column("quiz_attempt_id", sa.Integer(), nullable=False),
+        sa.Column("quiz_attempt_id", sa.Integer(), nullable=True),
+        sa.Column("course_enrollment_id", sa.Integer(), nullable=True),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("payload", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("status", sa.String(length=20), server_default=sa.text("'PENDING'"), nullable=False),
@@ -220,13 +221,20 @@ def upgrade() -> None:
         ),
         _fk("lti_score_sends", "line_item_id", "lti_line_items", "CASCADE"),
         _fk("lti_score_sends", "quiz_attempt_id", "quiz_attempts", "CASCADE"),
+        _fk("lti_score_sends", "course_enrollment_id", "course_enrollments", "CASCADE"),
         _fk("lti_score_sends", "user_id", "users", "CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_lti_score_sends")),
         sa.UniqueConstraint(
             "line_item_id", "quiz_attempt_id", name=op.f("uq_lti_score_sends_line_item_id_quiz_attempt_id")
         ),
+        sa.UniqueConstraint(
+            "line_item_id",
+            "course_enrollment_id",
+            name=op.f("uq_lti_score_sends_line_item_id_course_enrollment_id"),
+        ),
     )
     _index("lti_score_sends", "quiz_attempt_id")
+    _index("lti_score_sends", "course_enrollment_id")
     _index("lti_score_sends", "user_id")
     op.create_index(op.f("ix_lti_score_sends_status_next_attempt_at"), "lti_score_sends", ["status", "next_attempt_at"])
 
