@@ -43,6 +43,10 @@ from twosigma.kit.security import BodyGuardMiddleware
 from twosigma.kit.state import AppState, install_state, state_of
 from twosigma.llm.factory import ProviderRegistry
 from twosigma.llm.router import router as llm_router
+from twosigma.lti.routers.api import router as lti_router
+from twosigma.lti.routers.launch import router as lti_launch_router
+from twosigma.lti.services import grades as lti_grades
+from twosigma.lti.services import roster as lti_roster
 from twosigma.mail import service as mail
 from twosigma.mail.router import router as mail_router
 from twosigma.pages.router import router as pages_router
@@ -91,6 +95,7 @@ def include_api(app: FastAPI) -> None:
         audit_router,
         auth_router,
         sso_router,
+        lti_router,
         taxonomy_router,
         content_router,
         progress_router,
@@ -117,7 +122,15 @@ def build_state(settings: Settings, database: Database | None = None) -> AppStat
         api_key_cache=invalidation.register(ApiKeyCache()),
         effective_cache=invalidation.register(EffectiveCache()),
         tree_cache=TreeCache(),
-        jobs=JobRunner([mail.mail_queue(settings), privacy.export_queue(), privacy.retention_queue()]),
+        jobs=JobRunner(
+            [
+                mail.mail_queue(settings),
+                privacy.export_queue(),
+                privacy.retention_queue(),
+                lti_grades.score_queue(settings),
+                lti_roster.roster_queue(settings),
+            ]
+        ),
         db=database,
     )
 
@@ -176,6 +189,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     include(app, metrics_router)
     # The pages mailed links open (/reset-password, /verify-email, /invitations/accept): HTML, not the API.
     include(app, pages_router, include_in_schema=False)
+    # What an LMS and the browser call to launch the tool (/lti/...): HTML, redirects and the tool's JWKS.
+    include(app, lti_launch_router, include_in_schema=False)
     # The app's own plain routes (/docs, /openapi.json; no parameters): the access log names them by their path.
     literal_paths = frozenset(
         route.path

@@ -12,6 +12,19 @@ from twosigma.enrollments.models import CourseEnrollment
 from twosigma.feature_requests.models import FeatureRequest
 from twosigma.invitations.models import Invitation
 from twosigma.jobs.models import JobQueueRun
+from twosigma.lti.models import (
+    LtiContext,
+    LtiDeepLink,
+    LtiIdentity,
+    LtiLaunchCode,
+    LtiLineItem,
+    LtiLoginState,
+    LtiPendingLink,
+    LtiPlatform,
+    LtiRegistrationLink,
+    LtiScoreSend,
+    LtiToolKey,
+)
 from twosigma.mail.models import MailOutbox
 from twosigma.privacy.models import ChatRetentionRun, DataExport
 from twosigma.progress.models import UserContentProgress, UserModuleProgress
@@ -45,6 +58,17 @@ __all__ = [
     "FeatureRequest",
     "Invitation",
     "JobQueueRun",
+    "LtiContext",
+    "LtiDeepLink",
+    "LtiIdentity",
+    "LtiLaunchCode",
+    "LtiLineItem",
+    "LtiLoginState",
+    "LtiPendingLink",
+    "LtiPlatform",
+    "LtiRegistrationLink",
+    "LtiScoreSend",
+    "LtiToolKey",
     "MailOutbox",
     "MemberSuspension",
     "Module",

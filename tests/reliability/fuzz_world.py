@@ -44,6 +44,7 @@ from twosigma.feature_requests.models import FeatureRequest
 from twosigma.invitations.models import Invitation
 from twosigma.invitations.services.invitations import INVITATION_LIFETIME, token_hash
 from twosigma.kit.params import INT4_MAX
+from twosigma.lti.models import LtiPlatform
 from twosigma.privacy.models import DataExport
 from twosigma.privacy.service import EXPORT_LIFETIME, build_zip
 from twosigma.progress.models import UserContentProgress
@@ -117,6 +118,7 @@ SOURCES: dict[tuple[str, str], Callable[[World], list[Any]]] = {
     ("path", "domain_id"): _rows("domain_id", "spare_domain_id"),
     ("path", "subject_id"): _rows("subject_id", "leaf_subject_id"),
     ("path", "content_type_id"): _rows("content_type_id", "spare_content_type_id"),
+    ("path", "platform_id"): _rows("lti_platform_id"),
     ("query", "university_id"): _rows("university_id"),
     ("query", "department_id"): _rows("department_id"),
     ("query", "country_id"): _rows("country_id"),
@@ -153,6 +155,7 @@ SOURCES: dict[tuple[str, str], Callable[[World], list[Any]]] = {
     ("body", "refresh_token"): lambda w: [w.refresh_token],
     ("body", "invite_code"): _rows("invite_code"),
     ("body", "prompt_name"): _rows("prompt_name"),
+    ("body", "platform_id"): _rows("lti_platform_id"),
 }
 
 
@@ -537,6 +540,16 @@ async def seed_world(db: AsyncSession, settings: Settings, n: int, *, country: C
     setting_key = f"fuzz.note.{n}"
     await put_setting(db, settings, setting_key, SettingWrite(value="a note", description="Fuzzed."))
     pair = await issue_pair(db, settings, caller.id)
+    lti_platform = LtiPlatform(
+        university_id=university.id,
+        issuer=f"https://lms-{n}.example.edu",
+        client_id=f"fuzz-client-{n}",
+        deployment_ids=["1"],
+        auth_login_url=f"https://lms-{n}.example.edu/auth",
+        auth_token_url=f"https://lms-{n}.example.edu/token",
+        jwks_url=f"https://lms-{n}.example.edu/jwks",
+    )
+    db.add(lti_platform)
     await db.flush()
     rows = {
         "university_id": university.id,
@@ -584,6 +597,7 @@ async def seed_world(db: AsyncSession, settings: Settings, n: int, *, country: C
         "leaf_subject_id": leaf_subject.id,
         "content_type_id": content_type.id,
         "spare_content_type_id": spare_content_type.id,
+        "lti_platform_id": lti_platform.id,
     }
     return World(
         n=n,

@@ -145,6 +145,15 @@ PUBLIC_ROUTES: dict[str, str] = {
     f"GET {V1}/auth/sso/callback": "the provider's redirect back; the single-use state is the capability",
     f"GET {V1}/auth/sso/complete": "shows the caller the one-time code it already holds in its URL",
     f"POST {V1}/auth/sso/exchange": "the single-use code is the capability",
+    "GET /lti/jwks.json": "the tool's public keys, which every LMS fetches (LTI 1.3)",
+    "GET /lti/login": "an LMS starts a launch here (OIDC third-party initiated login); rate-limited",
+    "POST /lti/login": "the same login, posted",
+    "POST /lti/launch": "the platform's signed id_token and the single-use state are the credential",
+    "POST /lti/link": "the single-use pending-link token of a verified instructor launch is the capability",
+    "POST /lti/deep-link": "the single-use picker token of a verified deep-linking launch is the capability",
+    "GET /lti/register": "an LMS opens a university's registration link here; the single-use link is the capability",
+    "GET /lti/launched": "the page a launch lands on; the one-time code in its URL is exchanged by its script",
+    f"POST {V1}/auth/lti/exchange": "the single-use launch code is the capability",
 }
 
 
@@ -331,6 +340,75 @@ MATRIX: dict[str, list[Case]] = {
     f"POST {V1}/auth/password-reset": [Case((422, 422, 422), body={"token": "made-up", "new_password": "pass-word-9"})],
     f"POST {V1}/auth/verify-email/request": [Case(SIGNED_IN)],
     f"POST {V1}/auth/verify-email": [Case((422, 422, 422), body={"token": "made-up"})],
+    # LTI (docs/lti.md): a university's platforms (its admins), links of LMS courses (staff), the launch (public,
+    # authenticated by what the platform signed).
+    f"GET {V1}/universities/{{university_id}}/lti/platforms": [Case(PRIVATE)],
+    f"POST {V1}/universities/{{university_id}}/lti/platforms": [
+        Case(
+            PRIVATE,
+            body={
+                "issuer": "https://intruder-lms.example.edu",
+                "client_id": "intruder",
+                "deployment_ids": ["1"],
+                "auth_login_url": "https://intruder-lms.example.edu/auth",
+                "auth_token_url": "https://intruder-lms.example.edu/token",
+                "jwks_url": "https://intruder-lms.example.edu/jwks",
+            },
+        )
+    ],
+    f"PATCH {V1}/universities/{{university_id}}/lti/platforms/{{platform_id}}": [
+        Case(PRIVATE, body={"enabled": False}),
+        Case(
+            (401, 403, 404),
+            body={"enabled": False},
+            params=lambda w: {"university_id": w.alt["b_university_id"]},
+            label="A's platform under B's university",
+        ),
+    ],
+    f"PUT {V1}/offerings/{{offering_id}}/lti-context": [
+        Case(PRIVATE, body=lambda w: {"platform_id": w.params["platform_id"], "context_id": "intruder-course"}),
+        Case(
+            (401, 403, 404),
+            body=lambda w: {"platform_id": w.params["platform_id"], "context_id": "intruder-course"},
+            params=b_offering,
+            label="A's platform linked to B's offering",
+        ),
+    ],
+    f"GET {V1}/offerings/{{offering_id}}/lti/grade-sync": [Case(PRIVATE)],
+    f"POST {V1}/offerings/{{offering_id}}/lti/sync-roster": [Case(PRIVATE)],
+    f"POST {V1}/auth/lti/exchange": [Case((400, 400, 400), body={"code": "forged"}, label="a code never issued")],
+    "GET /lti/jwks.json": [Case(PUBLIC)],
+    "GET /lti/login": [
+        Case(
+            (400, 400, 400),
+            query={"iss": "https://unknown.example", "login_hint": "x", "target_link_uri": "http://t/lti/launch"},
+            label="an unregistered issuer",
+        ),
+        Case(
+            (302, 302, 302),
+            query=lambda w: {
+                "iss": w.alt["lti_issuer"],
+                "client_id": w.alt["lti_client_id"],
+                "login_hint": "x",
+                "target_link_uri": "http://t/lti/launch",
+            },
+            label="A's platform: a redirect to it, whoever follows the LMS's link",
+        ),
+    ],
+    "POST /lti/login": [
+        Case(
+            (400, 400, 400),
+            form={"iss": "https://unknown.example", "login_hint": "x", "target_link_uri": "http://t/lti/launch"},
+        )
+    ],
+    "POST /lti/launch": [Case((400, 400, 400), form={"id_token": "a.b.c", "state": "made-up"})],
+    "POST /lti/link": [Case((400, 400, 400), form={"token": "made-up", "choice": "offering:1"})],
+    "POST /lti/deep-link": [Case((400, 400, 400), form={"token": "made-up", "item_id": "1"})],
+    "GET /lti/register": [
+        Case((400, 400, 400), query={"link": "made-up", "openid_configuration": "http://127.0.0.1:9/config"})
+    ],
+    f"POST {V1}/universities/{{university_id}}/lti/registration-links": [Case(PRIVATE)],
+    "GET /lti/launched": [Case(PUBLIC, query={"code": "made-up"})],
     # The pages mailed links open: forms acting only with the token they carry.
     "GET /reset-password": [Case(PUBLIC, query={"token": "made-up"})],
     "POST /reset-password": [

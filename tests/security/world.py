@@ -32,6 +32,7 @@ from twosigma.config import Settings
 from twosigma.enums import EnrollmentStatus, InvitationKind, MessageRole, UserRole, Visibility
 from twosigma.feature_requests.models import FeatureRequest
 from twosigma.invitations.models import Invitation
+from twosigma.lti.models import LtiPlatform
 from twosigma.privacy.models import DataExport
 from twosigma.privacy.service import EXPORT_LIFETIME, build_zip
 from twosigma.progress.models import UserContentProgress
@@ -150,6 +151,19 @@ async def make_world(db: AsyncSession, settings: Settings) -> World:
     db.add(MemberSuspension(user_id=suspended_a.id, university_id=a.id, reason=f"Reason {sentinel}"))
     await db.flush()
 
+    # An LTI platform A's admin registered (its client id carries the sentinel).
+    lti_platform = LtiPlatform(
+        university_id=a.id,
+        issuer=f"https://lms-{sentinel}.example.edu",
+        client_id=f"client-{sentinel}",
+        deployment_ids=[f"deployment-{sentinel}"],
+        auth_login_url="https://lms.example.edu/authorize",
+        auth_token_url="https://lms.example.edu/token",
+        jwks_url="https://lms.example.edu/jwks",
+    )
+    db.add(lti_platform)
+    await db.flush()
+
     b = await make_university(db)
     outsider_student = await make_member(db, b, UserRole.STUDENT)
     outsider_admin = await make_member(db, b, UserRole.UNIVERSITY_ADMIN)
@@ -183,6 +197,7 @@ async def make_world(db: AsyncSession, settings: Settings) -> World:
             "subject_id": subject.id,
             "content_type_id": content_type.id,
             "invitation_id": invitation.id,
+            "platform_id": lti_platform.id,
         },
         alt={
             "hidden_course_id": hidden_course.id,
@@ -199,6 +214,8 @@ async def make_world(db: AsyncSession, settings: Settings) -> World:
             "suspended_a_id": suspended_a.id,
             "b_university_id": b.id,
             "b_offering_id": b_offering.id,
+            "lti_issuer": lti_platform.issuer,
+            "lti_client_id": lti_platform.client_id,
         },
         headers={
             ANONYMOUS: {},

@@ -28,6 +28,7 @@ from twosigma.authz.principal import Principal
 from twosigma.content.models import ContentItem
 from twosigma.kit.errors import Conflict, Invalid
 from twosigma.kit.pagination import Page, PageParams
+from twosigma.lti.services import grades as lti_grades
 from twosigma.progress import service as progress_service
 
 
@@ -170,6 +171,16 @@ async def submit_attempt(
         await repo.add_attempt(session, attempt)
     except IntegrityError as exc:
         raise AttemptCollision() from exc
+    # The score goes to every LMS gradebook column bound to this item (lti/), in this transaction.
+    await lti_grades.record_attempt(
+        session,
+        attempt_id=attempt.id,
+        user_id=principal.id,
+        offering_id=offering_id,
+        item_id=item_id,
+        score_percent=graded.score_percent,
+        submitted_at=now,
+    )
     progress = await progress_service.record_graded_attempt(
         session, principal, target.part, item_id, score_percent=graded.score_percent, passed=graded.passed, now=now
     )

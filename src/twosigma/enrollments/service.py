@@ -35,6 +35,7 @@ from twosigma.invitations.schemas import InvitationCreated
 from twosigma.invitations.services import invitations
 from twosigma.kit.errors import Conflict, Forbidden, not_found
 from twosigma.kit.pagination import PageParams, PageResult, paginate
+from twosigma.lti.services import grades as lti_grades
 from twosigma.tenancy.services import universities as tenancy
 from twosigma.users.models import User
 
@@ -165,6 +166,36 @@ async def enroll_self(
         enrollment = await _insert(session, principal.id, offering.id, status)
     await tenancy.ensure_student_role(session, principal.id, offering.university_id)
     return enrollment
+
+
+async def enroll_from_platform(session: AsyncSession, user_id: int, offering_id: int) -> bool:
+    """A learner the university's LMS launched into, or lists in, a linked offering (lti/): ACTIVE whatever the
+    visibility, window, capacity or prerequisites, since the LMS roster is the university's own word. ACTIVE and
+    COMPLETED enrolments stay as they are; any other is made ACTIVE. Whether anything changed."""
+    offering = await _locked_offering(session, offering_id)
+    existing = await repo.find_enrollment(session, user_id, offering.id)
+    if existing is not None and existing.status in (S.ACTIVE, S.COMPLETED):
+        return False
+    if existing is not None:
+        existing.status = S.ACTIVE
+        existing.enrolled_at = _now()
+        existing.completed_at = None
+        await session.flush()
+    else:
+        await _insert(session, user_id, offering.id, S.ACTIVE)
+    await tenancy.ensure_student_role(session, user_id, offering.university_id)
+    return True
+
+
+async def drop_from_platform(session: AsyncSession, user_id: int, offering_id: int) -> bool:
+    """A learner the LMS no longer lists in a linked offering (lti/ roster sync): an ACTIVE, PENDING or WAITLISTED
+    enrolment becomes DROPPED (a COMPLETED one stays). Whether anything changed."""
+    existing = await repo.find_enrollment(session, user_id, offering_id)
+    if existing is None or existing.status not in (S.ACTIVE, S.PENDING, S.WAITLISTED):
+        return False
+    existing.status = S.DROPPED
+    await session.flush()
+    return True
 
 
 # --- Staff enrolment -----------------------------------------------------------------------------------------------
@@ -319,6 +350,14 @@ async def complete_enrollment(session: AsyncSession, enrollment_id: int) -> Cour
     locked.status = S.COMPLETED
     locked.completed_at = _now()
     await session.flush()
+    # The completion goes to the course line item of every LMS course linked to the offering (lti/).
+    await lti_grades.record_completion(
+        session,
+        enrollment_id=locked.id,
+        user_id=locked.user_id,
+        offering_id=locked.course_offering_id,
+        completed_at=locked.completed_at,
+    )
     await promote_waitlisted(session, offering)
     return locked
 

@@ -43,6 +43,7 @@ from twosigma.jobs import queue
 from twosigma.jobs.runner import Queue
 from twosigma.kit.errors import AppError, Conflict, Invalid
 from twosigma.kit.ratelimit import RateLimiter
+from twosigma.lti.services import launch as lti
 from twosigma.mail import service as mail
 from twosigma.privacy import repository as repo
 from twosigma.privacy.models import DataExport
@@ -332,6 +333,7 @@ async def erase(session: AsyncSession, user: User, now: datetime, *, actor: Prin
     await feature_requests.erase_user(session, user.id)
     await assessments.erase_user(session, user.id)
     await sso.erase_user(session, user.id)
+    await lti.erase_user(session, user.id)
     await invitations.erase_user(session, user.id, addresses)
     await mail.forget_recipient(session, addresses, [f"{EMAIL_CHANGED_KEY}{user.id}:", f"{EXPORT_READY_KEY}{user.id}:"])
     await api_keys.erase_user(session, user.id)

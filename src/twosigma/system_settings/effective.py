@@ -60,6 +60,7 @@ class EffectiveSettings:
     mail_smtp_starttls: bool = True
     mail_from_address: str = "twosigma@localhost"
     auth_allow_self_registration: bool = True
+    lti_roster_sync_hours: int = 24
     # key → "stored", "env:VAR" or "default": where each value came from (for the CLI and diagnostics).
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 

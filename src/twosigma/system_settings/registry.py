@@ -15,7 +15,7 @@ _FALSE = ("false", "0", "no", "off")
 
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")
 # Keys in these namespaces must be known: a typo such as `llm.temprature` is refused instead of silently ignored.
-RESERVED_NAMESPACES = ("auth.", "llm.", "tutor.", "mail.")
+RESERVED_NAMESPACES = ("auth.", "llm.", "tutor.", "mail.", "lti.")
 
 
 class SettingType(StrEnum):
@@ -257,6 +257,15 @@ KNOWN_SETTINGS: dict[str, SettingSpec] = {
             "Let anyone create an account at /auth/register. Off: 403 registration_closed, and accounts come only "
             "from invitations, single sign-on or the command line.",
             default=True,
+        ),
+        SettingSpec(
+            "lti.roster_sync_hours",
+            SettingType.INT,
+            "Hours between scheduled roster syncs of each LMS course linked over LTI (its platform's membership "
+            "service); 0 turns the scheduled sync off (POST /offerings/{id}/lti/sync-roster still works).",
+            default=24,
+            minimum=0,
+            maximum=8760,
         ),
     )
 }

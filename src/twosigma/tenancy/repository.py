@@ -305,6 +305,16 @@ async def ensure_student_role(session: AsyncSession, user_id: int, university_id
     await session.execute(stmt)
 
 
+async def ensure_role(session: AsyncSession, user_id: int, university_id: int, role: UserRole) -> None:
+    """Grant `role` university-wide unless the user holds it already (race-safe)."""
+    stmt = (
+        insert(UserUniversityRole)
+        .values(user_id=user_id, university_id=university_id, role=role)
+        .on_conflict_do_nothing(index_elements=["user_id", "university_id", "role"])
+    )
+    await session.execute(stmt)
+
+
 async def platform_admin_grant_ids_of(session: AsyncSession, user_id: int) -> list[int]:
     stmt = select(UserUniversityRole.id).where(
         UserUniversityRole.user_id == user_id, UserUniversityRole.role == UserRole.PLATFORM_ADMIN

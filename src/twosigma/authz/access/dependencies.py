@@ -21,6 +21,7 @@ from twosigma.authz.access import (
     enrollments,
     feature_requests,
     invitations,
+    lti,
     privacy,
     progress,
     prompts,
@@ -46,6 +47,7 @@ from twosigma.feature_requests.models import FeatureRequest
 from twosigma.invitations.models import Invitation
 from twosigma.kit.deps import AppSettings
 from twosigma.kit.params import IdPath
+from twosigma.lti.models import LtiPlatform
 from twosigma.privacy.models import DataExport
 from twosigma.prompts.services.changes import Actor
 from twosigma.system_settings.dependencies import Effective
@@ -230,6 +232,16 @@ async def get_inviting_university(p: CurrentPrincipal, university_id: IdPath, se
 
 async def get_sso_university(p: CurrentPrincipal, university_id: IdPath, session: DbSession) -> University:
     return await tenancy_access.sso_university(session, p, university_id)
+
+
+async def get_lti_university(p: CurrentPrincipal, university_id: IdPath, session: DbSession) -> University:
+    return await lti.lti_university(session, p, university_id)
+
+
+async def get_lti_platform(
+    p: CurrentPrincipal, university_id: IdPath, platform_id: IdPath, session: DbSession
+) -> LtiPlatform:
+    return await lti.lti_platform(session, p, university_id, platform_id)
 
 
 async def get_audited_university(p: CurrentPrincipal, university_id: IdPath, session: DbSession) -> University:

@@ -208,6 +208,14 @@ async def ensure_student_role(session: AsyncSession, user_id: int, university_id
     await repo.ensure_student_role(session, user_id, university_id)
 
 
+async def ensure_role(session: AsyncSession, user_id: int, university_id: int, role: UserRole) -> None:
+    """A role asserted by the university's own LMS (lti/): granted university-wide unless already held. Never
+    PLATFORM_ADMIN: an LMS speaks for its university only."""
+    if role is UserRole.PLATFORM_ADMIN:
+        raise ValueError("PLATFORM_ADMIN is never granted from outside")
+    await repo.ensure_role(session, user_id, university_id, role)
+
+
 # The tenant that holds PLATFORM_ADMIN roles no university was named for (`twosigma admin create`): country "ZZ"
 # ("Platform", a user-assigned ISO code) and university "PLATFORM". Nothing else creates tenants behind the API's back.
 PLATFORM_COUNTRY_CODE = "ZZ"
