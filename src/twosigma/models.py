@@ -10,6 +10,7 @@ from twosigma.content.models import ContentItem, Module
 from twosigma.courses.models import Course, CourseOffering, CoursePrerequisite, CourseSubject
 from twosigma.enrollments.models import CourseEnrollment
 from twosigma.feature_requests.models import FeatureRequest
+from twosigma.governance.models import CourseTutorPolicy, TutorUsage, UniversityTutorPolicy
 from twosigma.invitations.models import Invitation
 from twosigma.jobs.models import JobQueueRun
 from twosigma.mail.models import MailOutbox
@@ -39,6 +40,7 @@ __all__ = [
     "CourseOffering",
     "CoursePrerequisite",
     "CourseSubject",
+    "CourseTutorPolicy",
     "DataExport",
     "Department",
     "Domain",
@@ -59,8 +61,10 @@ __all__ = [
     "SsoProvider",
     "Subject",
     "SystemSetting",
+    "TutorUsage",
     "University",
     "UniversityAccessPolicy",
+    "UniversityTutorPolicy",
     "User",
     "UserContentProgress",
     "UserModuleProgress",

@@ -822,4 +822,58 @@ TABLES: dict[str, Table] = {
         },
         primary_key=("run_on",),
     ),
+    # Migration 0011: tutor governance (docs/tutor-governance.md).
+    "university_tutor_policies": Table(
+        columns={
+            "university_id": Col(INT),
+            "enabled": Col(BOOL, nullable=True),
+            "monthly_budget_usd": Col(FLOAT, nullable=True),
+            "user_daily_budget_usd": Col(FLOAT, nullable=True),
+            "chat_visibility": Col(varchar(16), nullable=True),
+            "support_text": Col(TEXT, nullable=True),
+            "safety_contact_email": Col(varchar(255), nullable=True),
+            "updated_at": _created(),
+        },
+        fks={"university_id": ("universities.id", CASCADE)},
+        primary_key=("university_id",),
+    ),
+    "course_tutor_policies": Table(
+        columns={
+            "course_id": Col(INT),
+            "enabled": Col(BOOL, nullable=True),
+            "monthly_budget_usd": Col(FLOAT, nullable=True),
+            "user_daily_budget_usd": Col(FLOAT, nullable=True),
+            "updated_at": _created(),
+        },
+        fks={"course_id": ("courses.id", CASCADE)},
+        primary_key=("course_id",),
+    ),
+    "tutor_usage": Table(
+        columns={
+            "id": _big_id(),
+            "user_id": _fk(nullable=True),
+            "course_id": _fk(nullable=True),
+            "university_id": _fk(nullable=True),
+            "message_id": _fk(nullable=True),
+            "provider": Col(varchar(32), nullable=True),
+            "model": Col(varchar(255)),
+            "input_tokens": Col(INT),
+            "output_tokens": Col(INT),
+            "cost_usd": Col(FLOAT),
+            "created_at": _created(),
+        },
+        fks={
+            "user_id": ("users.id", SET_NULL),
+            "course_id": ("courses.id", SET_NULL),
+            "university_id": ("universities.id", SET_NULL),
+            "message_id": ("chat_messages.id", SET_NULL),
+        },
+        indexes=(
+            Idx(("user_id", "created_at")),
+            Idx(("course_id", "created_at")),
+            Idx(("university_id", "created_at")),
+            Idx(("created_at",)),
+            Idx(("message_id",)),
+        ),
+    ),
 }

@@ -26,6 +26,7 @@ import anyio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from twosigma.enums import MessageRole
+from twosigma.governance.services import turns as governance
 from twosigma.kit.errors import AppError, Conflict, RateLimited, Unavailable
 from twosigma.kit.metrics import observe_llm_reply
 from twosigma.kit.ratelimit import RateLimiter
@@ -69,6 +70,7 @@ class Turn:
     provider: LLMProvider | None
     provider_name: str | None
     failure: LLMFailure | None  # known before the call (no provider configured)
+    governance: governance.TurnGovernance | None = None  # policy, budgets and prices (governance/services/turns.py)
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,9 @@ async def _store_user_message(
 
 async def start_turn(session: AsyncSession, deps: TurnDeps, chat: ChatSession, content: str | None) -> Turn:
     """Check limits, store the user message — or, for a retry (`content` None), find the last one — prepare the
-    provider request, and commit. Raises only before anything is committed (limits, nothing to retry)."""
+    provider request, and commit. Raises only before anything is committed (policy, budgets, limits, nothing to
+    retry)."""
+    governed = await governance.before_turn(session, deps.effective, chat.user_id, chat.content_item_id, deps.now)
     await check_limits(session, deps, chat.user_id)
     if content is not None:
         user, profile = await repo.student(session, chat.user_id)
@@ -177,6 +181,7 @@ async def start_turn(session: AsyncSession, deps: TurnDeps, chat: ChatSession, c
         provider=provider,
         provider_name=provider.name if provider else deps.effective.llm_provider,
         failure=failure,
+        governance=governed,
     )
 
 
@@ -188,11 +193,17 @@ def _ms(seconds: float) -> int:
 
 
 async def _store_reply(
-    sessionmaker: async_sessionmaker[AsyncSession], chat_session_id: int, text: str, meta: dict[str, Any]
+    sessionmaker: async_sessionmaker[AsyncSession],
+    chat_session_id: int,
+    text: str,
+    meta: dict[str, Any],
+    governed: governance.TurnGovernance | None = None,
 ) -> MessageRead:
     observe_llm_reply(meta)
     async with sessionmaker() as session:
         stored = await repo.add_message(session, chat_session_id, MessageRole.ASSISTANT, text, meta)
+        if governed is not None:
+            await governance.record_turn(session, governed, stored.id, meta)
         await session.commit()
         return stored
 
@@ -226,6 +237,8 @@ async def run_turn(turn: Turn, sessionmaker: async_sessionmaker[AsyncSession]) -
             "latency_ms": _ms(time.perf_counter() - started),
             "stop_reason": completed.stop_reason if completed else None,
         }
+        if turn.governance is not None:
+            data |= governance.turn_cost(turn.governance, data["model"], data["input_tokens"], data["output_tokens"])
         if error is not None:
             data["incomplete"] = True
             data["error"] = _error_meta(error)
@@ -257,14 +270,14 @@ async def run_turn(turn: Turn, sessionmaker: async_sessionmaker[AsyncSession]) -
         # The client went away: keep what was received. Shielded, or the cancellation would cancel the store too.
         error = AppError("The client disconnected before the answer was complete.", code=CLIENT_DISCONNECTED)
         with anyio.CancelScope(shield=True):
-            await _store_reply(sessionmaker, turn.chat_session_id, "".join(parts), meta())
+            await _store_reply(sessionmaker, turn.chat_session_id, "".join(parts), meta(), turn.governance)
         raise
     except Exception as exc:
         logger.exception("tutor turn failed unexpectedly")
         error = LLMError("The tutor failed to answer.")
         error.__cause__ = exc
     try:
-        message = await _store_reply(sessionmaker, turn.chat_session_id, "".join(parts), meta())
+        message = await _store_reply(sessionmaker, turn.chat_session_id, "".join(parts), meta(), turn.governance)
     except Exception:
         # The database went away after the user's message was committed: that message is safe; tell the client
         # the reply could not be kept rather than ending the stream without a word.

@@ -55,7 +55,7 @@ _TURN_RESPONSES: dict[int | str, dict[str, Any]] = {
 async def create_session(
     session: DbSession, principal: CurrentPrincipal, effective: Effective, body: ChatSessionCreate
 ) -> ChatSessionRead:
-    return await service.create_session(session, principal, body, open_chat=effective.tutor_open_chat)
+    return await service.create_session(session, principal, body, effective)
 
 
 @router.get("/chat/sessions", response_model=Page[ChatSessionRead], responses=_READ)

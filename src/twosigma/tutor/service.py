@@ -13,8 +13,10 @@ from twosigma.authz.principal import Principal
 from twosigma.authz.tutor import ensure_tutor_access
 from twosigma.config import Settings
 from twosigma.enums import MessageRole
+from twosigma.governance.services import turns as governance
 from twosigma.kit.errors import Invalid, NotFound
 from twosigma.kit.pagination import PageParams, PageResult, paginate
+from twosigma.system_settings.effective import EffectiveSettings
 from twosigma.tutor import repository as repo
 from twosigma.tutor.context import context_title, context_views, snapshot
 from twosigma.tutor.models import ChatMessage, ChatNote, ChatSession
@@ -55,10 +57,14 @@ async def session_read(session: AsyncSession, chat: ChatSession) -> ChatSessionR
 
 
 async def create_session(
-    session: AsyncSession, principal: Principal, body: ChatSessionCreate, *, open_chat: bool
+    session: AsyncSession, principal: Principal, body: ChatSessionCreate, effective: EffectiveSettings
 ) -> ChatSessionRead:
-    """`open_chat`: the `tutor.open_chat` setting (a chat without an item for every signed-in user)."""
-    access = await ensure_tutor_access(session, principal, open_chat=open_chat, content_item_id=body.content_item_id)
+    """`effective.tutor_open_chat`: a chat without an item for every signed-in user; the tutor policy may switch the
+    tutor off for the item's course (403 `tutor_disabled`)."""
+    access = await ensure_tutor_access(
+        session, principal, open_chat=effective.tutor_open_chat, content_item_id=body.content_item_id
+    )
+    await governance.open_chat_allowed(session, effective, body.content_item_id)
     context = {}
     if access is not None:
         context = await snapshot(session, access.item, access.course)

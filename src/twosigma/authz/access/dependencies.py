@@ -20,6 +20,7 @@ from twosigma.authz.access import (
     courses,
     enrollments,
     feature_requests,
+    governance,
     invitations,
     privacy,
     progress,
@@ -234,6 +235,10 @@ async def get_sso_university(p: CurrentPrincipal, university_id: IdPath, session
 
 async def get_audited_university(p: CurrentPrincipal, university_id: IdPath, session: DbSession) -> University:
     return await tenancy_access.audited_university(session, p, university_id)
+
+
+async def get_governed_university(p: CurrentPrincipal, university_id: IdPath, session: DbSession) -> University:
+    return await governance.governed_university(session, p, university_id)
 
 
 async def get_visible_department(department_id: IdPath, session: DbSession, p: OptionalPrincipal) -> Department:

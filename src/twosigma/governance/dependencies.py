@@ -1,0 +1,18 @@
+"""Typed dependencies of tutor governance: aliases of authz's loaders (authz/access/governance.py, courses.py)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Query
+
+from twosigma.authz.access import dependencies as access
+from twosigma.courses.models import Course
+from twosigma.tenancy.models import University
+
+GovernedUniversity = Annotated[University, Depends(access.get_governed_university)]
+EditableCourse = Annotated[Course, Depends(access.get_editable_course)]
+WithEffective = Annotated[
+    bool,
+    Query(alias="effective", description="Also return the resolved value of every field and the level it came from."),
+]

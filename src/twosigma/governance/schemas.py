@@ -1,0 +1,53 @@
+"""Request and response shapes of tutor governance."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, JsonValue
+
+from twosigma.kit.schemas import Schema
+
+ChatVisibility = Literal["private", "flagged", "course"]
+Level = Literal["platform", "university", "course"]
+# A budget beyond a billion dollars a month is a typo, not a policy.
+Budget = float | None
+BUDGET = Field(default=None, ge=0, le=1_000_000_000, allow_inf_nan=False)
+
+
+class CourseTutorPolicyWrite(Schema):
+    """PUT replaces the course's policy: a field left out or null inherits from the university (and platform)."""
+
+    enabled: bool | None = None
+    monthly_budget_usd: Budget = BUDGET
+    user_daily_budget_usd: Budget = BUDGET
+
+
+class UniversityTutorPolicyWrite(CourseTutorPolicyWrite):
+    chat_visibility: ChatVisibility | None = None
+    support_text: str | None = Field(default=None, min_length=1, max_length=2000)
+    safety_contact_email: str | None = Field(
+        default=None,
+        max_length=255,
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        description="Where high-severity safety flags are mailed (when SMTP is configured). Not inherited.",
+    )
+
+
+class EffectiveValue(BaseModel):
+    value: JsonValue
+    source: Level
+
+
+class TutorPolicyRead(BaseModel):
+    """The level's own policy (null = inherit); with `?effective=true` also the resolved value of every field and the
+    level it came from."""
+
+    level: Literal["university", "course"]
+    enabled: bool | None
+    monthly_budget_usd: float | None
+    user_daily_budget_usd: float | None
+    chat_visibility: ChatVisibility | None = None
+    support_text: str | None = None
+    safety_contact_email: str | None = None
+    effective: dict[str, EffectiveValue] | None = None
