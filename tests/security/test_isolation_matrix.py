@@ -460,6 +460,17 @@ MATRIX: dict[str, list[Case]] = {
         Case(PUBLIC, leak_ok="the share token is the capability: its holder sees the chat (SPEC)"),
         Case((404, 404, 404), params=lambda w: {"token": "x" * 43}, label="an unknown token"),
     ],
+    # Tutor governance (issue 22): a university's policy is its admins'; a course's, whoever may edit the course.
+    f"GET {V1}/universities/{{university_id}}/tutor-policy": [
+        Case(PRIVATE),
+        Case(PRIVATE, query={"effective": "true"}, label="effective"),
+    ],
+    f"PUT {V1}/universities/{{university_id}}/tutor-policy": [Case(PRIVATE, body={"enabled": False})],
+    f"GET {V1}/courses/{{course_id}}/tutor-policy": [
+        Case(PRIVATE, query={"effective": "true"}),
+        Case(PRIVATE, params=hidden_course, label="unpublished"),
+    ],
+    f"PUT {V1}/courses/{{course_id}}/tutor-policy": [Case(PRIVATE, body={"enabled": False})],
     # The Langfuse-compatible API: HTTP Basic with an API key; a user's bearer token is no credential there.
     "GET /api/public/v2/prompts": [Case(API_KEY)],
     "POST /api/public/v2/prompts": [Case(API_KEY, body={"name": "intruder-prompt", "prompt": "Hi"})],

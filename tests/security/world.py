@@ -31,6 +31,7 @@ from tests.fixtures.taxonomy import make_content_type, make_domain, make_subject
 from twosigma.config import Settings
 from twosigma.enums import EnrollmentStatus, InvitationKind, MessageRole, UserRole, Visibility
 from twosigma.feature_requests.models import FeatureRequest
+from twosigma.governance.models import UniversityTutorPolicy
 from twosigma.invitations.models import Invitation
 from twosigma.privacy.models import DataExport
 from twosigma.privacy.service import EXPORT_LIFETIME, build_zip
@@ -131,6 +132,11 @@ async def make_world(db: AsyncSession, settings: Settings) -> World:
     await make_prompt(db, prompt_name, "You tutor {{content_title}}.", labels=["production", "staging"])
     key_id, _ = await make_api_key(db, settings, name="isolation key")
     await put_setting(db, settings, "llm.openai_api_key", SettingWrite(value=f"sk-{sentinel}"))
+    db.add(
+        UniversityTutorPolicy(
+            university_id=a.id, support_text=f"Support {sentinel}", safety_contact_email=f"{sentinel}@example.edu"
+        )
+    )
     domain = await make_domain(db)
 
     # An invitation of A to an address carrying the sentinel, and a suspension there.
