@@ -90,7 +90,8 @@ class TestUniversityPolicyRoutes:
         headers = auth_headers(settings, campus.admin)
         empty = await client.get(url, headers=headers)
         assert empty.status_code == 200, empty.text
-        assert empty.json()["enabled"] is None and empty.json()["effective"] is None
+        assert empty.json()["enabled"] is None
+        assert empty.json()["effective"] is None
         body = {"enabled": False, "monthly_budget_usd": 250.0, "chat_visibility": "flagged", "support_text": "Call 144"}
         put = await client.put(url, json=body, headers=headers)
         assert put.status_code == 200, put.text

@@ -124,6 +124,7 @@ SOURCES: dict[tuple[str, str], Callable[[World], list[Any]]] = {
     ("query", "domain_id"): _rows("domain_id"),
     ("query", "parent_subject_id"): _rows("subject_id"),
     ("query", "content_item_id"): _rows("content_item_id"),
+    ("query", "course_id"): _rows("course_id", "hidden_course_id"),
     ("query", "before"): _rows("last_message_id"),
     ("query", "after"): _rows("question_id"),
     ("query", "version"): lambda w: [2, 1],
@@ -182,6 +183,10 @@ OPERATION_SOURCES: dict[str, dict[tuple[str, str], Callable[[World], list[Any]]]
     f"POST {_ATTEMPTS}": {("path", "content_item_id"): _QUIZ_FIRST, ("body", "answers"): lambda w: [FUZZ_ANSWERS, {}]},
     f"GET {_ATTEMPTS}": {("path", "content_item_id"): _QUIZ_FIRST},
     "GET /api/v1/offerings/{offering_id}/gradebook/items/{content_item_id}": {("path", "content_item_id"): _QUIZ_FIRST},
+    "GET /api/v1/admin/analytics/tutor-usage": {
+        ("query", "from"): lambda w: ["2026-01-01"],
+        ("query", "to"): lambda w: ["2026-12-31"],
+    },
 }
 # Properties named like ids that are not rows of ours.
 NOT_IDS = frozenset({"body client_id"})  # the OAuth2 password form's client id

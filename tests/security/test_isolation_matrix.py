@@ -471,6 +471,12 @@ MATRIX: dict[str, list[Case]] = {
         Case(PRIVATE, params=hidden_course, label="unpublished"),
     ],
     f"PUT {V1}/courses/{{course_id}}/tutor-policy": [Case(PRIVATE, body={"enabled": False})],
+    f"GET {V1}/admin/analytics/tutor-usage": [
+        Case((401, 403, OK), label="no university: a university admin gets their own university's figures"),
+        Case(PRIVATE, query=lambda w: {"university_id": w.params["university_id"]}, label="A's usage"),
+        Case(PRIVATE, query=lambda w: {"university_id": w.params["university_id"], "format": "csv"}, label="CSV"),
+        Case((401, 403, 404), query=lambda w: {"course_id": w.params["course_id"]}, label="A's course from B"),
+    ],
     # The Langfuse-compatible API: HTTP Basic with an API key; a user's bearer token is no credential there.
     "GET /api/public/v2/prompts": [Case(API_KEY)],
     "POST /api/public/v2/prompts": [Case(API_KEY, body={"name": "intruder-prompt", "prompt": "Hi"})],

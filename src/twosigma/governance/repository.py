@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Row, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from twosigma.content.models import ContentItem, Module
 from twosigma.courses.models import Course
 from twosigma.governance.models import CourseTutorPolicy, TutorUsage, UniversityTutorPolicy
+from twosigma.users.models import User
 
 # --- Policies ------------------------------------------------------------------------------------------------------
 
@@ -77,3 +80,116 @@ async def spent_by_university(session: AsyncSession, university_id: int, since: 
         TutorUsage.university_id == university_id, TutorUsage.created_at >= since, TutorUsage.created_at < until
     )
     return float((await session.execute(stmt)).scalar_one())
+
+
+# --- Reports -------------------------------------------------------------------------------------------------------
+
+GROUPS = ("user", "course", "model", "day")
+
+
+async def usage_groups(
+    session: AsyncSession,
+    group_by: str,
+    university_id: int | None,
+    course_id: int | None,
+    since: datetime,
+    until: datetime,
+) -> Sequence[Any]:
+    """One row per group: key, label, tokens, cost, turns, active students; biggest cost first (day: by day)."""
+    usage = TutorUsage.__table__
+    key: Any
+    label: Any
+    joins: Any = usage
+    if group_by == "user":
+        key, label = usage.c.user_id, User.__table__.c.full_name
+        joins = usage.outerjoin(User.__table__, User.__table__.c.id == usage.c.user_id)
+    elif group_by == "course":
+        key, label = usage.c.course_id, Course.__table__.c.title
+        joins = usage.outerjoin(Course.__table__, Course.__table__.c.id == usage.c.course_id)
+    elif group_by == "model":
+        key, label = usage.c.model, usage.c.model
+    else:
+        key = func.date(func.timezone("UTC", usage.c.created_at))
+        label = key
+    stmt = (
+        select(
+            key.label("key"),
+            label.label("label"),
+            func.sum(usage.c.input_tokens).label("input_tokens"),
+            func.sum(usage.c.output_tokens).label("output_tokens"),
+            func.sum(usage.c.cost_usd).label("cost_usd"),
+            func.count().label("turns"),
+            func.count(func.distinct(usage.c.user_id)).label("active_students"),
+        )
+        .select_from(joins)
+        .where(usage.c.created_at >= since, usage.c.created_at < until)
+        .group_by(key, label)
+    )
+    if university_id is not None:
+        stmt = stmt.where(usage.c.university_id == university_id)
+    if course_id is not None:
+        stmt = stmt.where(usage.c.course_id == course_id)
+    stmt = stmt.order_by(key) if group_by == "day" else stmt.order_by(func.sum(usage.c.cost_usd).desc(), key)
+    return (await session.execute(stmt)).all()
+
+
+async def course_budgets(
+    session: AsyncSession, university_id: int | None, course_id: int | None
+) -> Sequence[Row[int, int, float | None]]:
+    """(course_id, university_id, monthly_budget_usd) of every course in scope whose own policy sets a budget."""
+    stmt = (
+        select(CourseTutorPolicy.course_id, Course.university_id, CourseTutorPolicy.monthly_budget_usd)
+        .join(Course, Course.id == CourseTutorPolicy.course_id)
+        .where(CourseTutorPolicy.monthly_budget_usd.is_not(None))
+        .order_by(CourseTutorPolicy.course_id)
+    )
+    if university_id is not None:
+        stmt = stmt.where(Course.university_id == university_id)
+    if course_id is not None:
+        stmt = stmt.where(CourseTutorPolicy.course_id == course_id)
+    return (await session.execute(stmt)).all()
+
+
+async def university_budgets(session: AsyncSession, university_id: int | None) -> Sequence[Row[int, float | None]]:
+    """(university_id, monthly_budget_usd) of the universities in scope whose own policy sets a budget."""
+    stmt = (
+        select(UniversityTutorPolicy.university_id, UniversityTutorPolicy.monthly_budget_usd)
+        .where(UniversityTutorPolicy.monthly_budget_usd.is_not(None))
+        .order_by(UniversityTutorPolicy.university_id)
+    )
+    if university_id is not None:
+        stmt = stmt.where(UniversityTutorPolicy.university_id == university_id)
+    return (await session.execute(stmt)).all()
+
+
+async def usage_totals(
+    session: AsyncSession, university_id: int | None, course_id: int | None, since: datetime, until: datetime
+) -> Any:
+    usage = TutorUsage.__table__
+    stmt = select(
+        func.coalesce(func.sum(usage.c.input_tokens), 0).label("input_tokens"),
+        func.coalesce(func.sum(usage.c.output_tokens), 0).label("output_tokens"),
+        func.coalesce(func.sum(usage.c.cost_usd), 0.0).label("cost_usd"),
+        func.count().label("turns"),
+        func.count(func.distinct(usage.c.user_id)).label("active_students"),
+    ).where(usage.c.created_at >= since, usage.c.created_at < until)
+    if university_id is not None:
+        stmt = stmt.where(usage.c.university_id == university_id)
+    if course_id is not None:
+        stmt = stmt.where(usage.c.course_id == course_id)
+    return (await session.execute(stmt)).one()
+
+
+async def spent_by_each(
+    session: AsyncSession, column: str, ids: Sequence[int], since: datetime, until: datetime
+) -> dict[int, float]:
+    """Spend per university or per course (`column`: "university_id" or "course_id") in one statement."""
+    if not ids:
+        return {}
+    key = TutorUsage.__table__.c[column]
+    stmt = (
+        select(key.label("id"), func.sum(TutorUsage.cost_usd).label("spent"))
+        .where(key.in_(ids), TutorUsage.created_at >= since, TutorUsage.created_at < until)
+        .group_by(key)
+    )
+    return {int(row.id): float(row.spent) for row in await session.execute(stmt)}

@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import Query
+from fastapi.responses import StreamingResponse
+
+from twosigma.authz.dependencies import CurrentPrincipal
 from twosigma.db.session import DbSession
 from twosigma.governance.dependencies import EditableCourse, GovernedUniversity, WithEffective
-from twosigma.governance.schemas import CourseTutorPolicyWrite, TutorPolicyRead, UniversityTutorPolicyWrite
-from twosigma.governance.services import policy
+from twosigma.governance.schemas import (
+    CourseTutorPolicyWrite,
+    ReportFormat,
+    TutorPolicyRead,
+    TutorUsageReport,
+    UniversityTutorPolicyWrite,
+    UsageGroupBy,
+)
+from twosigma.governance.services import policy, usage
+from twosigma.kit.clock import Now
+from twosigma.kit.params import IdQuery
 from twosigma.kit.routing import APIRouter
 from twosigma.kit.schemas import error_responses
 from twosigma.system_settings.dependencies import Effective
@@ -44,3 +60,44 @@ async def put_course_policy(
 ) -> TutorPolicyRead:
     """Replaces the course's policy (`enabled` and the budgets; visibility and support text are the university's)."""
     return await policy.put_course_policy(session, settings, course, body)
+
+
+_CSV = {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "The report: JSON, or CSV."}
+
+
+@router.get(
+    "/admin/analytics/tutor-usage",
+    response_model=TutorUsageReport,
+    responses={200: _CSV, **error_responses(401, 403, 404, 422)},
+    tags=["analytics"],
+)
+async def tutor_usage(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    now: Now,
+    university_id: Annotated[IdQuery, Query(description="University admins: default theirs.")] = None,
+    course_id: IdQuery = None,
+    since: Annotated[date | None, Query(alias="from", description="First day (UTC), default the 1st.")] = None,
+    until: Annotated[date | None, Query(alias="to", description="Last day (UTC, inclusive), default today.")] = None,
+    group_by: UsageGroupBy = UsageGroupBy.MODEL,
+    format: ReportFormat = ReportFormat.JSON,
+) -> Any:
+    """Tokens, cost, turns and active students of the tutor from the cost ledger, grouped; this month's budgets in
+    scope with their 80 % threshold. Platform admins: any scope; university admins: their university."""
+    report = await usage.tutor_usage(
+        session,
+        principal,
+        university_id=university_id,
+        course_id=course_id,
+        since=since,
+        until=until,
+        group_by=group_by,
+        now=now,
+    )
+    if format is ReportFormat.CSV:
+        return StreamingResponse(
+            (line.encode() for line in usage.csv_lines(report)),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="tutor-usage.csv"'},
+        )
+    return report

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, Field, JsonValue
@@ -51,3 +53,47 @@ class TutorPolicyRead(BaseModel):
     support_text: str | None = None
     safety_contact_email: str | None = None
     effective: dict[str, EffectiveValue] | None = None
+
+
+class UsageGroupBy(StrEnum):
+    USER = "user"
+    COURSE = "course"
+    MODEL = "model"
+    DAY = "day"
+
+
+class ReportFormat(StrEnum):
+    JSON = "json"
+    CSV = "csv"
+
+
+class UsageRow(BaseModel):
+    key: str | int | None = Field(description="The user id, course id, model or day (UTC); null: deleted since.")
+    label: str | None = Field(description="The user's name, the course's title, the model, or the day.")
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    turns: int
+    active_students: int
+
+
+class BudgetStatus(BaseModel):
+    scope: Literal["university_monthly", "course_monthly"]
+    university_id: int
+    course_id: int | None
+    limit_usd: float
+    spent_usd: float
+    ratio: float = Field(description="spent / limit (1 for a budget of 0).")
+    threshold_reached: bool = Field(description="At least 80 % of the budget is spent.")
+    exhausted: bool
+
+
+class TutorUsageReport(BaseModel):
+    university_id: int | None
+    course_id: int | None
+    since: date
+    until: date = Field(description="Inclusive.")
+    group_by: UsageGroupBy
+    rows: list[UsageRow]
+    totals: UsageRow
+    budgets: list[BudgetStatus] = Field(description="This month's budgets in scope set at university or course level.")
