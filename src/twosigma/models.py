@@ -10,7 +10,7 @@ from twosigma.content.models import ContentItem, Module
 from twosigma.courses.models import Course, CourseOffering, CoursePrerequisite, CourseSubject
 from twosigma.enrollments.models import CourseEnrollment
 from twosigma.feature_requests.models import FeatureRequest
-from twosigma.governance.models import CourseTutorPolicy, TutorUsage, UniversityTutorPolicy
+from twosigma.governance.models import CourseTutorPolicy, TutorFlag, TutorUsage, UniversityTutorPolicy
 from twosigma.invitations.models import Invitation
 from twosigma.jobs.models import JobQueueRun
 from twosigma.mail.models import MailOutbox
@@ -61,6 +61,7 @@ __all__ = [
     "SsoProvider",
     "Subject",
     "SystemSetting",
+    "TutorFlag",
     "TutorUsage",
     "University",
     "UniversityAccessPolicy",

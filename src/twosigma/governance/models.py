@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from twosigma.db.base import Base, created_at_column, updated_at_column
@@ -66,4 +66,37 @@ class TutorUsage(Base):
     input_tokens: Mapped[int] = mapped_column(Integer, nullable=False)
     output_tokens: Mapped[int] = mapped_column(Integer, nullable=False)
     cost_usd: Mapped[float] = mapped_column(Float, nullable=False)
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class TutorFlag(Base):
+    """A safety screen's hit on one chat message (the user's, screened before the model sees it, or the reply).
+    High severity is escalated: listed for the course's instructors and the university's admins until resolved."""
+
+    __tablename__ = "tutor_flags"
+    __table_args__ = (Index(None, "university_id", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("chat_messages.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("chat_sessions.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    university_id: Mapped[int | None] = mapped_column(ForeignKey("universities.id", ondelete="CASCADE"), nullable=True)
+    course_id: Mapped[int | None] = mapped_column(
+        ForeignKey("courses.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    category: Mapped[str] = mapped_column(String(32), nullable=False)
+    severity: Mapped[str] = mapped_column(String(16), nullable=False)
+    screen: Mapped[str] = mapped_column(String(16), nullable=False)  # "input" (the user's) or "output" (the reply)
+    source: Mapped[str] = mapped_column(String(16), nullable=False)  # "rules" or "endpoint"
+    escalated: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, server_default=text("'open'"))
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    handled_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    handled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = created_at_column()

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.content.models import ContentItem, Module
 from twosigma.courses.models import Course
-from twosigma.governance.models import CourseTutorPolicy, TutorUsage, UniversityTutorPolicy
+from twosigma.governance.models import CourseTutorPolicy, TutorFlag, TutorUsage, UniversityTutorPolicy
 from twosigma.users.models import User
 
 # --- Policies ------------------------------------------------------------------------------------------------------
@@ -193,3 +193,11 @@ async def spent_by_each(
         .group_by(key)
     )
     return {int(row.id): float(row.spent) for row in await session.execute(stmt)}
+
+
+# --- Flags ---------------------------------------------------------------------------------------------------------
+
+
+async def add_flag(session: AsyncSession, flag: TutorFlag) -> None:
+    session.add(flag)
+    await session.flush()

@@ -59,6 +59,8 @@ class EffectiveSettings:
     tutor_user_daily_budget_usd: float | None = None
     tutor_chat_visibility: str = "private"
     tutor_support_text: str = DEFAULT_SUPPORT_TEXT
+    tutor_moderation_endpoint: bool = False
+    tutor_moderation_model: str | None = None
     mail_smtp_host: str | None = None
     mail_smtp_port: int = 587
     mail_smtp_username: str | None = None

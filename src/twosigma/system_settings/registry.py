@@ -316,6 +316,18 @@ KNOWN_SETTINGS: dict[str, SettingSpec] = {
             default=DEFAULT_SUPPORT_TEXT,
         ),
         SettingSpec(
+            "tutor.moderation_endpoint",
+            SettingType.BOOL,
+            "Besides the built-in safety rules, screen every chat message with the moderation endpoint of the "
+            "OpenAI-compatible server at llm.openai_base_url (with llm.openai_api_key).",
+            default=False,
+        ),
+        SettingSpec(
+            "tutor.moderation_model",
+            SettingType.STRING,
+            "Model of the moderation endpoint. Unset: the server's default.",
+        ),
+        SettingSpec(
             "mail.smtp_host",
             SettingType.STRING,
             "SMTP server that sends the outbox's mail. Unset: nothing is sent (development logs each mail's link).",

@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 from twosigma.authz.access import dependencies as access
 from twosigma.db.session import get_database
 from twosigma.kit.clock import Now
-from twosigma.kit.deps import Limiter
+from twosigma.kit.deps import AppSettings, Limiter
 from twosigma.llm.dependencies import Providers
 from twosigma.prompts.dependencies import PromptCacheDep
 from twosigma.system_settings.dependencies import Effective
@@ -23,7 +23,13 @@ from twosigma.tutor.orchestrator import TurnDeps
 
 
 async def get_turn_deps(
-    request: Request, effective: Effective, providers: Providers, cache: PromptCacheDep, limiter: Limiter, now: Now
+    request: Request,
+    effective: Effective,
+    providers: Providers,
+    cache: PromptCacheDep,
+    limiter: Limiter,
+    now: Now,
+    settings: AppSettings,
 ) -> TurnDeps:
     return TurnDeps(
         sessionmaker=get_database(request).sessionmaker,
@@ -32,6 +38,7 @@ async def get_turn_deps(
         prompt_cache=cache,
         limiter=limiter,
         now=now,
+        settings=settings,
     )
 
 

@@ -25,6 +25,7 @@ from typing import Any
 import anyio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from twosigma.config import Settings
 from twosigma.enums import MessageRole
 from twosigma.governance.services import turns as governance
 from twosigma.kit.errors import AppError, Conflict, RateLimited, Unavailable
@@ -58,6 +59,7 @@ class TurnDeps:
     prompt_cache: PromptCache
     limiter: RateLimiter
     now: datetime
+    settings: Settings
 
 
 @dataclass
@@ -127,11 +129,11 @@ async def check_limits(session: AsyncSession, deps: TurnDeps, user_id: int) -> N
 
 
 async def _store_user_message(
-    session: AsyncSession, chat: ChatSession, user: User, content: str, now: datetime
+    session: AsyncSession, chat: ChatSession, user: User, content: str, now: datetime, meta: dict[str, Any]
 ) -> MessageRead:
     """Store the message and count it as activity in the streak of `user`, by the same rule as a progress write (the
     users service's); not committed."""
-    message = await repo.add_message(session, chat.id, MessageRole.USER, content, {})
+    message = await repo.add_message(session, chat.id, MessageRole.USER, content, meta)
     await users_service.record_activity(session, user.id, now)
     return message
 
@@ -140,17 +142,22 @@ async def start_turn(session: AsyncSession, deps: TurnDeps, chat: ChatSession, c
     """Check limits, store the user message — or, for a retry (`content` None), find the last one — prepare the
     provider request, and commit. Raises only before anything is committed (policy, budgets, limits, nothing to
     retry)."""
-    governed = await governance.before_turn(session, deps.effective, chat.user_id, chat.content_item_id, deps.now)
+    governed = await governance.before_turn(
+        session, deps.settings, deps.effective, chat.user_id, chat.content_item_id, deps.now
+    )
     await check_limits(session, deps, chat.user_id)
     if content is not None:
         user, profile = await repo.student(session, chat.user_id)
-        user_message = await _store_user_message(session, chat, user, content, deps.now)
+        screened = await governance.screen_input(governed, content)
+        user_message = await _store_user_message(session, chat, user, content, deps.now, screened)
+        await governance.record_input(session, governed, chat.id, user_message.id)
     else:
         found = await repo.last_user_message(session, chat.id)
         if found is None:
             raise Conflict("This conversation has no message to answer again.", code="nothing_to_retry")
         user_message = MessageRead.model_validate(found)
         user, profile = await repo.student(session, chat.user_id)
+        await governance.screen_input(governed, found.content)  # its flags were stored when it was sent
     # The snapshot as the student reads it (no answer keys): nothing sent to the provider holds a key.
     variables = prompt_variables(await context_view(session, chat.content_context), user, profile)
     prompt = await build_system_prompt(session, chat, deps.effective, deps.prompt_cache, variables)
@@ -203,7 +210,7 @@ async def _store_reply(
     async with sessionmaker() as session:
         stored = await repo.add_message(session, chat_session_id, MessageRole.ASSISTANT, text, meta)
         if governed is not None:
-            await governance.record_turn(session, governed, stored.id, meta)
+            await governance.record_turn(session, governed, chat_session_id, stored.id, meta)
         await session.commit()
         return stored
 
@@ -238,7 +245,7 @@ async def run_turn(turn: Turn, sessionmaker: async_sessionmaker[AsyncSession]) -
             "stop_reason": completed.stop_reason if completed else None,
         }
         if turn.governance is not None:
-            data |= governance.turn_cost(turn.governance, data["model"], data["input_tokens"], data["output_tokens"])
+            data |= governance.turn_meta(turn.governance, data["model"], data["input_tokens"], data["output_tokens"])
         if error is not None:
             data["incomplete"] = True
             data["error"] = _error_meta(error)
@@ -276,6 +283,12 @@ async def run_turn(turn: Turn, sessionmaker: async_sessionmaker[AsyncSession]) -
         logger.exception("tutor turn failed unexpectedly")
         error = LLMError("The tutor failed to answer.")
         error.__cause__ = exc
+    if turn.governance is not None:
+        # The reply is screened; after a high-severity screen it ends with the policy's support text.
+        support = await governance.screen_output(turn.governance, "".join(parts))
+        if support:
+            parts.append(support)
+            yield Delta(support)
     try:
         message = await _store_reply(sessionmaker, turn.chat_session_id, "".join(parts), meta(), turn.governance)
     except Exception:

@@ -90,9 +90,65 @@ def upgrade() -> None:
     op.create_index(op.f("ix_tutor_usage_university_id_created_at"), "tutor_usage", ["university_id", "created_at"])
     op.create_index(op.f("ix_tutor_usage_created_at"), "tutor_usage", ["created_at"])
     op.create_index(op.f("ix_tutor_usage_message_id"), "tutor_usage", ["message_id"])
+    op.create_table(
+        "tutor_flags",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("message_id", sa.Integer(), nullable=False),
+        sa.Column("session_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("university_id", sa.Integer(), nullable=True),
+        sa.Column("course_id", sa.Integer(), nullable=True),
+        sa.Column("category", sa.String(length=32), nullable=False),
+        sa.Column("severity", sa.String(length=16), nullable=False),
+        sa.Column("screen", sa.String(length=16), nullable=False),
+        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("escalated", sa.Boolean(), nullable=False),
+        sa.Column("status", sa.String(length=16), server_default=sa.text("'open'"), nullable=False),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("handled_by_id", sa.Integer(), nullable=True),
+        sa.Column("handled_at", sa.DateTime(timezone=True), nullable=True),
+        _now("created_at"),
+        sa.ForeignKeyConstraint(
+            ["message_id"],
+            ["chat_messages.id"],
+            name=op.f("fk_tutor_flags_message_id_chat_messages"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["session_id"],
+            ["chat_sessions.id"],
+            name=op.f("fk_tutor_flags_session_id_chat_sessions"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_tutor_flags_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["university_id"],
+            ["universities.id"],
+            name=op.f("fk_tutor_flags_university_id_universities"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["course_id"], ["courses.id"], name=op.f("fk_tutor_flags_course_id_courses"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["handled_by_id"], ["users.id"], name=op.f("fk_tutor_flags_handled_by_id_users"), ondelete="SET NULL"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_tutor_flags")),
+    )
+    op.create_index(op.f("ix_tutor_flags_message_id"), "tutor_flags", ["message_id"])
+    op.create_index(op.f("ix_tutor_flags_session_id"), "tutor_flags", ["session_id"])
+    op.create_index(op.f("ix_tutor_flags_user_id"), "tutor_flags", ["user_id"])
+    op.create_index(op.f("ix_tutor_flags_course_id"), "tutor_flags", ["course_id"])
+    op.create_index(op.f("ix_tutor_flags_handled_by_id"), "tutor_flags", ["handled_by_id"])
+    op.create_index(
+        op.f("ix_tutor_flags_university_id_status_created_at"), "tutor_flags", ["university_id", "status", "created_at"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("tutor_flags")  # its indexes go with it
     op.drop_index(op.f("ix_tutor_usage_message_id"), table_name="tutor_usage")
     op.drop_index(op.f("ix_tutor_usage_created_at"), table_name="tutor_usage")
     op.drop_index(op.f("ix_tutor_usage_university_id_created_at"), table_name="tutor_usage")
