@@ -41,6 +41,7 @@ from twosigma.auth.service import issue_pair
 from twosigma.config import Settings
 from twosigma.enums import EnrollmentStatus, InvitationKind, MessageRole, UserRole, Visibility
 from twosigma.feature_requests.models import FeatureRequest
+from twosigma.governance.models import TutorFlag
 from twosigma.invitations.models import Invitation
 from twosigma.invitations.services.invitations import INVITATION_LIFETIME, token_hash
 from twosigma.kit.params import INT4_MAX
@@ -104,6 +105,7 @@ SOURCES: dict[tuple[str, str], Callable[[World], list[Any]]] = {
     ("path", "session_id"): _rows("session_id", "second_session_id"),
     ("path", "message_id"): _rows("answer_id"),
     ("path", "note_id"): _rows("note_id"),
+    ("path", "flag_id"): _rows("flag_id"),
     ("path", "request_id"): _rows("feature_request_id"),
     ("path", "export_id"): _rows("export_id"),
     ("path", "token"): _rows("share_token"),
@@ -501,6 +503,19 @@ async def seed_world(db: AsyncSession, settings: Settings, n: int, *, country: C
     db.add_all(messages)
     await db.flush()
     note = ChatNote(session_id=chat.id, message_id=messages[1].id, content="Remember the inner function")
+    flag = TutorFlag(
+        message_id=messages[0].id,
+        session_id=chat.id,
+        user_id=caller.id,
+        university_id=university.id,
+        course_id=course.id,
+        category="self_harm",
+        severity="high",
+        screen="input",
+        source="rules",
+        escalated=True,
+    )
+    db.add(flag)
     request = FeatureRequest(user_id=caller.id, title="Dark mode", description="Please.")
     # A data export of the caller's, built and downloadable.
     archive = build_zip({"account.json": None})
@@ -569,6 +584,7 @@ async def seed_world(db: AsyncSession, settings: Settings, n: int, *, country: C
         "second_session_id": second_chat.id,
         "question_id": messages[0].id,
         "answer_id": messages[1].id,
+        "flag_id": flag.id,
         "last_message_id": messages[-1].id,
         "note_id": note.id,
         "feature_request_id": request.id,

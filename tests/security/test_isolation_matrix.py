@@ -477,6 +477,19 @@ MATRIX: dict[str, list[Case]] = {
         Case(PRIVATE, query=lambda w: {"university_id": w.params["university_id"], "format": "csv"}, label="CSV"),
         Case((401, 403, 404), query=lambda w: {"course_id": w.params["course_id"]}, label="A's course from B"),
     ],
+    f"GET {V1}/universities/{{university_id}}/tutor-flags": [
+        Case(PRIVATE),
+        Case(PRIVATE, query={"status": "open"}, label="open"),
+    ],
+    f"PATCH {V1}/universities/{{university_id}}/tutor-flags/{{flag_id}}": [
+        Case(PRIVATE, body={"status": "resolved", "note": "Intruder"}),
+        Case(
+            (401, 403, 404),
+            params=lambda w: {"university_id": w.alt["b_university_id"]},
+            body={"status": "resolved"},
+            label="A's flag through B's university: B's admin gets 404",
+        ),
+    ],
     # The Langfuse-compatible API: HTTP Basic with an API key; a user's bearer token is no credential there.
     "GET /api/public/v2/prompts": [Case(API_KEY)],
     "POST /api/public/v2/prompts": [Case(API_KEY, body={"name": "intruder-prompt", "prompt": "Hi"})],

@@ -31,7 +31,7 @@ from tests.fixtures.taxonomy import make_content_type, make_domain, make_subject
 from twosigma.config import Settings
 from twosigma.enums import EnrollmentStatus, InvitationKind, MessageRole, UserRole, Visibility
 from twosigma.feature_requests.models import FeatureRequest
-from twosigma.governance.models import UniversityTutorPolicy
+from twosigma.governance.models import TutorFlag, UniversityTutorPolicy
 from twosigma.invitations.models import Invitation
 from twosigma.privacy.models import DataExport
 from twosigma.privacy.service import EXPORT_LIFETIME, build_zip
@@ -115,6 +115,19 @@ async def make_world(db: AsyncSession, settings: Settings) -> World:
     db.add_all([question, answer])
     await db.flush()
     note = ChatNote(session_id=chat.id, message_id=answer.id, content=f"Note {sentinel}")
+    flag = TutorFlag(
+        message_id=question.id,
+        session_id=chat.id,
+        user_id=student_a.id,
+        university_id=a.id,
+        course_id=course.id,
+        category="self_harm",
+        severity="high",
+        screen="input",
+        source="rules",
+        escalated=True,
+        note=f"Note {sentinel}",
+    )
     request = FeatureRequest(user_id=student_a.id, title=f"Wish {sentinel}", description=f"Please {sentinel}")
     archive = build_zip({"chats.json": [f"Chat {sentinel}"]})
     export = DataExport(
@@ -125,7 +138,7 @@ async def make_world(db: AsyncSession, settings: Settings) -> World:
         completed_at=datetime.now(UTC),
         expires_at=datetime.now(UTC) + EXPORT_LIFETIME,
     )
-    db.add_all([note, request, export])
+    db.add_all([note, request, export, flag])
     await db.flush()
 
     prompt_name = unique("isolation-prompt-")
@@ -175,6 +188,7 @@ async def make_world(db: AsyncSession, settings: Settings) -> World:
             "session_id": chat.id,
             "message_id": answer.id,
             "note_id": note.id,
+            "flag_id": flag.id,
             "request_id": request.id,
             "export_id": export.id,
             "token": chat.share_token,

@@ -7,9 +7,11 @@ from typing import Annotated
 from fastapi import Depends, Query
 
 from twosigma.authz.access import dependencies as access
+from twosigma.authz.access.governance import FlagScope
 from twosigma.courses.models import Course
 from twosigma.tenancy.models import University
 
+FlagReader = Annotated[FlagScope, Depends(access.get_flag_scope)]
 GovernedUniversity = Annotated[University, Depends(access.get_governed_university)]
 EditableCourse = Annotated[Course, Depends(access.get_editable_course)]
 WithEffective = Annotated[

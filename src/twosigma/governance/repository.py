@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, literal, select
+from sqlalchemy import Row, Select, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.content.models import ContentItem, Module
@@ -201,3 +201,38 @@ async def spent_by_each(
 async def add_flag(session: AsyncSession, flag: TutorFlag) -> None:
     session.add(flag)
     await session.flush()
+
+
+def flags_query(
+    university_id: int, everything: bool, all_courses: bool, department_ids: frozenset[int], status: str | None
+) -> Select[TutorFlag]:
+    """A university's escalated flags the caller handles (authz/access/governance.py `FlagScope`), newest first."""
+    stmt = select(TutorFlag).where(TutorFlag.university_id == university_id, TutorFlag.escalated.is_(True))
+    if not everything:
+        in_scope = select(Course.id).where(Course.university_id == university_id)
+        if not all_courses:
+            in_scope = in_scope.where(Course.department_id.in_(sorted(department_ids)))
+        stmt = stmt.where(TutorFlag.course_id.in_(in_scope))
+    if status is not None:
+        stmt = stmt.where(TutorFlag.status == status)
+    return stmt.order_by(TutorFlag.created_at.desc(), TutorFlag.id.desc())
+
+
+async def flag_in(session: AsyncSession, query: Select[TutorFlag], flag_id: int) -> TutorFlag | None:
+    return (await session.scalars(query.where(TutorFlag.id == flag_id))).one_or_none()
+
+
+async def flag_counts(
+    session: AsyncSession, university_id: int | None, course_id: int | None, since: datetime, until: datetime
+) -> Sequence[Any]:
+    """Escalated flags per (category, status) in the window."""
+    stmt = (
+        select(TutorFlag.category, TutorFlag.status, func.count().label("n"))
+        .where(TutorFlag.escalated.is_(True), TutorFlag.created_at >= since, TutorFlag.created_at < until)
+        .group_by(TutorFlag.category, TutorFlag.status)
+    )
+    if university_id is not None:
+        stmt = stmt.where(TutorFlag.university_id == university_id)
+    if course_id is not None:
+        stmt = stmt.where(TutorFlag.course_id == course_id)
+    return (await session.execute(stmt)).all()

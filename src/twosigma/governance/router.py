@@ -10,18 +10,23 @@ from fastapi.responses import StreamingResponse
 
 from twosigma.authz.dependencies import CurrentPrincipal
 from twosigma.db.session import DbSession
-from twosigma.governance.dependencies import EditableCourse, GovernedUniversity, WithEffective
+from twosigma.governance.dependencies import EditableCourse, FlagReader, GovernedUniversity, WithEffective
+from twosigma.governance.models import TutorFlag
 from twosigma.governance.schemas import (
     CourseTutorPolicyWrite,
+    FlagRead,
+    FlagStatus,
+    FlagUpdate,
     ReportFormat,
     TutorPolicyRead,
     TutorUsageReport,
     UniversityTutorPolicyWrite,
     UsageGroupBy,
 )
-from twosigma.governance.services import policy, usage
+from twosigma.governance.services import flags, policy, usage
 from twosigma.kit.clock import Now
-from twosigma.kit.params import IdQuery
+from twosigma.kit.pagination import Page, Pagination
+from twosigma.kit.params import IdPath, IdQuery
 from twosigma.kit.routing import APIRouter
 from twosigma.kit.schemas import error_responses
 from twosigma.system_settings.dependencies import Effective
@@ -101,3 +106,20 @@ async def tutor_usage(
             headers={"Content-Disposition": 'attachment; filename="tutor-usage.csv"'},
         )
     return report
+
+
+@router.get("/universities/{university_id}/tutor-flags", response_model=Page[FlagRead], responses=_PRIVATE)
+async def list_flags(
+    session: DbSession, scope: FlagReader, params: Pagination, status: FlagStatus | None = None
+) -> dict[str, Any]:
+    """Escalated (high-severity) safety flags, newest first: every one for the university's admins, those of their
+    courses for instructors. No message text: the flag says where to look."""
+    return (await flags.list_flags(session, scope, status, params)).as_dict()
+
+
+@router.patch("/universities/{university_id}/tutor-flags/{flag_id}", response_model=FlagRead, responses=_PRIVATE)
+async def handle_flag(
+    session: DbSession, scope: FlagReader, principal: CurrentPrincipal, flag_id: IdPath, body: FlagUpdate, now: Now
+) -> TutorFlag:
+    """Acknowledge or resolve a flag, with a note (who and when are recorded)."""
+    return await flags.handle_flag(session, scope, principal, flag_id, body, now)

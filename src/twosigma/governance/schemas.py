@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from twosigma.kit.schemas import Schema
 
@@ -88,6 +88,40 @@ class BudgetStatus(BaseModel):
     exhausted: bool
 
 
+FlagStatus = Literal["open", "acknowledged", "resolved"]
+
+
+class FlagRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    session_id: int
+    message_id: int
+    user_id: int
+    course_id: int | None
+    category: str
+    severity: str
+    screen: Literal["input", "output"]
+    source: str
+    status: FlagStatus
+    note: str | None
+    handled_by_id: int | None
+    handled_at: datetime | None
+    created_at: datetime
+
+
+class FlagUpdate(Schema):
+    status: Literal["acknowledged", "resolved"]
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class FlagCounts(BaseModel):
+    open: int = 0
+    acknowledged: int = 0
+    resolved: int = 0
+    by_category: dict[str, int] = Field(default_factory=dict)
+
+
 class TutorUsageReport(BaseModel):
     university_id: int | None
     course_id: int | None
@@ -97,3 +131,4 @@ class TutorUsageReport(BaseModel):
     rows: list[UsageRow]
     totals: UsageRow
     budgets: list[BudgetStatus] = Field(description="This month's budgets in scope set at university or course level.")
+    flags: FlagCounts = Field(description="Escalated safety flags raised in the window, by status and category.")

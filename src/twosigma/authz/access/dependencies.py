@@ -241,6 +241,10 @@ async def get_governed_university(p: CurrentPrincipal, university_id: IdPath, se
     return await governance.governed_university(session, p, university_id)
 
 
+async def get_flag_scope(p: CurrentPrincipal, university_id: IdPath, session: DbSession) -> governance.FlagScope:
+    return await governance.flag_scope(session, p, university_id)
+
+
 async def get_visible_department(department_id: IdPath, session: DbSession, p: OptionalPrincipal) -> Department:
     return await tenancy_access.visible_department(session, p, department_id)
 

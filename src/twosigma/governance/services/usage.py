@@ -14,6 +14,7 @@ from twosigma.authz.access.governance import usage_scope
 from twosigma.authz.principal import Principal
 from twosigma.governance import repository as repo
 from twosigma.governance.schemas import BudgetStatus, TutorUsageReport, UsageGroupBy, UsageRow
+from twosigma.governance.services import flags
 from twosigma.governance.services.budgets import month_bounds
 from twosigma.kit.errors import Invalid
 
@@ -114,6 +115,7 @@ async def tutor_usage(
             active_students=int(totals.active_students),
         ),
         budgets=await _budgets(session, scope.university_id, scope.course_id, now),
+        flags=await flags.counts(session, scope.university_id, scope.course_id, start, end),
     )
 
 
