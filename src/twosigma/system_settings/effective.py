@@ -45,6 +45,8 @@ class EffectiveSettings:
     llm_openai_api_key: str | None = field(default=None, repr=False)
     llm_openai_base_url: str | None = None
     llm_default_model: str | None = None
+    llm_fallback_provider: str | None = None
+    llm_fallback_model: str | None = None
     llm_temperature: float = 0.7
     llm_max_tokens: int = 1024
     llm_timeout_seconds: float = 60.0

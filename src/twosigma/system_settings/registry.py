@@ -211,6 +211,18 @@ KNOWN_SETTINGS: dict[str, SettingSpec] = {
             fallback_env=("OPENAI_BASE_URL",),
         ),
         SettingSpec(
+            "llm.fallback_provider",
+            SettingType.STRING,
+            "A second provider (with this platform's credentials for it) that takes a tutor turn when the primary "
+            "answers 5xx or 429, or times out, before the first token. Unset: no fallback.",
+            choices=PROVIDERS,
+        ),
+        SettingSpec(
+            "llm.fallback_model",
+            SettingType.STRING,
+            "Model of the fallback provider. Unset: that provider's default model.",
+        ),
+        SettingSpec(
             "llm.default_model",
             SettingType.STRING,
             "Model used when a prompt's config names none. Unset: a per-provider default (see docs).",

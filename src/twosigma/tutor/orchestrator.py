@@ -15,6 +15,7 @@ The order is the contract:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncGenerator
@@ -28,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from twosigma.config import Settings
 from twosigma.enums import MessageRole
 from twosigma.governance.services import turns as governance
+from twosigma.governance.services.providers import fallback_provider, falls_back
 from twosigma.kit.errors import AppError, Conflict, RateLimited, Unavailable
 from twosigma.kit.metrics import observe_llm_reply
 from twosigma.kit.ratelimit import RateLimiter
@@ -73,6 +75,7 @@ class Turn:
     provider_name: str | None
     failure: LLMFailure | None  # known before the call (no provider configured)
     governance: governance.TurnGovernance | None = None  # policy, budgets and prices (governance/services/turns.py)
+    fallback: LLMProvider | None = None  # takes the turn on 5xx/429/timeout before the first token
 
 
 @dataclass(frozen=True)
@@ -189,6 +192,7 @@ async def start_turn(session: AsyncSession, deps: TurnDeps, chat: ChatSession, c
         provider_name=provider.name if provider else deps.effective.llm_provider,
         failure=failure,
         governance=governed,
+        fallback=fallback_provider(deps.providers, deps.effective) if provider is not None else None,
     )
 
 
@@ -232,10 +236,13 @@ async def run_turn(turn: Turn, sessionmaker: async_sessionmaker[AsyncSession]) -
     completed: Completed | None = None
     error: AppError | None = None
 
+    provider, request = turn.provider, turn.request
+    fell_back: dict[str, Any] | None = None
+
     def meta() -> dict[str, Any]:
-        request_model = turn.request.model or (turn.provider.default_model if turn.provider else None)
+        request_model = request.model or (provider.default_model if provider else None)
         data: dict[str, Any] = {
-            "provider": turn.provider_name,
+            "provider": provider.name if fell_back and provider else turn.provider_name,
             "model": completed.model if completed else request_model,
             "prompt": turn.prompt.reference(),
             "input_tokens": completed.usage.input_tokens if completed else None,
@@ -244,6 +251,8 @@ async def run_turn(turn: Turn, sessionmaker: async_sessionmaker[AsyncSession]) -
             "latency_ms": _ms(time.perf_counter() - started),
             "stop_reason": completed.stop_reason if completed else None,
         }
+        if fell_back is not None:
+            data["fallback"] = fell_back
         if turn.governance is not None:
             data |= governance.turn_meta(turn.governance, data["model"], data["input_tokens"], data["output_tokens"])
         if error is not None:
@@ -254,23 +263,31 @@ async def run_turn(turn: Turn, sessionmaker: async_sessionmaker[AsyncSession]) -
     try:
         if turn.failure is not None:
             raise turn.failure
-        assert turn.provider is not None
-        stream = turn.provider.stream(turn.request)
-        try:
-            async for event in stream:
-                if isinstance(event, TextDelta):
-                    if first is None:
-                        first = time.perf_counter()
-                    parts.append(event.text)
-                    yield Delta(event.text)
-                else:
-                    completed = event
-        finally:
-            # Close the provider's stream (and its HTTP response) at once, also when we are cancelled or closed.
-            close = getattr(stream, "aclose", None)
-            if close is not None:
-                with anyio.CancelScope(shield=True):
-                    await close()
+        assert provider is not None
+        while True:
+            stream = provider.stream(request)
+            try:
+                async for event in stream:
+                    if isinstance(event, TextDelta):
+                        if first is None:
+                            first = time.perf_counter()
+                        parts.append(event.text)
+                        yield Delta(event.text)
+                    else:
+                        completed = event
+                break
+            except LLMFailure as exc:
+                # Before the first token a fallback may take the turn (governance/services/providers.py).
+                if first is not None or turn.fallback is None or provider is turn.fallback or not falls_back(exc):
+                    raise
+                fell_back = {"from": provider.name, "reason": exc.error_code}
+                provider, request = turn.fallback, dataclasses.replace(turn.request, model=None)
+            finally:
+                # Close the provider's stream (and its HTTP response) at once, also when we are cancelled or closed.
+                close = getattr(stream, "aclose", None)
+                if close is not None:
+                    with anyio.CancelScope(shield=True):
+                        await close()
     except LLMFailure as exc:
         error = exc
     except (asyncio.CancelledError, GeneratorExit):
