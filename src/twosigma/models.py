@@ -10,7 +10,13 @@ from twosigma.content.models import ContentItem, Module
 from twosigma.courses.models import Course, CourseOffering, CoursePrerequisite, CourseSubject
 from twosigma.enrollments.models import CourseEnrollment
 from twosigma.feature_requests.models import FeatureRequest
-from twosigma.governance.models import CourseTutorPolicy, TutorFlag, TutorUsage, UniversityTutorPolicy
+from twosigma.governance.models import (
+    CourseTutorPolicy,
+    TutorFlag,
+    TutorUsage,
+    UniversitySetting,
+    UniversityTutorPolicy,
+)
 from twosigma.invitations.models import Invitation
 from twosigma.jobs.models import JobQueueRun
 from twosigma.mail.models import MailOutbox
@@ -65,6 +71,7 @@ __all__ = [
     "TutorUsage",
     "University",
     "UniversityAccessPolicy",
+    "UniversitySetting",
     "UniversityTutorPolicy",
     "User",
     "UserContentProgress",

@@ -912,4 +912,15 @@ TABLES: dict[str, Table] = {
             Idx(("university_id", "status", "created_at")),
         ),
     ),
+    "university_settings": Table(
+        columns={
+            "university_id": Col(INT),
+            "setting_key": Col(varchar(100)),
+            "setting_value": Col(TEXT),
+            "is_encrypted": Col(BOOL),
+            "updated_at": _created(),
+        },
+        fks={"university_id": ("universities.id", CASCADE)},
+        primary_key=("university_id", "setting_key"),
+    ),
 }

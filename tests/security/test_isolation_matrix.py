@@ -490,6 +490,9 @@ MATRIX: dict[str, list[Case]] = {
             label="A's flag through B's university: B's admin gets 404",
         ),
     ],
+    f"GET {V1}/universities/{{university_id}}/settings": [Case(PRIVATE)],
+    f"PUT {V1}/universities/{{university_id}}/settings/{{key}}": [Case(PRIVATE, body={"value": "sk-intruder-000000"})],
+    f"DELETE {V1}/universities/{{university_id}}/settings/{{key}}": [Case(PRIVATE)],
     # The Langfuse-compatible API: HTTP Basic with an API key; a user's bearer token is no credential there.
     "GET /api/public/v2/prompts": [Case(API_KEY)],
     "POST /api/public/v2/prompts": [Case(API_KEY, body={"name": "intruder-prompt", "prompt": "Hi"})],

@@ -100,3 +100,17 @@ class TutorFlag(Base):
     )
     handled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = created_at_column()
+
+
+class UniversitySetting(Base):
+    """A university's own LLM provider settings (the platform's `llm.*` keys, scoped to it; secrets encrypted)."""
+
+    __tablename__ = "university_settings"
+
+    university_id: Mapped[int] = mapped_column(
+        ForeignKey("universities.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    setting_key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    setting_value: Mapped[str] = mapped_column(Text, nullable=False)
+    is_encrypted: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    updated_at: Mapped[datetime] = updated_at_column()

@@ -11,7 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.content.models import ContentItem, Module
 from twosigma.courses.models import Course
-from twosigma.governance.models import CourseTutorPolicy, TutorFlag, TutorUsage, UniversityTutorPolicy
+from twosigma.governance.models import (
+    CourseTutorPolicy,
+    TutorFlag,
+    TutorUsage,
+    UniversitySetting,
+    UniversityTutorPolicy,
+)
 from twosigma.users.models import User
 
 # --- Policies ------------------------------------------------------------------------------------------------------
@@ -236,3 +242,19 @@ async def flag_counts(
     if course_id is not None:
         stmt = stmt.where(TutorFlag.course_id == course_id)
     return (await session.execute(stmt)).all()
+
+
+# --- A university's own provider settings ---------------------------------------------------------------------------
+
+
+async def university_settings(session: AsyncSession, university_id: int) -> Sequence[UniversitySetting]:
+    stmt = (
+        select(UniversitySetting)
+        .where(UniversitySetting.university_id == university_id)
+        .order_by(UniversitySetting.setting_key)
+    )
+    return (await session.scalars(stmt)).all()
+
+
+async def university_setting(session: AsyncSession, university_id: int, key: str) -> UniversitySetting | None:
+    return await session.get(UniversitySetting, (university_id, key))

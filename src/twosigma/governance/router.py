@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import Query
+from fastapi import Path, Query, Response, status
 from fastapi.responses import StreamingResponse
 
 from twosigma.authz.dependencies import CurrentPrincipal
@@ -20,11 +20,15 @@ from twosigma.governance.schemas import (
     ReportFormat,
     TutorPolicyRead,
     TutorUsageReport,
+    UniversitySettingList,
+    UniversitySettingRead,
+    UniversitySettingWrite,
     UniversityTutorPolicyWrite,
     UsageGroupBy,
 )
-from twosigma.governance.services import flags, policy, usage
+from twosigma.governance.services import flags, policy, university_settings, usage
 from twosigma.kit.clock import Now
+from twosigma.kit.deps import AppSettings
 from twosigma.kit.pagination import Page, Pagination
 from twosigma.kit.params import IdPath, IdQuery
 from twosigma.kit.routing import APIRouter
@@ -123,3 +127,32 @@ async def handle_flag(
 ) -> TutorFlag:
     """Acknowledge or resolve a flag, with a note (who and when are recorded)."""
     return await flags.handle_flag(session, scope, principal, flag_id, body, now)
+
+
+SettingKey = Annotated[str, Path(max_length=100, description="One of the platform's llm.* provider keys.")]
+
+
+@router.get("/universities/{university_id}/settings", response_model=UniversitySettingList, responses=_PRIVATE)
+async def list_university_settings(
+    session: DbSession, settings: AppSettings, university: GovernedUniversity
+) -> UniversitySettingList:
+    """The university's own LLM provider settings (secrets masked). Setting `llm.provider` switches its students'
+    tutor to the university's provider and credentials."""
+    return await university_settings.list_settings(session, settings, university)
+
+
+@router.put("/universities/{university_id}/settings/{key}", response_model=UniversitySettingRead, responses=_PRIVATE)
+async def put_university_setting(
+    session: DbSession,
+    settings: AppSettings,
+    university: GovernedUniversity,
+    key: SettingKey,
+    body: UniversitySettingWrite,
+) -> UniversitySettingRead:
+    return await university_settings.put_setting(session, settings, university, key, body)
+
+
+@router.delete("/universities/{university_id}/settings/{key}", status_code=204, responses=_PRIVATE)
+async def delete_university_setting(session: DbSession, university: GovernedUniversity, key: SettingKey) -> Response:
+    await university_settings.delete_setting(session, university, key)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -132,3 +132,18 @@ class TutorUsageReport(BaseModel):
     totals: UsageRow
     budgets: list[BudgetStatus] = Field(description="This month's budgets in scope set at university or course level.")
     flags: FlagCounts = Field(description="Escalated safety flags raised in the window, by status and category.")
+
+
+class UniversitySettingWrite(Schema):
+    value: JsonValue = Field(description="Validated like the platform's setting of the same key.")
+
+
+class UniversitySettingRead(BaseModel):
+    key: str
+    value: JsonValue = Field(description="For a secret only a mask such as ••••a1b2.")
+    is_encrypted: bool
+    updated_at: datetime
+
+
+class UniversitySettingList(BaseModel):
+    items: list[UniversitySettingRead]

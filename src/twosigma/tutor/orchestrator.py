@@ -172,7 +172,8 @@ async def start_turn(session: AsyncSession, deps: TurnDeps, chat: ChatSession, c
     provider: LLMProvider | None = None
     failure: LLMFailure | None = None
     try:
-        provider = deps.providers.provider(deps.effective)
+        # The university's own provider when it has one (governance/services/university_settings.py).
+        provider = deps.providers.provider(governed.llm)
     except LLMFailure as exc:
         failure = exc
     request = LLMRequest(
@@ -189,7 +190,7 @@ async def start_turn(session: AsyncSession, deps: TurnDeps, chat: ChatSession, c
         prompt=prompt,
         request=request,
         provider=provider,
-        provider_name=provider.name if provider else deps.effective.llm_provider,
+        provider_name=provider.name if provider else governed.llm.llm_provider,
         failure=failure,
         governance=governed,
         fallback=fallback_provider(deps.providers, deps.effective) if provider is not None else None,

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from twosigma.config import Settings
 from twosigma.governance import repository as repo
 from twosigma.governance.models import TutorUsage
-from twosigma.governance.services import budgets, moderation, policy, safety
+from twosigma.governance.services import budgets, moderation, policy, safety, university_settings
 from twosigma.governance.services.moderation import Hit, Moderator
 from twosigma.governance.services.pricing import PriceTable, cost_usd, price_of, price_table
 from twosigma.system_settings.effective import EffectiveSettings
@@ -37,6 +37,7 @@ class TurnGovernance:
     settings: Settings
     effective: EffectiveSettings
     moderator: Moderator
+    llm: EffectiveSettings  # what the turn's provider is built from: the university's own, or the platform's
     input_hits: list[Hit] = field(default_factory=list)
     output_hits: list[Hit] = field(default_factory=list)
     support_added: bool = False
@@ -58,8 +59,9 @@ async def before_turn(
     policy.ensure_enabled(resolved)
     user = await session.get(User, user_id)
     await budgets.ensure_within_budget(session, resolved, user_id, user.time_zone if user else None, now)
+    llm = await university_settings.llm_settings_for(session, settings, effective, resolved.university_id)
     return TurnGovernance(
-        resolved, user_id, price_table(effective), now, settings, effective, moderation.moderator_for(effective)
+        resolved, user_id, price_table(effective), now, settings, effective, moderation.moderator_for(effective), llm
     )
 
 

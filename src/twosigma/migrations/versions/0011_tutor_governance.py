@@ -1,4 +1,5 @@
-"""Tutor governance (issue 22): tutor policies per university and course, the cost ledger of tutor turns.
+"""Tutor governance (issue 22): tutor policies per university and course, the cost ledger of tutor turns, safety
+flags, and a university's own LLM provider settings.
 
 Revision ID: 0011
 Revises: 0008
@@ -146,8 +147,25 @@ def upgrade() -> None:
         op.f("ix_tutor_flags_university_id_status_created_at"), "tutor_flags", ["university_id", "status", "created_at"]
     )
 
+    op.create_table(
+        "university_settings",
+        sa.Column("university_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("setting_key", sa.String(length=100), nullable=False),
+        sa.Column("setting_value", sa.Text(), nullable=False),
+        sa.Column("is_encrypted", sa.Boolean(), nullable=False),
+        _now("updated_at"),
+        sa.ForeignKeyConstraint(
+            ["university_id"],
+            ["universities.id"],
+            name=op.f("fk_university_settings_university_id_universities"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("university_id", "setting_key", name=op.f("pk_university_settings")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("university_settings")
     op.drop_table("tutor_flags")  # its indexes go with it
     op.drop_index(op.f("ix_tutor_usage_message_id"), table_name="tutor_usage")
     op.drop_index(op.f("ix_tutor_usage_created_at"), table_name="tutor_usage")
