@@ -493,6 +493,11 @@ MATRIX: dict[str, list[Case]] = {
     f"GET {V1}/universities/{{university_id}}/settings": [Case(PRIVATE)],
     f"PUT {V1}/universities/{{university_id}}/settings/{{key}}": [Case(PRIVATE, body={"value": "sk-intruder-000000"})],
     f"DELETE {V1}/universities/{{university_id}}/settings/{{key}}": [Case(PRIVATE)],
+    f"GET {V1}/chat/sessions/{{session_id}}/reads": [Case(PRIVATE)],
+    f"GET {V1}/courses/{{course_id}}/tutor-insights": [
+        Case(PRIVATE),
+        Case(PRIVATE, params=hidden_course, label="unpublished"),
+    ],
     # The Langfuse-compatible API: HTTP Basic with an API key; a user's bearer token is no credential there.
     "GET /api/public/v2/prompts": [Case(API_KEY)],
     "POST /api/public/v2/prompts": [Case(API_KEY, body={"name": "intruder-prompt", "prompt": "Hi"})],

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.content.models import ContentItem, Module
 from twosigma.courses.models import Course
+from twosigma.enums import MessageRole
 from twosigma.governance.models import (
     CourseTutorPolicy,
     TutorFlag,
@@ -18,6 +19,7 @@ from twosigma.governance.models import (
     UniversitySetting,
     UniversityTutorPolicy,
 )
+from twosigma.tutor.models import ChatMessage, ChatSession
 from twosigma.users.models import User
 
 # --- Policies ------------------------------------------------------------------------------------------------------
@@ -48,10 +50,10 @@ async def policies_of(
     return row[0], row[1]
 
 
-async def course_of_item(session: AsyncSession, content_item_id: int) -> Row[int, int] | None:
-    """(course_id, university_id) of a content item's course, or None when the item is gone."""
+async def course_of_item(session: AsyncSession, content_item_id: int) -> Row[int, int, int | None] | None:
+    """(course_id, university_id, department_id) of a content item's course, or None when the item is gone."""
     stmt = (
-        select(Course.id.label("course_id"), Course.university_id)
+        select(Course.id.label("course_id"), Course.university_id, Course.department_id)
         .join(Module, Module.course_id == Course.id)
         .join(ContentItem, ContentItem.module_id == Module.id)
         .where(ContentItem.id == content_item_id)
@@ -258,3 +260,84 @@ async def university_settings(session: AsyncSession, university_id: int) -> Sequ
 
 async def university_setting(session: AsyncSession, university_id: int, key: str) -> UniversitySetting | None:
     return await session.get(UniversitySetting, (university_id, key))
+
+
+# --- Oversight -----------------------------------------------------------------------------------------------------
+
+
+async def chat_session(session: AsyncSession, session_id: int) -> ChatSession | None:
+    return await session.get(ChatSession, session_id)
+
+
+async def escalated_message_ids(session: AsyncSession, chat_session_id: int) -> list[int]:
+    stmt = select(TutorFlag.message_id).where(TutorFlag.session_id == chat_session_id, TutorFlag.escalated.is_(True))
+    return list((await session.scalars(stmt.distinct())).all())
+
+
+async def with_previous(session: AsyncSession, chat_session_id: int, message_ids: Sequence[int]) -> frozenset[int]:
+    """The messages and, for each, the one before it in the same chat."""
+    if not message_ids:
+        return frozenset()
+    previous = (
+        select(func.max(ChatMessage.id))
+        .where(ChatMessage.session_id == chat_session_id, ChatMessage.id < TutorFlag.message_id)
+        .correlate(TutorFlag)
+        .scalar_subquery()
+    )
+    stmt = select(previous).select_from(TutorFlag).where(TutorFlag.message_id.in_(message_ids))
+    before = {row for row in (await session.scalars(stmt)).all() if row is not None}
+    return frozenset(message_ids) | frozenset(before)
+
+
+async def messages_by_id(session: AsyncSession, chat_session_id: int, ids: frozenset[int]) -> Sequence[ChatMessage]:
+    stmt = (
+        select(ChatMessage)
+        .where(ChatMessage.session_id == chat_session_id, ChatMessage.id.in_(sorted(ids)))
+        .order_by(ChatMessage.id.desc())
+    )
+    return (await session.scalars(stmt)).all()
+
+
+async def item_activity(session: AsyncSession, course_id: int) -> Sequence[Any]:
+    """Per content item of the course: sessions and the students' turns (USER messages)."""
+    stmt = (
+        select(
+            ContentItem.id.label("content_item_id"),
+            ContentItem.title,
+            func.count(func.distinct(ChatSession.id)).label("sessions"),
+            func.count(ChatMessage.id).label("turns"),
+        )
+        .join(Module, Module.id == ContentItem.module_id)
+        .join(ChatSession, ChatSession.content_item_id == ContentItem.id)
+        .outerjoin(ChatMessage, (ChatMessage.session_id == ChatSession.id) & (ChatMessage.role == MessageRole.USER))
+        .where(Module.course_id == course_id)
+        .group_by(ContentItem.id, ContentItem.title)
+        .order_by(func.count(ChatMessage.id).desc(), ContentItem.id)
+    )
+    return (await session.execute(stmt)).all()
+
+
+async def top_terms(session: AsyncSession, course_id: int, limit: int, min_sessions: int) -> Sequence[Any]:
+    """The most frequent lexemes of the students' messages in the course's chats (PostgreSQL full text, English
+    configuration: stop words dropped, words stemmed), each used in at least `min_sessions` chats."""
+    vector = func.to_tsvector("english", ChatMessage.content)
+    lexemes = (
+        select(ChatMessage.session_id, func.unnest(func.tsvector_to_array(vector)).label("term"))
+        .join(ChatSession, ChatSession.id == ChatMessage.session_id)
+        .join(ContentItem, ContentItem.id == ChatSession.content_item_id)
+        .join(Module, Module.id == ContentItem.module_id)
+        .where(Module.course_id == course_id, ChatMessage.role == MessageRole.USER)
+        .subquery()
+    )
+    stmt = (
+        select(
+            lexemes.c.term,
+            func.count().label("uses"),
+            func.count(func.distinct(lexemes.c.session_id)).label("sessions"),
+        )
+        .group_by(lexemes.c.term)
+        .having(func.count(func.distinct(lexemes.c.session_id)) >= min_sessions)
+        .order_by(func.count().desc(), lexemes.c.term)
+        .limit(limit)
+    )
+    return (await session.execute(stmt)).all()

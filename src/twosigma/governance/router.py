@@ -10,14 +10,23 @@ from fastapi.responses import StreamingResponse
 
 from twosigma.authz.dependencies import CurrentPrincipal
 from twosigma.db.session import DbSession
-from twosigma.governance.dependencies import EditableCourse, FlagReader, GovernedUniversity, WithEffective
+from twosigma.governance.dependencies import (
+    EditableCourse,
+    FlagReader,
+    GovernedUniversity,
+    InsightCourse,
+    OwnChat,
+    WithEffective,
+)
 from twosigma.governance.models import TutorFlag
 from twosigma.governance.schemas import (
+    ChatReadEvent,
     CourseTutorPolicyWrite,
     FlagRead,
     FlagStatus,
     FlagUpdate,
     ReportFormat,
+    TutorInsights,
     TutorPolicyRead,
     TutorUsageReport,
     UniversitySettingList,
@@ -26,7 +35,7 @@ from twosigma.governance.schemas import (
     UniversityTutorPolicyWrite,
     UsageGroupBy,
 )
-from twosigma.governance.services import flags, policy, university_settings, usage
+from twosigma.governance.services import flags, oversight, policy, university_settings, usage
 from twosigma.kit.clock import Now
 from twosigma.kit.deps import AppSettings
 from twosigma.kit.pagination import Page, Pagination
@@ -156,3 +165,16 @@ async def put_university_setting(
 async def delete_university_setting(session: DbSession, university: GovernedUniversity, key: SettingKey) -> Response:
     await university_settings.delete_setting(session, university, key)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/chat/sessions/{session_id}/reads", response_model=Page[ChatReadEvent], responses=_PRIVATE, tags=["tutor"])
+async def chat_reads(session: DbSession, chat: OwnChat, params: Pagination) -> dict[str, Any]:
+    """Who of the staff read this chat and when (the owner only)."""
+    return (await oversight.chat_reads(session, chat, params)).as_dict()
+
+
+@router.get("/courses/{course_id}/tutor-insights", response_model=TutorInsights, responses=_PRIVATE)
+async def tutor_insights(session: DbSession, settings: Effective, course: InsightCourse) -> TutorInsights:
+    """Per content item the chats and the students' turns, and the most frequent terms of their messages (full
+    text); never message text. For the staff who see the course's progress."""
+    return await oversight.insights(session, settings, course)

@@ -147,3 +147,30 @@ class UniversitySettingRead(BaseModel):
 
 class UniversitySettingList(BaseModel):
     items: list[UniversitySettingRead]
+
+
+class ChatReadEvent(BaseModel):
+    reader_id: int | None
+    reader_email: str | None
+    read: str = Field(description="session or messages")
+    at: datetime
+
+
+class ItemInsight(BaseModel):
+    content_item_id: int
+    title: str
+    sessions: int
+    turns: int = Field(description="The students' messages.")
+
+
+class TopTerm(BaseModel):
+    term: str = Field(description="A stemmed lexeme of PostgreSQL's English full-text configuration.")
+    uses: int
+    sessions: int
+
+
+class TutorInsights(BaseModel):
+    course_id: int
+    chat_visibility: ChatVisibility
+    items: list[ItemInsight]
+    top_terms: list[TopTerm]

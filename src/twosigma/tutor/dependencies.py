@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from twosigma.authz.access import dependencies as access
+from twosigma.authz.access.governance import ChatReading
 from twosigma.db.session import get_database
 from twosigma.kit.clock import Now
 from twosigma.kit.deps import AppSettings, Limiter
@@ -47,6 +48,8 @@ async def wants_event_stream(request: Request) -> bool:
 
 
 OwnChatSession = Annotated[ChatSession, Depends(access.get_own_session)]
+# The owner, or staff under the tutor policy's chat_visibility (authz/access/governance.py): GET routes only.
+ReadableChat = Annotated[ChatReading, Depends(access.get_readable_chat)]
 ContinuableChat = Annotated[ChatSession, Depends(access.get_continuable_session)]
 OwnNote = Annotated[ChatNote, Depends(access.get_own_note)]
 OwnMessage = Annotated[ChatMessage, Depends(access.get_own_message)]

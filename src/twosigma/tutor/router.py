@@ -16,7 +16,15 @@ from twosigma.kit.routing import APIRouter
 from twosigma.kit.schemas import error_responses
 from twosigma.system_settings.dependencies import Effective
 from twosigma.tutor import orchestrator, service, streaming
-from twosigma.tutor.dependencies import ContinuableChat, OwnChatSession, OwnMessage, OwnNote, Turns, WantsStream
+from twosigma.tutor.dependencies import (
+    ContinuableChat,
+    OwnChatSession,
+    OwnMessage,
+    OwnNote,
+    ReadableChat,
+    Turns,
+    WantsStream,
+)
 from twosigma.tutor.models import ChatMessage, ChatNote
 from twosigma.tutor.schemas import (
     ChatSessionCreate,
@@ -69,8 +77,10 @@ async def list_sessions(
 
 
 @router.get("/chat/sessions/{session_id}", response_model=ChatSessionRead, responses=_READ)
-async def get_session(session: DbSession, chat: OwnChatSession) -> ChatSessionRead:
-    return await service.session_read(session, chat)
+async def get_session(session: DbSession, principal: CurrentPrincipal, reading: ReadableChat) -> ChatSessionRead:
+    """The owner's chat; staff read it only as the tutor policy's chat_visibility allows, and every such read is
+    audited (GET /chat/sessions/{id}/reads)."""
+    return await service.read_session(session, principal, reading)
 
 
 @router.delete("/chat/sessions/{session_id}", status_code=204, responses=_READ)
@@ -81,10 +91,11 @@ async def delete_session(session: DbSession, chat: OwnChatSession) -> Response:
 
 @router.get("/chat/sessions/{session_id}/messages", response_model=MessagePage, responses=_READ)
 async def list_messages(
-    session: DbSession, chat: OwnChatSession, before: Cursor = None, limit: Limit = 50
+    session: DbSession, principal: CurrentPrincipal, reading: ReadableChat, before: Cursor = None, limit: Limit = 50
 ) -> MessagePage:
-    """Newest first; pass `next_before` as `before` for the older page."""
-    return await service.list_messages(session, chat, before, limit)
+    """Newest first; pass `next_before` as `before` for the older page. Staff under `private` visibility get the
+    flagged messages and the one before each."""
+    return await service.read_messages(session, principal, reading, before, limit)
 
 
 @router.post("/chat/sessions/{session_id}/messages", response_model=TurnRead, responses=_TURN_RESPONSES)

@@ -9,10 +9,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from twosigma.authz.access.governance import ChatReading
 from twosigma.authz.principal import Principal
 from twosigma.authz.tutor import ensure_tutor_access
 from twosigma.config import Settings
 from twosigma.enums import MessageRole
+from twosigma.governance.services import oversight
 from twosigma.governance.services import turns as governance
 from twosigma.kit.errors import Invalid, NotFound
 from twosigma.kit.pagination import PageParams, PageResult, paginate
@@ -100,6 +102,23 @@ async def delete_idle_chats(session: AsyncSession, university_id: int, cutoff: d
     A session belongs to the university of its content item's course; one without an item (none chosen, or the
     item was deleted) to every university its owner is a member of, so the strictest of their retentions wins."""
     return await repo.delete_sessions_where(session, repo.idle_in_university(university_id, cutoff))
+
+
+async def read_session(session: AsyncSession, principal: Principal, reading: ChatReading) -> ChatSessionRead:
+    """The owner's read, or a staff read under the policy's chat_visibility (audited)."""
+    await oversight.audit_read(session, principal, reading, "session")
+    return await session_read(session, reading.chat)
+
+
+async def read_messages(
+    session: AsyncSession, principal: Principal, reading: ChatReading, before: int | None, limit: int
+) -> MessagePage:
+    await oversight.audit_read(session, principal, reading, "messages")
+    only = await oversight.visible_messages(session, reading)
+    if only is None:
+        return await list_messages(session, reading.chat, before, limit)
+    # Private mode: the flagged messages and the one before each, in one page.
+    return MessagePage(items=[MessageRead.model_validate(m) for m in only], limit=limit, next_before=None)
 
 
 async def list_messages(session: AsyncSession, chat: ChatSession, before: int | None, limit: int) -> MessagePage:

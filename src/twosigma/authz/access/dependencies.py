@@ -316,6 +316,16 @@ async def get_continuable_session(
     return chat
 
 
+async def get_readable_chat(
+    session: DbSession, principal: CurrentPrincipal, session_id: IdPath, effective: Effective
+) -> governance.ChatReading:
+    return await governance.readable_chat(session, principal, session_id, effective)
+
+
+async def get_insight_course(principal: CurrentPrincipal, course: VisibleCourse) -> Course:
+    return await governance.insight_course(principal, course)
+
+
 async def get_own_note(session: DbSession, principal: CurrentPrincipal, note_id: IdPath) -> ChatNote:
     return await tutor.own_note(session, principal, note_id)
 
