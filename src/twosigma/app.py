@@ -28,6 +28,7 @@ from twosigma.db.bootstrap import resolve_database
 from twosigma.db.engine import Database
 from twosigma.enrollments.router import router as enrollments_router
 from twosigma.feature_requests.router import router as feature_requests_router
+from twosigma.governance.router import router as governance_router
 from twosigma.health.router import health_router, metrics_router
 from twosigma.invitations.router import router as invitations_router
 from twosigma.jobs.runner import JobRunner
@@ -105,6 +106,7 @@ def include_api(app: FastAPI) -> None:
         analytics_router,
         feature_requests_router,
         tutor_router,
+        governance_router,
     ):
         include(app, domain, prefix=API_PREFIX, responses=DEFAULT_ERROR)
 

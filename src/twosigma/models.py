@@ -10,6 +10,13 @@ from twosigma.content.models import ContentItem, Module
 from twosigma.courses.models import Course, CourseOffering, CoursePrerequisite, CourseSubject
 from twosigma.enrollments.models import CourseEnrollment
 from twosigma.feature_requests.models import FeatureRequest
+from twosigma.governance.models import (
+    CourseTutorPolicy,
+    TutorFlag,
+    TutorUsage,
+    UniversitySetting,
+    UniversityTutorPolicy,
+)
 from twosigma.invitations.models import Invitation
 from twosigma.jobs.models import JobQueueRun
 from twosigma.lti.models import (
@@ -52,6 +59,7 @@ __all__ = [
     "CourseOffering",
     "CoursePrerequisite",
     "CourseSubject",
+    "CourseTutorPolicy",
     "DataExport",
     "Department",
     "Domain",
@@ -83,8 +91,12 @@ __all__ = [
     "SsoProvider",
     "Subject",
     "SystemSetting",
+    "TutorFlag",
+    "TutorUsage",
     "University",
     "UniversityAccessPolicy",
+    "UniversitySetting",
+    "UniversityTutorPolicy",
     "User",
     "UserContentProgress",
     "UserModuleProgress",

@@ -209,8 +209,31 @@ class FakeBedrock(FakeLLMServer):
 _OPENAI_FINISH = {"end_turn": "stop", "max_tokens": "length"}
 
 
+MODERATION_CATEGORIES = ("harassment", "harassment/threatening", "hate", "self-harm", "self-harm/intent", "violence")
+
+
+def openai_moderation(text: str) -> dict[str, Any]:
+    """The moderation endpoint's answer: a category is flagged when the input holds `[moderate:<category>]`."""
+    categories = {name: f"[moderate:{name}]" in text for name in MODERATION_CATEGORIES}
+    return {
+        "id": "modr-fake",
+        "model": "omni-moderation-fake",
+        "results": [
+            {
+                "flagged": any(categories.values()),
+                "categories": categories,
+                "category_scores": {name: 0.99 if hit else 0.01 for name, hit in categories.items()},
+            }
+        ],
+    }
+
+
 class FakeOpenAI(FakeLLMServer):
     def respond(self, request: RecordedRequest) -> FakeResponse:
+        if request.method == "POST" and request.path == "/v1/moderations":
+            if self.current.mode is Mode.ERROR:
+                return _json(self.current.status, {"error": {"message": "fake", "type": "server_error"}})
+            return _json(200, openai_moderation(str(request.json().get("input", ""))))
         if request.method != "POST" or request.path != "/v1/chat/completions":
             return _json(404, {"error": {"message": "Not found", "type": "invalid_request_error"}})
         s = self.current

@@ -41,6 +41,7 @@ from twosigma.auth.service import issue_pair
 from twosigma.config import Settings
 from twosigma.enums import EnrollmentStatus, InvitationKind, MessageRole, UserRole, Visibility
 from twosigma.feature_requests.models import FeatureRequest
+from twosigma.governance.models import TutorFlag
 from twosigma.invitations.models import Invitation
 from twosigma.invitations.services.invitations import INVITATION_LIFETIME, token_hash
 from twosigma.kit.params import INT4_MAX
@@ -105,6 +106,7 @@ SOURCES: dict[tuple[str, str], Callable[[World], list[Any]]] = {
     ("path", "session_id"): _rows("session_id", "second_session_id"),
     ("path", "message_id"): _rows("answer_id"),
     ("path", "note_id"): _rows("note_id"),
+    ("path", "flag_id"): _rows("flag_id"),
     ("path", "request_id"): _rows("feature_request_id"),
     ("path", "export_id"): _rows("export_id"),
     ("path", "token"): _rows("share_token"),
@@ -126,6 +128,7 @@ SOURCES: dict[tuple[str, str], Callable[[World], list[Any]]] = {
     ("query", "domain_id"): _rows("domain_id"),
     ("query", "parent_subject_id"): _rows("subject_id"),
     ("query", "content_item_id"): _rows("content_item_id"),
+    ("query", "course_id"): _rows("course_id", "hidden_course_id"),
     ("query", "before"): _rows("last_message_id"),
     ("query", "after"): _rows("question_id"),
     ("query", "version"): lambda w: [2, 1],
@@ -185,6 +188,10 @@ OPERATION_SOURCES: dict[str, dict[tuple[str, str], Callable[[World], list[Any]]]
     f"POST {_ATTEMPTS}": {("path", "content_item_id"): _QUIZ_FIRST, ("body", "answers"): lambda w: [FUZZ_ANSWERS, {}]},
     f"GET {_ATTEMPTS}": {("path", "content_item_id"): _QUIZ_FIRST},
     "GET /api/v1/offerings/{offering_id}/gradebook/items/{content_item_id}": {("path", "content_item_id"): _QUIZ_FIRST},
+    "GET /api/v1/admin/analytics/tutor-usage": {
+        ("query", "from"): lambda w: ["2026-01-01"],
+        ("query", "to"): lambda w: ["2026-12-31"],
+    },
 }
 # Properties named like ids that are not rows of ours.
 NOT_IDS = frozenset({"body client_id"})  # the OAuth2 password form's client id
@@ -503,6 +510,19 @@ async def seed_world(db: AsyncSession, settings: Settings, n: int, *, country: C
     chat.active_leaf_message_id = messages[-1].id
     await db.flush()
     note = ChatNote(session_id=chat.id, message_id=messages[1].id, content="Remember the inner function")
+    flag = TutorFlag(
+        message_id=messages[0].id,
+        session_id=chat.id,
+        user_id=caller.id,
+        university_id=university.id,
+        course_id=course.id,
+        category="self_harm",
+        severity="high",
+        screen="input",
+        source="rules",
+        escalated=True,
+    )
+    db.add(flag)
     request = FeatureRequest(user_id=caller.id, title="Dark mode", description="Please.")
     # A data export of the caller's, built and downloadable.
     archive = build_zip({"account.json": None})
@@ -581,6 +601,7 @@ async def seed_world(db: AsyncSession, settings: Settings, n: int, *, country: C
         "second_session_id": second_chat.id,
         "question_id": messages[0].id,
         "answer_id": messages[1].id,
+        "flag_id": flag.id,
         "last_message_id": messages[-1].id,
         "note_id": note.id,
         "feature_request_id": request.id,

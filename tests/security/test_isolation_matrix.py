@@ -547,6 +547,44 @@ MATRIX: dict[str, list[Case]] = {
         Case(PUBLIC, leak_ok="the share token is the capability: its holder sees the chat (SPEC)"),
         Case((404, 404, 404), params=lambda w: {"token": "x" * 43}, label="an unknown token"),
     ],
+    # Tutor governance (issue 22): a university's policy is its admins'; a course's, whoever may edit the course.
+    f"GET {V1}/universities/{{university_id}}/tutor-policy": [
+        Case(PRIVATE),
+        Case(PRIVATE, query={"effective": "true"}, label="effective"),
+    ],
+    f"PUT {V1}/universities/{{university_id}}/tutor-policy": [Case(PRIVATE, body={"enabled": False})],
+    f"GET {V1}/courses/{{course_id}}/tutor-policy": [
+        Case(PRIVATE, query={"effective": "true"}),
+        Case(PRIVATE, params=hidden_course, label="unpublished"),
+    ],
+    f"PUT {V1}/courses/{{course_id}}/tutor-policy": [Case(PRIVATE, body={"enabled": False})],
+    f"GET {V1}/admin/analytics/tutor-usage": [
+        Case((401, 403, OK), label="no university: a university admin gets their own university's figures"),
+        Case(PRIVATE, query=lambda w: {"university_id": w.params["university_id"]}, label="A's usage"),
+        Case(PRIVATE, query=lambda w: {"university_id": w.params["university_id"], "format": "csv"}, label="CSV"),
+        Case((401, 403, 404), query=lambda w: {"course_id": w.params["course_id"]}, label="A's course from B"),
+    ],
+    f"GET {V1}/universities/{{university_id}}/tutor-flags": [
+        Case(PRIVATE),
+        Case(PRIVATE, query={"status": "open"}, label="open"),
+    ],
+    f"PATCH {V1}/universities/{{university_id}}/tutor-flags/{{flag_id}}": [
+        Case(PRIVATE, body={"status": "resolved", "note": "Intruder"}),
+        Case(
+            (401, 403, 404),
+            params=lambda w: {"university_id": w.alt["b_university_id"]},
+            body={"status": "resolved"},
+            label="A's flag through B's university: B's admin gets 404",
+        ),
+    ],
+    f"GET {V1}/universities/{{university_id}}/settings": [Case(PRIVATE)],
+    f"PUT {V1}/universities/{{university_id}}/settings/{{key}}": [Case(PRIVATE, body={"value": "sk-intruder-000000"})],
+    f"DELETE {V1}/universities/{{university_id}}/settings/{{key}}": [Case(PRIVATE)],
+    f"GET {V1}/chat/sessions/{{session_id}}/reads": [Case(PRIVATE)],
+    f"GET {V1}/courses/{{course_id}}/tutor-insights": [
+        Case(PRIVATE),
+        Case(PRIVATE, params=hidden_course, label="unpublished"),
+    ],
     # The Langfuse-compatible API: HTTP Basic with an API key; a user's bearer token is no credential there.
     "GET /api/public/v2/prompts": [Case(API_KEY)],
     "POST /api/public/v2/prompts": [Case(API_KEY, body={"name": "intruder-prompt", "prompt": "Hi"})],

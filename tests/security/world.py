@@ -31,6 +31,7 @@ from tests.fixtures.taxonomy import make_content_type, make_domain, make_subject
 from twosigma.config import Settings
 from twosigma.enums import EnrollmentStatus, InvitationKind, MessageRole, UserRole, Visibility
 from twosigma.feature_requests.models import FeatureRequest
+from twosigma.governance.models import TutorFlag, UniversityTutorPolicy
 from twosigma.invitations.models import Invitation
 from twosigma.lti.models import LtiPlatform
 from twosigma.privacy.models import DataExport
@@ -117,6 +118,19 @@ async def make_world(db: AsyncSession, settings: Settings) -> World:
     answer.parent_message_id, chat.active_leaf_message_id = question.id, answer.id  # one path (docs/tutor.md)
     await db.flush()
     note = ChatNote(session_id=chat.id, message_id=answer.id, content=f"Note {sentinel}")
+    flag = TutorFlag(
+        message_id=question.id,
+        session_id=chat.id,
+        user_id=student_a.id,
+        university_id=a.id,
+        course_id=course.id,
+        category="self_harm",
+        severity="high",
+        screen="input",
+        source="rules",
+        escalated=True,
+        note=f"Note {sentinel}",
+    )
     request = FeatureRequest(user_id=student_a.id, title=f"Wish {sentinel}", description=f"Please {sentinel}")
     archive = build_zip({"chats.json": [f"Chat {sentinel}"]})
     export = DataExport(
@@ -127,13 +141,18 @@ async def make_world(db: AsyncSession, settings: Settings) -> World:
         completed_at=datetime.now(UTC),
         expires_at=datetime.now(UTC) + EXPORT_LIFETIME,
     )
-    db.add_all([note, request, export])
+    db.add_all([note, request, export, flag])
     await db.flush()
 
     prompt_name = unique("isolation-prompt-")
     await make_prompt(db, prompt_name, "You tutor {{content_title}}.", labels=["production", "staging"])
     key_id, _ = await make_api_key(db, settings, name="isolation key")
     await put_setting(db, settings, "llm.openai_api_key", SettingWrite(value=f"sk-{sentinel}"))
+    db.add(
+        UniversityTutorPolicy(
+            university_id=a.id, support_text=f"Support {sentinel}", safety_contact_email=f"{sentinel}@example.edu"
+        )
+    )
     domain = await make_domain(db)
 
     # An invitation of A to an address carrying the sentinel, and a suspension there.
@@ -185,6 +204,7 @@ async def make_world(db: AsyncSession, settings: Settings) -> World:
             "session_id": chat.id,
             "message_id": answer.id,
             "note_id": note.id,
+            "flag_id": flag.id,
             "request_id": request.id,
             "export_id": export.id,
             "token": chat.share_token,

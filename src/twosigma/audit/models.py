@@ -30,6 +30,7 @@ class AuditAction(StrEnum):
     ACCOUNT_DEACTIVATED = "account.deactivated"  # platform-level: no university
     ACCOUNT_REACTIVATED = "account.reactivated"
     ACCOUNT_ERASED = "account.erased"  # platform-level; the target is the anonymous tombstone's id
+    CHAT_READ = "chat.read"  # a staff member read a student's tutor chat (issue 22); resource: the chat session
 
 
 class AuditEvent(Base):

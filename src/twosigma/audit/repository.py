@@ -16,6 +16,12 @@ def university_events_query(university_id: int, action: AuditAction | None) -> S
     return stmt.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
 
 
+def resource_events_query(resource_type: str, resource_id: int, action: AuditAction) -> Select[AuditEvent]:
+    e = AuditEvent
+    stmt = select(e).where(e.resource_type == resource_type, e.resource_id == resource_id, e.action == action.value)
+    return stmt.order_by(e.created_at.desc(), e.id.desc())
+
+
 async def forget_person(session: AsyncSession, user_id: int, addresses: list[str]) -> None:
     """Events about the person keep what happened and the ids, without their address or free-text details."""
     e = AuditEvent

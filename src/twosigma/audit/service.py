@@ -49,6 +49,13 @@ async def university_log(
     return await paginate(session, repo.university_events_query(university_id, action), params)
 
 
+async def resource_log(
+    session: AsyncSession, resource: tuple[str, int], action: AuditAction, params: PageParams
+) -> PageResult[AuditEvent]:
+    """What was done to one resource (e.g. who read a chat), newest first."""
+    return await paginate(session, repo.resource_events_query(resource[0], resource[1], action), params)
+
+
 async def forget_person(session: AsyncSession, user_id: int, addresses: list[str]) -> None:
     """An account being erased: every event that names it by address (as actor or target), or mentions one of
     its `addresses` in its details, keeps its action, time and ids but loses the address and the details."""

@@ -33,6 +33,7 @@ from twosigma.db.session import DbSession
 from twosigma.kit.pagination import Page, Pagination
 from twosigma.kit.routing import APIRouter
 from twosigma.kit.schemas import error_responses
+from twosigma.system_settings.dependencies import Effective
 
 router = APIRouter(tags=["content"])
 
@@ -42,8 +43,11 @@ _ITEM_WRITE = error_responses(401, 403, 404, 409, 413, 422)
 
 
 @router.get("/courses/{course_id}/tree", response_model=CourseTree, responses=_READ)
-async def get_course_tree(session: DbSession, access: ReadableCourseContent, cache: TreeCacheDep) -> Response:
-    return Response(await service.course_tree(session, access, cache), media_type="application/json")
+async def get_course_tree(
+    session: DbSession, access: ReadableCourseContent, cache: TreeCacheDep, effective: Effective
+) -> Response:
+    """`tutor_enabled`: whether the tutor policy lets the course's students chat now (a client hides the button)."""
+    return Response(await service.course_tree(session, access, cache, effective), media_type="application/json")
 
 
 @router.post("/courses/{course_id}/modules", response_model=ModuleRead, status_code=201, responses=_WRITE)

@@ -161,3 +161,4 @@ class ModuleNode(BaseModel):
 class CourseTree(BaseModel):
     course_id: int
     root: ModuleNode
+    tutor_enabled: bool = Field(description="The tutor policy lets this course's students chat (issue 22).")

@@ -138,6 +138,25 @@ TEMPLATES: dict[str, dict[str, Texts]] = {
             "angefordert.",
         ),
     },
+    "tutor_safety_flag": {
+        "en": Texts(
+            "A tutor conversation at {university} needs attention",
+            "Hello,\n\na message in an AI tutor conversation at {university} was flagged: {category} (severity "
+            "high). The conversation is listed among the university's open tutor flags for its admins and the "
+            "course's instructors; this mail carries no message text. The list:",
+            "Open the tutor flags",
+            "You receive this mail as the safety contact of {university}.",
+        ),
+        "de": Texts(
+            "Ein Tutor-Gespräch an der {university} braucht Aufmerksamkeit",
+            "Hallo,\n\neine Nachricht in einem Gespräch mit dem KI-Tutor an der {university} wurde markiert: "
+            "{category} (Schweregrad hoch). Das Gespräch steht in der Liste offener Tutor-Markierungen der "
+            "Universität für ihre Admins und die Lehrenden des Kurses; diese E-Mail enthält keinen Nachrichtentext. "
+            "Die Liste:",
+            "Markierungen öffnen",
+            "Sie erhalten diese E-Mail als Sicherheitskontakt der {university}.",
+        ),
+    },
 }
 
 # Words the invitation mail puts into {target}.

@@ -20,7 +20,7 @@ from twosigma.config import Settings
 from twosigma.kit.errors import Unavailable
 from twosigma.system_settings import repository
 from twosigma.system_settings.crypto import UndecryptableSecret, secret_box
-from twosigma.system_settings.registry import KNOWN_SETTINGS, Scalar, SettingSpec
+from twosigma.system_settings.registry import DEFAULT_SUPPORT_TEXT, KNOWN_SETTINGS, Scalar, SettingSpec
 
 logger = logging.getLogger(__name__)
 _warned: set[tuple[str, str]] = set()
@@ -45,14 +45,24 @@ class EffectiveSettings:
     llm_openai_api_key: str | None = field(default=None, repr=False)
     llm_openai_base_url: str | None = None
     llm_default_model: str | None = None
+    llm_fallback_provider: str | None = None
+    llm_fallback_model: str | None = None
     llm_temperature: float = 0.7
     llm_max_tokens: int = 1024
     llm_timeout_seconds: float = 60.0
+    llm_prices: str | None = None  # the JSON text of an object (registry.check_price_table)
     tutor_default_prompt_name: str = "General Protocol"
     tutor_history_token_budget: int = 8000
     tutor_messages_per_minute: int = 20
     tutor_tokens_per_day: int = 200_000
     tutor_open_chat: bool = False
+    tutor_enabled: bool = True
+    tutor_monthly_budget_usd: float | None = None
+    tutor_user_daily_budget_usd: float | None = None
+    tutor_chat_visibility: str = "private"
+    tutor_support_text: str = DEFAULT_SUPPORT_TEXT
+    tutor_moderation_endpoint: bool = False
+    tutor_moderation_model: str | None = None
     mail_smtp_host: str | None = None
     mail_smtp_port: int = 587
     mail_smtp_username: str | None = None

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -24,6 +26,7 @@ class SettingType(StrEnum):
     INT = "int"
     FLOAT = "float"
     BOOL = "bool"
+    JSON = "json"  # an object, checked by the spec's `check`; the typed value is its canonical JSON text
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class SettingSpec:
     exclusive_minimum: float | None = None
     maximum: float | None = None  # inclusive
     fallback_env: tuple[str, ...] = ()
+    check: Callable[[object], None] | None = None  # JSON settings: raises ValueError when the shape is wrong
 
     @property
     def env_var(self) -> str:
@@ -53,6 +57,8 @@ class SettingSpec:
         (environment variables and the command line only have strings), and for booleans."""
         if self.type is SettingType.BOOL:
             return self._parse_bool(value)
+        if self.type is SettingType.JSON:
+            return self._parse_json(value)
         if self.type in (SettingType.INT, SettingType.FLOAT):
             number = self._parse_number(value)
             self._check_bounds(number)
@@ -67,6 +73,18 @@ class SettingSpec:
         if self.type is SettingType.URL and not re.match(r"^https?://[^\s/]+", text):
             raise ValueError(f"{self.key} must be an http(s) URL.")
         return text
+
+    def _parse_json(self, value: object) -> str:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise ValueError(f"{self.key} must be a JSON object.") from None
+        if not isinstance(value, dict):
+            raise ValueError(f"{self.key} must be a JSON object.")
+        if self.check is not None:
+            self.check(value)
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
     def _parse_bool(self, value: object) -> bool:
         if isinstance(value, bool):
@@ -108,6 +126,30 @@ class SettingSpec:
 
 
 PROVIDERS = ("anthropic", "bedrock", "openai")
+
+
+def check_price_table(value: object) -> None:
+    """`{"<model>": {"input_per_mtok": 3.0, "output_per_mtok": 15.0}, ...}`: USD per million tokens, finite, >= 0."""
+    assert isinstance(value, dict)
+    if len(value) > 500:
+        raise ValueError("llm.prices names at most 500 models.")
+    for model, price in value.items():
+        if not isinstance(model, str) or not 0 < len(model) <= 255:
+            raise ValueError("llm.prices: a model name is 1-255 characters.")
+        if not isinstance(price, dict) or set(price) != {"input_per_mtok", "output_per_mtok"}:
+            raise ValueError(f"llm.prices[{model!r}] must be {{input_per_mtok, output_per_mtok}}.")
+        for name, number in price.items():
+            ok = isinstance(number, int | float) and not isinstance(number, bool) and math.isfinite(number)
+            if not ok or number < 0 or number > 1_000_000:
+                raise ValueError(f"llm.prices[{model!r}].{name} must be a number from 0 to 1000000.")
+
+
+CHAT_VISIBILITIES = ("private", "flagged", "course")
+DEFAULT_SUPPORT_TEXT = (
+    "If you are in danger or thinking about harming yourself or someone else, please contact your local emergency "
+    "services now (112 in the EU, 911 in the US) or a crisis line, and talk to someone you trust. A person at your "
+    "university has been notified."
+)
 
 KNOWN_SETTINGS: dict[str, SettingSpec] = {
     spec.key: spec
@@ -169,6 +211,18 @@ KNOWN_SETTINGS: dict[str, SettingSpec] = {
             fallback_env=("OPENAI_BASE_URL",),
         ),
         SettingSpec(
+            "llm.fallback_provider",
+            SettingType.STRING,
+            "A second provider (with this platform's credentials for it) that takes a tutor turn when the primary "
+            "answers 5xx or 429, or times out, before the first token. Unset: no fallback.",
+            choices=PROVIDERS,
+        ),
+        SettingSpec(
+            "llm.fallback_model",
+            SettingType.STRING,
+            "Model of the fallback provider. Unset: that provider's default model.",
+        ),
+        SettingSpec(
             "llm.default_model",
             SettingType.STRING,
             "Model used when a prompt's config names none. Unset: a per-provider default (see docs).",
@@ -196,6 +250,13 @@ KNOWN_SETTINGS: dict[str, SettingSpec] = {
             default=60.0,
             exclusive_minimum=0,
             maximum=3600,
+        ),
+        SettingSpec(
+            "llm.prices",
+            SettingType.JSON,
+            'Prices in USD per million tokens, {"<model>": {"input_per_mtok": 3.0, "output_per_mtok": 15.0}}; a '
+            "model named here overrides the built-in table (docs/tutor-governance.md).",
+            check=check_price_table,
         ),
         SettingSpec(
             "tutor.default_prompt_name",
@@ -230,6 +291,53 @@ KNOWN_SETTINGS: dict[str, SettingSpec] = {
             "Let every signed-in user chat with the tutor without a content item. Off: such chats need an ACTIVE "
             "enrolment or a staff role (a chat without an item is a general-purpose LLM).",
             default=False,
+        ),
+        # The platform's level of the tutor policy (docs/tutor-governance.md); universities and courses override.
+        SettingSpec(
+            "tutor.enabled",
+            SettingType.BOOL,
+            "Whether the tutor is on, unless a university or course policy says otherwise.",
+            default=True,
+        ),
+        SettingSpec(
+            "tutor.monthly_budget_usd",
+            SettingType.FLOAT,
+            "Each university's tutor spend per calendar month (UTC) in USD, unless its policy sets one. Unset: no "
+            "limit.",
+            minimum=0,
+        ),
+        SettingSpec(
+            "tutor.user_daily_budget_usd",
+            SettingType.FLOAT,
+            "One user's tutor spend per day (the user's time zone) in USD, unless a university or course policy "
+            "sets one. Unset: no limit.",
+            minimum=0,
+        ),
+        SettingSpec(
+            "tutor.chat_visibility",
+            SettingType.STRING,
+            "What staff see of students' chats unless a university sets it: private (flags only), flagged (the "
+            "whole flagged session) or course (staff who see progress read the course's chats).",
+            default="private",
+            choices=CHAT_VISIBILITIES,
+        ),
+        SettingSpec(
+            "tutor.support_text",
+            SettingType.STRING,
+            "Added to the tutor's reply when a message is flagged with high severity, unless a university sets one.",
+            default=DEFAULT_SUPPORT_TEXT,
+        ),
+        SettingSpec(
+            "tutor.moderation_endpoint",
+            SettingType.BOOL,
+            "Besides the built-in safety rules, screen every chat message with the moderation endpoint of the "
+            "OpenAI-compatible server at llm.openai_base_url (with llm.openai_api_key).",
+            default=False,
+        ),
+        SettingSpec(
+            "tutor.moderation_model",
+            SettingType.STRING,
+            "Model of the moderation endpoint. Unset: the server's default.",
         ),
         SettingSpec(
             "mail.smtp_host",

@@ -13,10 +13,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from twosigma.authz.access import dependencies as access
+from twosigma.authz.access.governance import ChatReading
 from twosigma.authz.tutor import MessageInChat
 from twosigma.db.session import get_database
 from twosigma.kit.clock import Now
-from twosigma.kit.deps import Limiter
+from twosigma.kit.deps import AppSettings, Limiter
 from twosigma.llm.dependencies import Providers
 from twosigma.prompts.dependencies import PromptCacheDep
 from twosigma.system_settings.dependencies import Effective
@@ -25,7 +26,13 @@ from twosigma.tutor.orchestrator import TurnDeps
 
 
 async def get_turn_deps(
-    request: Request, effective: Effective, providers: Providers, cache: PromptCacheDep, limiter: Limiter, now: Now
+    request: Request,
+    effective: Effective,
+    providers: Providers,
+    cache: PromptCacheDep,
+    limiter: Limiter,
+    now: Now,
+    settings: AppSettings,
 ) -> TurnDeps:
     return TurnDeps(
         sessionmaker=get_database(request).sessionmaker,
@@ -34,6 +41,7 @@ async def get_turn_deps(
         prompt_cache=cache,
         limiter=limiter,
         now=now,
+        settings=settings,
     )
 
 
@@ -42,6 +50,8 @@ async def wants_event_stream(request: Request) -> bool:
 
 
 OwnChatSession = Annotated[ChatSession, Depends(access.get_own_session)]
+# The owner, or staff under the tutor policy's chat_visibility (authz/access/governance.py): GET routes only.
+ReadableChat = Annotated[ChatReading, Depends(access.get_readable_chat)]
 ContinuableChat = Annotated[ChatSession, Depends(access.get_continuable_session)]
 OwnNote = Annotated[ChatNote, Depends(access.get_own_note)]
 OwnMessage = Annotated[ChatMessage, Depends(access.get_own_message)]

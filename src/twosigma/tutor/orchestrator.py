@@ -15,6 +15,7 @@ The order is the contract:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncGenerator
@@ -25,7 +26,10 @@ from typing import Any
 import anyio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from twosigma.config import Settings
 from twosigma.enums import MessageRole
+from twosigma.governance.services import turns as governance
+from twosigma.governance.services.providers import fallback_provider, falls_back
 from twosigma.kit.errors import AppError, Conflict, Invalid, RateLimited, Unavailable
 from twosigma.kit.metrics import observe_llm_reply
 from twosigma.kit.ratelimit import RateLimiter
@@ -63,6 +67,7 @@ class TurnDeps:
     prompt_cache: PromptCache
     limiter: RateLimiter
     now: datetime
+    settings: Settings
 
 
 @dataclass
@@ -75,6 +80,8 @@ class Turn:
     provider: LLMProvider | None
     provider_name: str | None
     failure: LLMFailure | None  # known before the call (no provider configured)
+    governance: governance.TurnGovernance | None = None  # policy, budgets and prices (governance/services/turns.py)
+    fallback: LLMProvider | None = None  # takes the turn on 5xx/429/timeout before the first token
 
 
 @dataclass(frozen=True)
@@ -131,12 +138,19 @@ async def check_limits(session: AsyncSession, deps: TurnDeps, user_id: int) -> N
 
 
 async def _store_user_message(
-    session: AsyncSession, chat: ChatSession, user: User, content: str, parent_id: int | None, now: datetime
+    session: AsyncSession,
+    chat: ChatSession,
+    user: User,
+    content: str,
+    parent_id: int | None,
+    now: datetime,
+    meta: dict[str, Any],
 ) -> MessageRead:
-    """Store the message after `parent_id`, make it the end of the active path, and count it as activity in the
-    streak of `user`, by the same rule as a progress write (the users service's); not committed."""
+    """Store the message (with its safety screen's `meta`) after `parent_id`, make it the end of the active path, and
+    count it as activity in the streak of `user`, by the same rule as a progress write (the users service's); not
+    committed."""
     message = await repo.add_message(
-        session, chat.id, MessageRole.USER, content, {}, parent_id=parent_id, activate=True
+        session, chat.id, MessageRole.USER, content, meta, parent_id=parent_id, activate=True
     )
     await users_service.record_activity(session, user.id, now)
     return message
@@ -162,7 +176,8 @@ async def start_turn(
     regenerate: ChatMessage | None = None,
 ) -> Turn:
     """Check limits, store the user message — or, for a retry (`content` None), find the last one — prepare the
-    provider request, and commit. Raises only before anything is committed (limits, nothing to retry).
+    provider request, and commit. Raises only before anything is committed (policy, budgets, limits, nothing to
+    retry).
 
     Branches (docs/tutor.md): a new message follows the active path's end, an edit (`edit_of`, with `content`)
     is a sibling of the edited message; a retry answers the active path's last user message and a regeneration
@@ -173,15 +188,21 @@ async def start_turn(
         raise Invalid(
             "Only the tutor's replies can be regenerated; edit your message instead.", code="not_an_assistant_message"
         )
+    governed = await governance.before_turn(
+        session, deps.settings, deps.effective, chat.user_id, chat.content_item_id, deps.now
+    )
     await check_limits(session, deps, chat.user_id)
     if content is not None:
         user, profile = await repo.student(session, chat.user_id)
         parent_id = edit_of.parent_message_id if edit_of is not None else await repo.active_leaf(session, chat)
-        user_message = await _store_user_message(session, chat, user, content, parent_id, deps.now)
+        screened = await governance.screen_input(governed, content)
+        user_message = await _store_user_message(session, chat, user, content, parent_id, deps.now, screened)
+        await governance.record_input(session, governed, chat.id, user_message.id)
     else:
         below = regenerate.parent_message_id if regenerate is not None else await repo.active_leaf(session, chat)
         user_message = await _user_message_to_answer(session, chat, below)
         user, profile = await repo.student(session, chat.user_id)
+        await governance.screen_input(governed, user_message.content)  # its flags were stored when it was sent
     # The snapshot as the student reads it (no answer keys): nothing sent to the provider holds a key.
     knowledge = await student_knowledge(session, chat.user_id, chat.content_context)
     variables = prompt_variables(await context_view(session, chat.content_context), user, profile, knowledge)
@@ -194,7 +215,8 @@ async def start_turn(
     provider: LLMProvider | None = None
     failure: LLMFailure | None = None
     try:
-        provider = deps.providers.provider(deps.effective)
+        # The university's own provider when it has one (governance/services/university_settings.py).
+        provider = deps.providers.provider(governed.llm)
     except LLMFailure as exc:
         failure = exc
     request = LLMRequest(
@@ -211,8 +233,10 @@ async def start_turn(
         prompt=prompt,
         request=request,
         provider=provider,
-        provider_name=provider.name if provider else deps.effective.llm_provider,
+        provider_name=provider.name if provider else governed.llm.llm_provider,
         failure=failure,
+        governance=governed,
+        fallback=fallback_provider(deps.providers, deps.effective) if provider is not None else None,
     )
 
 
@@ -238,6 +262,8 @@ async def _store_reply(
             parent_id=turn.user_message.id,
             activate=False,
         )
+        if turn.governance is not None:
+            await governance.record_turn(session, turn.governance, turn.chat_session_id, stored.id, meta)
         await session.commit()
         return stored
 
@@ -259,10 +285,13 @@ async def run_turn(turn: Turn, sessionmaker: async_sessionmaker[AsyncSession]) -
     completed: Completed | None = None
     error: AppError | None = None
 
+    provider, request = turn.provider, turn.request
+    fell_back: dict[str, Any] | None = None
+
     def meta() -> dict[str, Any]:
-        request_model = turn.request.model or (turn.provider.default_model if turn.provider else None)
+        request_model = request.model or (provider.default_model if provider else None)
         data: dict[str, Any] = {
-            "provider": turn.provider_name,
+            "provider": provider.name if fell_back and provider else turn.provider_name,
             "model": completed.model if completed else request_model,
             "prompt": turn.prompt.reference(),
             "input_tokens": completed.usage.input_tokens if completed else None,
@@ -271,6 +300,10 @@ async def run_turn(turn: Turn, sessionmaker: async_sessionmaker[AsyncSession]) -
             "latency_ms": _ms(time.perf_counter() - started),
             "stop_reason": completed.stop_reason if completed else None,
         }
+        if fell_back is not None:
+            data["fallback"] = fell_back
+        if turn.governance is not None:
+            data |= governance.turn_meta(turn.governance, data["model"], data["input_tokens"], data["output_tokens"])
         if error is not None:
             data["incomplete"] = True
             data["error"] = _error_meta(error)
@@ -279,23 +312,31 @@ async def run_turn(turn: Turn, sessionmaker: async_sessionmaker[AsyncSession]) -
     try:
         if turn.failure is not None:
             raise turn.failure
-        assert turn.provider is not None
-        stream = turn.provider.stream(turn.request)
-        try:
-            async for event in stream:
-                if isinstance(event, TextDelta):
-                    if first is None:
-                        first = time.perf_counter()
-                    parts.append(event.text)
-                    yield Delta(event.text)
-                else:
-                    completed = event
-        finally:
-            # Close the provider's stream (and its HTTP response) at once, also when we are cancelled or closed.
-            close = getattr(stream, "aclose", None)
-            if close is not None:
-                with anyio.CancelScope(shield=True):
-                    await close()
+        assert provider is not None
+        while True:
+            stream = provider.stream(request)
+            try:
+                async for event in stream:
+                    if isinstance(event, TextDelta):
+                        if first is None:
+                            first = time.perf_counter()
+                        parts.append(event.text)
+                        yield Delta(event.text)
+                    else:
+                        completed = event
+                break
+            except LLMFailure as exc:
+                # Before the first token a fallback may take the turn (governance/services/providers.py).
+                if first is not None or turn.fallback is None or provider is turn.fallback or not falls_back(exc):
+                    raise
+                fell_back = {"from": provider.name, "reason": exc.error_code}
+                provider, request = turn.fallback, dataclasses.replace(turn.request, model=None)
+            finally:
+                # Close the provider's stream (and its HTTP response) at once, also when we are cancelled or closed.
+                close = getattr(stream, "aclose", None)
+                if close is not None:
+                    with anyio.CancelScope(shield=True):
+                        await close()
     except LLMFailure as exc:
         error = exc
     except (asyncio.CancelledError, GeneratorExit):
@@ -308,6 +349,12 @@ async def run_turn(turn: Turn, sessionmaker: async_sessionmaker[AsyncSession]) -
         logger.exception("tutor turn failed unexpectedly")
         error = LLMError("The tutor failed to answer.")
         error.__cause__ = exc
+    if turn.governance is not None:
+        # The reply is screened; after a high-severity screen it ends with the policy's support text.
+        support = await governance.screen_output(turn.governance, "".join(parts))
+        if support:
+            parts.append(support)
+            yield Delta(support)
     try:
         message = await _store_reply(sessionmaker, turn, "".join(parts), meta())
     except Exception:

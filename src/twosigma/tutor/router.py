@@ -22,6 +22,7 @@ from twosigma.tutor.dependencies import (
     OwnChatSession,
     OwnMessage,
     OwnNote,
+    ReadableChat,
     Turns,
     WantsStream,
 )
@@ -63,7 +64,7 @@ _TURN_RESPONSES: dict[int | str, dict[str, Any]] = {
 async def create_session(
     session: DbSession, principal: CurrentPrincipal, effective: Effective, body: ChatSessionCreate
 ) -> ChatSessionRead:
-    return await service.create_session(session, principal, body, open_chat=effective.tutor_open_chat)
+    return await service.create_session(session, principal, body, effective)
 
 
 @router.get("/chat/sessions", response_model=Page[ChatSessionRead], responses=_READ)
@@ -77,8 +78,10 @@ async def list_sessions(
 
 
 @router.get("/chat/sessions/{session_id}", response_model=ChatSessionRead, responses=_READ)
-async def get_session(session: DbSession, chat: OwnChatSession) -> ChatSessionRead:
-    return await service.session_read(session, chat)
+async def get_session(session: DbSession, principal: CurrentPrincipal, reading: ReadableChat) -> ChatSessionRead:
+    """The owner's chat; staff read it only as the tutor policy's chat_visibility allows, and every such read is
+    audited (GET /chat/sessions/{id}/reads)."""
+    return await service.read_session(session, principal, reading)
 
 
 @router.delete("/chat/sessions/{session_id}", status_code=204, responses=_READ)
@@ -89,10 +92,11 @@ async def delete_session(session: DbSession, chat: OwnChatSession) -> Response:
 
 @router.get("/chat/sessions/{session_id}/messages", response_model=MessagePage, responses=_READ)
 async def list_messages(
-    session: DbSession, chat: OwnChatSession, before: Cursor = None, limit: Limit = 50
+    session: DbSession, principal: CurrentPrincipal, reading: ReadableChat, before: Cursor = None, limit: Limit = 50
 ) -> MessagePage:
-    """Newest first; pass `next_before` as `before` for the older page."""
-    return await service.list_messages(session, chat, before, limit)
+    """Newest first; pass `next_before` as `before` for the older page. Staff under `private` visibility get the
+    flagged messages and the one before each."""
+    return await service.read_messages(session, principal, reading, before, limit)
 
 
 async def _answer(turn: orchestrator.Turn, deps: orchestrator.TurnDeps, stream: bool) -> Any:

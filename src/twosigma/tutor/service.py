@@ -9,12 +9,16 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from twosigma.authz.access.governance import ChatReading
 from twosigma.authz.principal import Principal
 from twosigma.authz.tutor import ensure_tutor_access
 from twosigma.config import Settings
 from twosigma.enums import MessageRole
+from twosigma.governance.services import oversight
+from twosigma.governance.services import turns as governance
 from twosigma.kit.errors import Invalid, NotFound
 from twosigma.kit.pagination import PageParams, PageResult, paginate
+from twosigma.system_settings.effective import EffectiveSettings
 from twosigma.tutor import repository as repo
 from twosigma.tutor.context import context_title, context_views, snapshot
 from twosigma.tutor.models import ChatMessage, ChatNote, ChatSession
@@ -56,10 +60,14 @@ async def session_read(session: AsyncSession, chat: ChatSession) -> ChatSessionR
 
 
 async def create_session(
-    session: AsyncSession, principal: Principal, body: ChatSessionCreate, *, open_chat: bool
+    session: AsyncSession, principal: Principal, body: ChatSessionCreate, effective: EffectiveSettings
 ) -> ChatSessionRead:
-    """`open_chat`: the `tutor.open_chat` setting (a chat without an item for every signed-in user)."""
-    access = await ensure_tutor_access(session, principal, open_chat=open_chat, content_item_id=body.content_item_id)
+    """`effective.tutor_open_chat`: a chat without an item for every signed-in user; the tutor policy may switch the
+    tutor off for the item's course (403 `tutor_disabled`)."""
+    access = await ensure_tutor_access(
+        session, principal, open_chat=effective.tutor_open_chat, content_item_id=body.content_item_id
+    )
+    await governance.open_chat_allowed(session, effective, body.content_item_id)
     context = {}
     if access is not None:
         context = await snapshot(session, access.item, access.course)
@@ -95,6 +103,37 @@ async def delete_idle_chats(session: AsyncSession, university_id: int, cutoff: d
     A session belongs to the university of its content item's course; one without an item (none chosen, or the
     item was deleted) to every university its owner is a member of, so the strictest of their retentions wins."""
     return await repo.delete_sessions_where(session, repo.idle_in_university(university_id, cutoff))
+
+
+async def read_session(session: AsyncSession, principal: Principal, reading: ChatReading) -> ChatSessionRead:
+    """The owner's read, or a staff read under the policy's chat_visibility (audited)."""
+    await oversight.audit_read(session, principal, reading, "session")
+    return await session_read(session, reading.chat)
+
+
+async def read_messages(
+    session: AsyncSession, principal: Principal, reading: ChatReading, before: int | None, limit: int
+) -> MessagePage:
+    await oversight.audit_read(session, principal, reading, "messages")
+    only = await oversight.visible_messages(session, reading)
+    if only is None:
+        return await list_messages(session, reading.chat, before, limit)
+    # Private mode: the flagged messages and the one before each, in one page (from any branch: staff read what was
+    # flagged, not the student's current path; each is shown alone, so its siblings are itself).
+    items = [
+        PathMessageRead(
+            id=m.id,
+            session_id=m.session_id,
+            parent_message_id=m.parent_message_id,
+            role=m.role,
+            content=m.content,
+            meta=m.meta,
+            created_at=m.created_at,
+            sibling_ids=[m.id],
+        )
+        for m in only
+    ]
+    return MessagePage(items=items, limit=limit, next_before=None)
 
 
 async def list_messages(session: AsyncSession, chat: ChatSession, before: int | None, limit: int) -> MessagePage:

@@ -20,6 +20,7 @@ from twosigma.authz.access import (
     courses,
     enrollments,
     feature_requests,
+    governance,
     invitations,
     lti,
     privacy,
@@ -248,6 +249,14 @@ async def get_audited_university(p: CurrentPrincipal, university_id: IdPath, ses
     return await tenancy_access.audited_university(session, p, university_id)
 
 
+async def get_governed_university(p: CurrentPrincipal, university_id: IdPath, session: DbSession) -> University:
+    return await governance.governed_university(session, p, university_id)
+
+
+async def get_flag_scope(p: CurrentPrincipal, university_id: IdPath, session: DbSession) -> governance.FlagScope:
+    return await governance.flag_scope(session, p, university_id)
+
+
 async def get_visible_department(department_id: IdPath, session: DbSession, p: OptionalPrincipal) -> Department:
     return await tenancy_access.visible_department(session, p, department_id)
 
@@ -317,6 +326,16 @@ async def get_continuable_session(
 ) -> ChatSession:
     await tutor.ensure_tutor_access(session, principal, open_chat=effective.tutor_open_chat, chat=chat)
     return chat
+
+
+async def get_readable_chat(
+    session: DbSession, principal: CurrentPrincipal, session_id: IdPath, effective: Effective
+) -> governance.ChatReading:
+    return await governance.readable_chat(session, principal, session_id, effective)
+
+
+async def get_insight_course(principal: CurrentPrincipal, course: VisibleCourse) -> Course:
+    return await governance.insight_course(principal, course)
 
 
 async def get_own_note(session: DbSession, principal: CurrentPrincipal, note_id: IdPath) -> ChatNote:

@@ -18,7 +18,9 @@ from twosigma.content.tree import build_tree
 from twosigma.content.tree_cache import TreeCache, TreeKey
 from twosigma.courses.models import Course
 from twosigma.enums import ModuleType
+from twosigma.governance.services import policy as governance_policy
 from twosigma.kit.errors import Conflict, Invalid, NotFound, not_found
+from twosigma.system_settings.effective import EffectiveSettings
 
 
 class RootModule(Conflict):
@@ -169,9 +171,12 @@ async def move_module(session: AsyncSession, module: Module, body: ModuleMove) -
     return current
 
 
-async def course_tree(session: AsyncSession, access: CourseAccess, cache: TreeCache) -> bytes:
+async def course_tree(
+    session: AsyncSession, access: CourseAccess, cache: TreeCache, effective: EffectiveSettings
+) -> bytes:
     """The tree's JSON: from `cache` while the course's content is at the version the caller's course row holds;
-    otherwise one query whatever the size (modules and item summaries in one UNION ALL), nested in Python."""
+    otherwise one query whatever the size (modules and item summaries in one UNION ALL), nested in Python. Plus
+    `tutor_enabled`, the course's tutor policy now (one query; not cached: a policy change shows at once)."""
     key = TreeKey(access.course.id, access.course.content_version, access.staff_view)
     body = cache.get(key)
     if body is None:
@@ -182,4 +187,6 @@ async def course_tree(session: AsyncSession, access: CourseAccess, cache: TreeCa
         # Plain dicts serialized once (no per-row model); the shape is schemas.CourseTree.
         body = orjson.dumps({"course_id": access.course.id, "root": root})
         cache.put(key, body)
-    return body
+    enabled = await governance_policy.tutor_enabled_for_course(session, effective, access.course)
+    # The cached object's closing brace makes room for the one field that is not cached.
+    return body[:-1] + (b',"tutor_enabled":true}' if enabled else b',"tutor_enabled":false}')

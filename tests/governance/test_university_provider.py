@@ -1,0 +1,158 @@
+"""A university's own provider: its admins set it (secrets encrypted and masked), and its students' turns — only
+theirs — go to that provider with the university's key."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.fakes import FakeAnthropic, FakeOpenAI
+from tests.fixtures.factories import auth_headers
+from tests.fixtures.tutor import API, Lesson, make_chat, make_lesson
+from tests.governance.conftest import ANTHROPIC_KEY
+from twosigma.config import Settings
+from twosigma.governance.models import UniversitySetting
+
+UNIVERSITY_KEY = "sk-university-a-0123456789abcd"
+
+
+@pytest.fixture
+async def lesson_a(db: AsyncSession) -> Lesson:
+    return await make_lesson(db)
+
+
+@pytest.fixture
+async def lesson_b(db: AsyncSession) -> Lesson:
+    return await make_lesson(db)
+
+
+async def configure(client: httpx.AsyncClient, settings: Settings, lesson: Lesson, fake: FakeOpenAI) -> None:
+    url = f"{API}/universities/{lesson.classroom.campus.university.id}/settings"
+    headers = auth_headers(settings, lesson.classroom.campus.admin)
+    for key, value in (
+        ("llm.provider", "openai"),
+        ("llm.openai_api_key", UNIVERSITY_KEY),
+        ("llm.openai_base_url", f"{fake.url}/v1"),
+    ):
+        r = await client.put(f"{url}/{key}", json={"value": value}, headers=headers)
+        assert r.status_code == 200, r.text
+
+
+async def send(client: httpx.AsyncClient, settings: Settings, db: AsyncSession, lesson: Lesson) -> httpx.Response:
+    chat = await make_chat(db, lesson.student, content_item_id=lesson.item.id)
+    return await client.post(
+        f"{API}/chat/sessions/{chat.id}/messages",
+        json={"content": "Hi"},
+        headers=auth_headers(settings, lesson.student),
+    )
+
+
+class TestTheUniversitysProvider:
+    async def test_the_university_key_is_used_for_its_students_only(
+        self,
+        client: httpx.AsyncClient,
+        db: AsyncSession,
+        settings: Settings,
+        lesson_a: Lesson,
+        lesson_b: Lesson,
+        anthropic: FakeAnthropic,
+        fake_openai: FakeOpenAI,
+    ) -> None:
+        await configure(client, settings, lesson_a, fake_openai)
+        a = await send(client, settings, db, lesson_a)
+        assert a.status_code == 200, a.text
+        assert a.json()["assistant_message"]["meta"]["provider"] == "openai"
+        [call] = fake_openai.requests
+        assert {name.lower(): value for name, value in call.headers.items()}[
+            "authorization"
+        ] == f"Bearer {UNIVERSITY_KEY}"
+        assert anthropic.requests == []
+        b = await send(client, settings, db, lesson_b)
+        assert b.json()["assistant_message"]["meta"]["provider"] == "anthropic"
+        sent = {name.lower(): value for name, value in anthropic.last_request.headers.items()}
+        # The platform's key, in whichever header this SDK version sends it.
+        assert ANTHROPIC_KEY in (sent.get("x-api-key"), sent.get("authorization", "").removeprefix("Bearer "))
+        assert len(fake_openai.requests) == 1
+
+    async def test_the_platforms_key_for_the_same_provider_is_never_lent(
+        self,
+        client: httpx.AsyncClient,
+        db: AsyncSession,
+        settings: Settings,
+        lesson_a: Lesson,
+        anthropic: FakeAnthropic,
+        fake_openai: FakeOpenAI,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        monkeypatch.setenv("TWOSIGMA_LLM_OPENAI_API_KEY", "sk-platform-openai-0123456789")
+        url = f"{API}/universities/{lesson_a.classroom.campus.university.id}/settings/llm.provider"
+        headers = auth_headers(settings, lesson_a.classroom.campus.admin)
+        assert (await client.put(url, json={"value": "openai"}, headers=headers)).status_code == 200
+        r = await send(client, settings, db, lesson_a)
+        assert r.status_code == 503
+        assert r.json()["error"]["code"] == "llm_not_configured"
+        assert fake_openai.requests == []
+
+    async def test_secrets_are_encrypted_and_masked(
+        self,
+        client: httpx.AsyncClient,
+        db: AsyncSession,
+        settings: Settings,
+        lesson_a: Lesson,
+        fake_openai: FakeOpenAI,
+    ) -> None:
+        await configure(client, settings, lesson_a, fake_openai)
+        university_id = lesson_a.classroom.campus.university.id
+        r = await client.get(
+            f"{API}/universities/{university_id}/settings",
+            headers=auth_headers(settings, lesson_a.classroom.campus.admin),
+        )
+        items = {item["key"]: item for item in r.json()["items"]}
+        assert items["llm.openai_api_key"]["value"] == "••••abcd"
+        assert items["llm.openai_api_key"]["is_encrypted"] is True
+        assert items["llm.provider"]["value"] == "openai"
+        stored = await db.scalar(
+            select(UniversitySetting.setting_value).where(
+                UniversitySetting.university_id == university_id, UniversitySetting.setting_key == "llm.openai_api_key"
+            )
+        )
+        assert stored is not None
+        assert UNIVERSITY_KEY not in stored
+
+    @pytest.mark.parametrize(
+        ("key", "value"),
+        [("llm.provider", "mystery"), ("llm.prices", {}), ("tutor.enabled", True), ("llm.temperature", 9)],
+    )
+    async def test_a_key_or_value_the_platform_would_refuse_is_422(
+        self, client: httpx.AsyncClient, settings: Settings, lesson_a: Lesson, key: str, value: object
+    ) -> None:
+        url = f"{API}/universities/{lesson_a.classroom.campus.university.id}/settings/{key}"
+        r = await client.put(
+            url, json={"value": value}, headers=auth_headers(settings, lesson_a.classroom.campus.admin)
+        )
+        assert r.status_code == 422
+
+    async def test_only_its_admins(self, client: httpx.AsyncClient, settings: Settings, lesson_a: Lesson) -> None:
+        campus = lesson_a.classroom.campus
+        url = f"{API}/universities/{campus.university.id}/settings"
+        assert (await client.get(url, headers=auth_headers(settings, campus.instructor))).status_code == 403
+        assert (await client.get(url, headers=auth_headers(settings, campus.outsider_admin))).status_code == 404
+
+    async def test_deleting_the_provider_returns_the_students_to_the_platforms(
+        self,
+        client: httpx.AsyncClient,
+        db: AsyncSession,
+        settings: Settings,
+        lesson_a: Lesson,
+        anthropic: FakeAnthropic,
+        fake_openai: FakeOpenAI,
+    ) -> None:
+        await configure(client, settings, lesson_a, fake_openai)
+        url = f"{API}/universities/{lesson_a.classroom.campus.university.id}/settings/llm.provider"
+        headers = auth_headers(settings, lesson_a.classroom.campus.admin)
+        assert (await client.delete(url, headers=headers)).status_code == 204
+        assert (await client.delete(url, headers=headers)).status_code == 404
+        r = await send(client, settings, db, lesson_a)
+        assert r.json()["assistant_message"]["meta"]["provider"] == "anthropic"
