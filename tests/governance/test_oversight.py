@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.fixtures.factories import auth_headers, make_member
-from tests.fixtures.tutor import API, Lesson, make_chat, make_lesson
+from tests.fixtures.tutor import API, Lesson, chain_messages, make_chat, make_lesson
 from twosigma.audit.models import AuditEvent
 from twosigma.config import Settings
 from twosigma.enums import MessageRole, UserRole
@@ -34,6 +34,7 @@ async def chat_with(db: AsyncSession, lesson: Lesson, texts: list[str], *, flag_
         db.add(message)
         await db.flush()
         messages.append(message)
+    await chain_messages(db, chat.id)  # one path, as a conversation the tutor stored
     if flag_at is not None:
         db.add(
             TutorFlag(
