@@ -31,6 +31,7 @@ from twosigma.feature_requests.router import router as feature_requests_router
 from twosigma.health.router import health_router, metrics_router
 from twosigma.invitations.router import router as invitations_router
 from twosigma.jobs.runner import JobRunner
+from twosigma.retrieval.services.embedding import embedding_queue
 from twosigma.kit.cache import CacheInvalidation
 from twosigma.kit.docs import install_docs
 from twosigma.kit.handlers import install_error_handlers
@@ -117,7 +118,9 @@ def build_state(settings: Settings, database: Database | None = None) -> AppStat
         api_key_cache=invalidation.register(ApiKeyCache()),
         effective_cache=invalidation.register(EffectiveCache()),
         tree_cache=TreeCache(),
-        jobs=JobRunner([mail.mail_queue(settings), privacy.export_queue(), privacy.retention_queue()]),
+        jobs=JobRunner(
+            [mail.mail_queue(settings), privacy.export_queue(), privacy.retention_queue(), embedding_queue(settings)]
+        ),
         db=database,
     )
 

@@ -48,11 +48,17 @@ class EffectiveSettings:
     llm_temperature: float = 0.7
     llm_max_tokens: int = 1024
     llm_timeout_seconds: float = 60.0
+    llm_embedding_provider: str | None = None
+    llm_embedding_model: str | None = None
+    llm_embedding_base_url: str | None = None
+    llm_embedding_api_key: str | None = field(default=None, repr=False)
     tutor_default_prompt_name: str = "General Protocol"
     tutor_history_token_budget: int = 8000
     tutor_messages_per_minute: int = 20
     tutor_tokens_per_day: int = 200_000
     tutor_open_chat: bool = False
+    tutor_retrieval_k: int = 4
+    tutor_retrieval_token_budget: int = 1500
     mail_smtp_host: str | None = None
     mail_smtp_port: int = 587
     mail_smtp_username: str | None = None

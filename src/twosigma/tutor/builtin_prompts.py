@@ -1,4 +1,8 @@
-"""The built-in tutor prompt, installed on first start (`twosigma serve`) if no prompt of its name exists."""
+"""The built-in tutor prompt, installed on first start (`twosigma serve`) if no prompt of its name exists.
+
+A later release's built-in text reaches existing installs as a new version only while the installed latest version
+is an earlier built-in text word for word (installed by "system"): a prompt an admin edited is never replaced.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ logger = logging.getLogger(__name__)
 GENERAL_PROTOCOL = "General Protocol"
 SYSTEM_ACTOR = Actor(created_by="system", audit="system", may_move_protected=True)
 
-GENERAL_PROTOCOL_TEXT = """\
+GENERAL_PROTOCOL_V1_TEXT = """\
 You are a patient, encouraging tutor working one-to-one with {{student_name}}, a student in the course \
 "{{course_title}}" ({{course_code}}). They are studying "{{content_title}}" in the module "{{module_title}}".
 
@@ -51,12 +55,33 @@ introductory level and adjust to how they write).
 Markdown for lists, code and formulas when it helps readability.
 """
 
+# Issue 21: the course material retrieved for each turn (retrieval/services/search.py), with the citing rule.
+COURSE_MATERIAL_SECTION = """\
+## Course material
+Passages of the course that may answer the student's question, numbered:
+{{course_material}}
+
+When you use one of these passages, cite it by its number in square brackets, like [1] or [2], right after the \
+sentence that uses it, so the student can open the source. Cite only numbers listed above; never invent a source. \
+If nothing above is relevant, answer from the item's material and do not cite.
+
+"""
+
+GENERAL_PROTOCOL_TEXT = GENERAL_PROTOCOL_V1_TEXT.replace(
+    "## How you teach\n", COURSE_MATERIAL_SECTION + "## How you teach\n", 1
+)
+
+# Every earlier built-in text, oldest first: an install whose latest version is one of these is upgraded.
+EARLIER_TEXTS = (GENERAL_PROTOCOL_V1_TEXT,)
+
 
 async def install_builtin_prompts(session: AsyncSession) -> bool:
-    """Create "General Protocol" v1 labelled `production` unless a prompt of that name exists. Idempotent; the
-    caller commits. True when it was created."""
+    """Create "General Protocol" labelled `production` unless a prompt of that name exists, or add the current
+    built-in text as a new version when the latest is an untouched earlier built-in. Idempotent; the caller
+    commits. True when a version was created."""
     await prompt_repo.lock_name(session, GENERAL_PROTOCOL)  # two servers starting at once install it once
-    if await prompt_repo.latest_row(session, GENERAL_PROTOCOL) is not None:
+    latest = await prompt_repo.latest_row(session, GENERAL_PROTOCOL)
+    if latest is not None and not (latest.created_by == SYSTEM_ACTOR.created_by and latest.prompt in EARLIER_TEXTS):
         return False
     body = PromptCreate.model_validate(
         {

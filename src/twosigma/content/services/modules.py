@@ -19,6 +19,7 @@ from twosigma.content.tree_cache import TreeCache, TreeKey
 from twosigma.courses.models import Course
 from twosigma.enums import ModuleType
 from twosigma.kit.errors import Conflict, Invalid, NotFound, not_found
+from twosigma.retrieval.services import indexing
 
 
 class RootModule(Conflict):
@@ -114,9 +115,13 @@ async def update_module(session: AsyncSession, module: Module, body: ModuleUpdat
             raise RootModule("The course root's type cannot change.")
         if changes.get("is_published") is False:
             raise RootModule("The course root is always published; unpublish the course instead.")
+    published_before = module.is_published
     for name, value in changes.items():
         setattr(module, name, value)
     await session.flush()
+    if module.is_published != published_before:
+        # Publishing or unpublishing a module does so for every item under it: the course index follows at once.
+        await indexing.index_module(session, module.id)
     return module
 
 
@@ -166,6 +171,8 @@ async def move_module(session: AsyncSession, module: Module, body: ModuleMove) -
     if new_depth != current.depth:
         await repo.recompute_depths(session, current.id, new_depth)
     await session.refresh(current)
+    # Under a new parent, the subtree's items may have become published or unpublished.
+    await indexing.index_module(session, current.id)
     return current
 
 
