@@ -19,6 +19,7 @@ from twosigma.api_keys.cli import api_keys_app
 from twosigma.demo.cli import demo_app
 from twosigma.kit.cli import command_settings, console, fail
 from twosigma.prompts.cli import prompts_app
+from twosigma.retrieval.cli import index_app
 from twosigma.system_settings.cli import settings_app
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ app.add_typer(settings_app, name="settings")
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(api_keys_app, name="api-keys")
 app.add_typer(demo_app, name="demo")
+app.add_typer(index_app, name="index")
 admin_app = typer.Typer(help="Platform administrators.", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
 

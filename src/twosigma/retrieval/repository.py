@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Row, cast, delete, func, insert, literal, select, text, update
+from sqlalchemy import Row, cast, delete, func, insert, literal, literal_column, select, text, update
 from sqlalchemy.dialects.postgresql import REGCONFIG
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -150,7 +150,7 @@ async def item_sources(session: AsyncSession, item_ids: Sequence[int]) -> list[I
 
 def tsv_expression(config: Any, title: Any, body: Any) -> Any:
     """The title weighted A (it names what the chunk is about), the body at the default weight."""
-    return func.setweight(func.to_tsvector(config, title), literal("A")).op("||")(func.to_tsvector(config, body))
+    return func.setweight(func.to_tsvector(config, title), literal_column("'A'")).op("||")(func.to_tsvector(config, body))
 
 
 async def delete_chunks(session: AsyncSession, item_ids: Sequence[int]) -> None:
