@@ -31,7 +31,6 @@ from twosigma.feature_requests.router import router as feature_requests_router
 from twosigma.health.router import health_router, metrics_router
 from twosigma.invitations.router import router as invitations_router
 from twosigma.jobs.runner import JobRunner
-from twosigma.retrieval.services.embedding import embedding_queue
 from twosigma.kit.cache import CacheInvalidation
 from twosigma.kit.docs import install_docs
 from twosigma.kit.handlers import install_error_handlers
@@ -53,6 +52,7 @@ from twosigma.progress.router import router as progress_router
 from twosigma.prompts.cache import PromptCache
 from twosigma.prompts.routers.langfuse import router as public_prompts_router
 from twosigma.prompts.routers.v1 import router as prompts_router
+from twosigma.retrieval.services.embedding import embedding_queue
 from twosigma.sso.router import router as sso_router
 from twosigma.system_settings.cache import EffectiveCache
 from twosigma.system_settings.router import router as system_settings_router

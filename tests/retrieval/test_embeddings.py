@@ -62,8 +62,11 @@ class TestWorker:
         ).one()
         assert (row.model, row.dims) == ("fake-embed", 3)
         assert row.v == "[0,0,0.2]"
-        index = await db.scalar(text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_retrieval_embeddings_hnsw_3'"))
-        assert index is not None and "hnsw" in index
+        index = await db.scalar(
+            text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_retrieval_embeddings_hnsw_3'")
+        )
+        assert index is not None
+        assert "hnsw" in index
         assert await db.scalar(select(EmbeddingJob.id)) is None  # done jobs are removed
 
     async def test_a_provider_failure_is_retried_later_and_full_text_keeps_serving(

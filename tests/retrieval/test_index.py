@@ -45,7 +45,9 @@ class TestContentWrites:
     async def test_an_edit_replaces_the_chunks(self, db: AsyncSession, course: Course) -> None:
         item = await course.add("Cells", "Mitochondria make energy.")
         response = await course.client.patch(
-            f"{API}/content-items/{item}", json={"data_json": {"body": "Ribosomes build proteins."}}, headers=course.editor
+            f"{API}/content-items/{item}",
+            json={"data_json": {"body": "Ribosomes build proteins."}},
+            headers=course.editor,
         )
         assert response.status_code == 200, response.text
         assert await matches(db, course.classroom.course.id, "mitochondria") == []
@@ -80,7 +82,9 @@ class TestContentWrites:
         hidden = await make_module(db, parent=course.module, title="Drafts", is_published=False)
         item = await course.add("Movable", "Moves around.")
         response = await course.client.post(
-            f"{API}/content-items/{item}/move", json={"module_id": hidden.id, "sequence_index": 0}, headers=course.editor
+            f"{API}/content-items/{item}/move",
+            json={"module_id": hidden.id, "sequence_index": 0},
+            headers=course.editor,
         )
         assert response.status_code == 200, response.text
         assert await chunks_of(db, item) == []
@@ -173,7 +177,5 @@ class TestRebuild:
         assert len(await chunks_of(db, raw.id)) == 1
         assert len(await chunks_of(db, kept)) == 1
         assert seen[-1] == (2, 2)
-        total = await db.scalar(
-            select(func.count()).where(RetrievalChunk.course_id == course.classroom.course.id)
-        )
+        total = await db.scalar(select(func.count()).where(RetrievalChunk.course_id == course.classroom.course.id))
         assert total == 2

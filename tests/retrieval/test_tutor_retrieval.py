@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.fakes import FakeAnthropic
 from tests.fixtures.content import make_module
-from tests.fixtures.courses import make_campus, make_enrollment
+from tests.fixtures.courses import make_enrollment
 from tests.fixtures.quiz_content import SECRET_VALUES, make_quiz_type, quiz
 from tests.fixtures.tutor import API, SSE, parse_sse
 from tests.retrieval.conftest import Course, make_indexed_course
@@ -110,7 +110,10 @@ class TestCourseMaterial:
         theirs = await active.add("Turgor", "ACTIVECOURSE semipermeable membrane pressure")
         dropped = await make_indexed_course(db, client, settings)
         await make_enrollment(
-            db, user=course.classroom.enrolled, offering=dropped.classroom.campus.offering, status=EnrollmentStatus.DROPPED
+            db,
+            user=course.classroom.enrolled,
+            offering=dropped.classroom.campus.offering,
+            status=EnrollmentStatus.DROPPED,
         )
         await dropped.add("Plasmolysis", "DROPPEDCOURSE semipermeable membrane")
         stranger = await make_indexed_course(db, client, settings)

@@ -9,7 +9,13 @@ from tests.fixtures.prompts import make_prompt
 from twosigma.prompts.models import Prompt
 from twosigma.prompts.services.queries import get_resolved_prompt
 from twosigma.prompts.templates import content_variable_names
-from twosigma.tutor.builtin_prompts import GENERAL_PROTOCOL, install_builtin_prompts
+from twosigma.tutor.builtin_prompts import (
+    GENERAL_PROTOCOL,
+    GENERAL_PROTOCOL_TEXT,
+    GENERAL_PROTOCOL_V1_TEXT,
+    SYSTEM_ACTOR,
+    install_builtin_prompts,
+)
 
 VARIABLES = {
     "content_title",
@@ -23,6 +29,7 @@ VARIABLES = {
     "study_level",
     "learning_goal",
     "locale",
+    "course_material",
 }
 
 
@@ -51,3 +58,20 @@ class TestInstallBuiltinPrompts:
         await make_prompt(db, GENERAL_PROTOCOL, "our own tutor text", labels=["production"])
         assert await install_builtin_prompts(db) is False
         assert (await get_resolved_prompt(db, GENERAL_PROTOCOL)).prompt == "our own tutor text"
+
+
+class TestUpgradingTheBuiltinPrompt:
+    async def test_an_untouched_earlier_builtin_gets_the_current_text_as_a_new_production_version(
+        self, db: AsyncSession
+    ) -> None:
+        await make_prompt(db, GENERAL_PROTOCOL, GENERAL_PROTOCOL_V1_TEXT, labels=["production"], actor=SYSTEM_ACTOR)
+        assert await install_builtin_prompts(db) is True
+        prompt = await get_resolved_prompt(db, GENERAL_PROTOCOL)
+        assert (prompt.version, prompt.prompt) == (2, GENERAL_PROTOCOL_TEXT)
+        assert "production" in prompt.labels
+        assert await install_builtin_prompts(db) is False
+
+    async def test_an_earlier_builtin_text_saved_by_an_admin_is_left_alone(self, db: AsyncSession) -> None:
+        await make_prompt(db, GENERAL_PROTOCOL, GENERAL_PROTOCOL_V1_TEXT, labels=["production"])
+        assert await install_builtin_prompts(db) is False
+        assert await versions(db) == 1

@@ -150,7 +150,9 @@ async def item_sources(session: AsyncSession, item_ids: Sequence[int]) -> list[I
 
 def tsv_expression(config: Any, title: Any, body: Any) -> Any:
     """The title weighted A (it names what the chunk is about), the body at the default weight."""
-    return func.setweight(func.to_tsvector(config, title), literal_column("'A'")).op("||")(func.to_tsvector(config, body))
+    return func.setweight(func.to_tsvector(config, title), literal_column("'A'")).op("||")(
+        func.to_tsvector(config, body)
+    )
 
 
 async def delete_chunks(session: AsyncSession, item_ids: Sequence[int]) -> None:
