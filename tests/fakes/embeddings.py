@@ -1,4 +1,5 @@
-"""A fake OpenAI-compatible embeddings API (POST /v1/embeddings) on 127.0.0.1, so the real `openai` SDK calls it.
+"""A fake OpenAI-compatible embeddings API (POST /v1/embeddings) on 127.0.0.1, so the real `openai` SDK calls it;
+also Bedrock's Titan InvokeModel (POST /model/{id}/invoke, `{"inputText"}` → `{"embedding"}`; signatures not checked).
 
 Vectors are deterministic: each word of `topics` found in a text adds its vector, and every text gets `base` (no
 vector is zero). `fake.fail = True` answers 500 to every request. Requests are recorded like every fake's.
@@ -39,11 +40,16 @@ class FakeEmbeddings(FakeHTTPServer):
         texts: list[str] = []
         for request in self.requests:
             body = request.json()
-            value = body["input"]
+            value = body.get("input", body.get("inputText"))
             texts.extend([value] if isinstance(value, str) else value)
         return texts
 
     def respond(self, request: RecordedRequest) -> FakeResponse:
+        if request.method == "POST" and request.path.startswith("/model/") and request.path.endswith("/invoke"):
+            if self.fail:
+                return FakeResponse(500, {"content-type": "application/json"}, b'{"message": "down"}')
+            vector = self.vector(request.json()["inputText"])
+            return FakeResponse(200, {"content-type": "application/json"}, json.dumps({"embedding": vector}).encode())
         if request.method != "POST" or not request.path.endswith("/embeddings"):
             return FakeResponse(404, {"content-type": "application/json"}, b'{"error": {"message": "not found"}}')
         if self.fail:

@@ -24,7 +24,7 @@ def rebuild_command(
     course: Annotated[int | None, typer.Option("--course", help="Only this course (its id).", min=1)] = None,
 ) -> None:
     """Rebuild the course index (every course, or one), and queue embeddings when a provider is configured."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
     from twosigma.db.bootstrap import committed_session, run_with_database
     from twosigma.retrieval.services import indexing
@@ -46,7 +46,7 @@ def rebuild_command(
             for course_id in courses:
                 items = progress.add_task(f"course {course_id}: items", total=None)
 
-                def advance(done: int, total: int, task: int = items) -> None:
+                def advance(done: int, total: int, task: TaskID = items) -> None:
                     progress.update(task, completed=done, total=total)
 
                 async with committed_session(engine) as session:

@@ -91,7 +91,7 @@ async def _openai(config: EmbeddingConfig, texts: Sequence[str], timeout_seconds
     return vectors
 
 
-def _signed_headers(config: EmbeddingConfig, url: str, body: bytes) -> dict[str, str]:
+def signed_headers(config: EmbeddingConfig, url: str, body: bytes) -> dict[str, str]:
     """SigV4 headers for one InvokeModel request (botocore's signer; the default credential chain when no keys are
     configured, which may read files or the instance metadata: run in a thread)."""
     import botocore.session  # type: ignore[import-untyped]
@@ -120,7 +120,7 @@ async def _bedrock(config: EmbeddingConfig, texts: Sequence[str], timeout_second
 
         async def one(text: str) -> list[float]:
             body = json.dumps({"inputText": text}).encode()
-            headers = await anyio.to_thread.run_sync(_signed_headers, config, url, body)
+            headers = await anyio.to_thread.run_sync(signed_headers, config, url, body)
             response = await client.post(url, content=body, headers=headers)
             if response.status_code != 200:
                 raise EmbeddingFailed(f"Bedrock answered {response.status_code}: {response.text[:200]}")
