@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event, select, text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.fakes.embeddings import FakeEmbeddings
@@ -107,22 +107,3 @@ class TestFusedRanking:
         # Without a provider the same index ranks by full text alone.
         monkeypatch.delenv("TWOSIGMA_LLM_EMBEDDING_PROVIDER")
         assert await ranked(db, settings, course) == ([x, y, z], "fts")
-
-
-class TestQueries:
-    async def test_full_text_retrieval_is_one_query(self, db: AsyncSession, settings: Settings, course: Course) -> None:
-        await course.add("Volcanoes", "Volcanoes come out of the ground.")
-        effective = await get_effective_settings(db, settings)
-        statements: list[str] = []
-
-        def count(*args: object) -> None:
-            statements.append(str(args[2]))
-
-        engine = (await db.connection()).engine.sync_engine
-        event.listen(engine, "before_cursor_execute", count)
-        try:
-            found = await retrieve(db, effective, QUESTION, course_id=course.classroom.course.id, user_id=0)
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
-        assert len(found.sources) == 1
-        assert len(statements) == 1, statements
