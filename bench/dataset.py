@@ -80,12 +80,14 @@ class Plan:
     chat_lengths: tuple[int, ...]
 
 
-# A vocabulary for the items' readings (retrieval scenario): every reading is 40 words drawn from it, so a
-# three-word question matches a few dozen of the 10,000 items, as a real course's would.
+# A vocabulary for the items' readings (retrieval scenario): 2,002 made-up words, every reading 40 of them, so a
+# word occurs in about 2% of the items and a three-word question matches several hundred of the 10,000, as a
+# question about a common topic of a real course would.
 VOCABULARY = [
-    f"{a}{b}"
+    f"{a}{b}{c}"
     for a in ("pho", "ker", "mal", "tor", "vin", "sal", "dre", "qua", "lum", "zen", "bri", "cor", "fen", "gal")
-    for b in ("ton", "ix", "ara", "ulo", "esta", "ium", "ogen", "ance", "ity", "ema", "olis", "ator", "ine")
+    for b in ("ta", "ri", "mo", "ne", "su", "lo", "ka", "pe", "di", "vu", "xo")
+    for c in ("n", "x", "ra", "lo", "sta", "um", "gen", "nce", "ty", "ma", "lis", "tor", "ine")
 ]
 
 

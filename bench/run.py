@@ -249,13 +249,15 @@ async def measure_retrieval(bench: Bench) -> dict[str, Any]:
 
     from bench.dataset import VOCABULARY
     from twosigma.db.engine import Database
-    from twosigma.retrieval.services.search import retrieve
+    from twosigma.retrieval.services.search import query_text, retrieve
     from twosigma.system_settings.effective import get_effective_settings
 
     database = Database.from_url(bench.url, bench.settings)
     pick = random.Random(21)
     n = 30 if bench.smoke else 400
-    questions = [" ".join(pick.choice(VOCABULARY) for _ in range(3)) + "?" for _ in range(n)]
+    questions = [
+        query_text("What links " + " and ".join(pick.choice(VOCABULARY) for _ in range(3)) + "?", []) for _ in range(n)
+    ]
     course = bench.data.courses["main"].course_id
     student = bench.data.students[0]  # ACTIVE in every course of the data set
     out: dict[str, Any] = {"questions": n, "chunks": 0}

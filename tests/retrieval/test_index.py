@@ -89,6 +89,24 @@ class TestContentWrites:
         assert response.status_code == 200, response.text
         assert await chunks_of(db, item) == []
 
+    async def test_an_edit_that_leaves_the_text_alone_keeps_the_chunks_and_a_move_carries_them(
+        self, db: AsyncSession, course: Course
+    ) -> None:
+        item = await course.add("Stable", "Unchanged text.")
+        [before] = await chunks_of(db, item)
+        response = await course.client.patch(
+            f"{API}/content-items/{item}", json={"estimated_duration_seconds": 60}, headers=course.editor
+        )
+        assert response.status_code == 200, response.text
+        other = await make_module(db, parent=course.module, title="Other")
+        response = await course.client.post(
+            f"{API}/content-items/{item}/move", json={"module_id": other.id, "sequence_index": 0}, headers=course.editor
+        )
+        assert response.status_code == 200, response.text
+        [after] = await chunks_of(db, item)
+        assert after.id == before.id  # same row: its vector, if any, is kept
+        assert after.module_id == other.id
+
     async def test_a_deleted_item_leaves_nothing_in_the_index(self, db: AsyncSession, course: Course) -> None:
         item = await course.add("Gone", "Soon deleted.")
         response = await course.client.delete(f"{API}/content-items/{item}", headers=course.editor)
@@ -173,7 +191,7 @@ class TestRebuild:
         written = await indexing.rebuild_course(
             db, course.classroom.course.id, progress=lambda done, total: seen.append((done, total))
         )
-        assert written == 2
+        assert written == 1  # the kept item's text did not change: its chunk (and vector) stays
         assert len(await chunks_of(db, raw.id)) == 1
         assert len(await chunks_of(db, kept)) == 1
         assert seen[-1] == (2, 2)

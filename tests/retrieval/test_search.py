@@ -45,3 +45,13 @@ class TestReadiness:
             assert "details" not in body
         else:
             assert body["details"] == {"retrieval": FULL_TEXT_ONLY}
+
+
+class TestQueryText:
+    def test_stop_words_go_and_the_students_words_come_before_the_previous_turns(self) -> None:
+        from twosigma.retrieval.services.search import query_text
+
+        assert query_text("What is the Calvin cycle?", ["Tell me about photosynthesis", "It happens in leaves."]) == (
+            "calvin cycle photosynthesis happens leaves"
+        )
+        assert query_text("Why?", []) == ""

@@ -26,7 +26,9 @@ EMBEDDING_JOBS = JobTable(
     done="DONE",
     failed="FAILED",
     max_attempts=8,
-    lease=timedelta(minutes=2),
+    # Generous next to a batch's provider calls (each up to llm.timeout_seconds): a lease runs out only when the
+    # worker is gone.
+    lease=timedelta(minutes=10),
     # Embedding an item again writes the same vectors: a claim whose worker vanished is simply taken up again.
     reclaim_expired=True,
 )
@@ -152,6 +154,25 @@ def tsv_expression(config: Any, title: Any, body: Any) -> Any:
     """The title weighted A (it names what the chunk is about), the body at the default weight."""
     return func.setweight(func.to_tsvector(config, title), literal_column("'A'")).op("||")(
         func.to_tsvector(config, body)
+    )
+
+
+async def current_chunks(session: AsyncSession, item_ids: Sequence[int]) -> dict[int, list[tuple[str, str, int]]]:
+    """Item id → its chunks' (title, body, module_id) in order."""
+    rows = await session.execute(
+        select(RetrievalChunk.content_item_id, RetrievalChunk.title, RetrievalChunk.body, RetrievalChunk.module_id)
+        .where(RetrievalChunk.content_item_id.in_(list(item_ids)))
+        .order_by(RetrievalChunk.content_item_id, RetrievalChunk.chunk_index)
+    )
+    found: dict[int, list[tuple[str, str, int]]] = {}
+    for row in rows:
+        found.setdefault(row.content_item_id, []).append((row.title, row.body, row.module_id))
+    return found
+
+
+async def move_chunks(session: AsyncSession, item_id: int, module_id: int) -> None:
+    await session.execute(
+        update(RetrievalChunk).where(RetrievalChunk.content_item_id == item_id).values(module_id=module_id)
     )
 
 
@@ -291,8 +312,11 @@ def hnsw_index_name(dims: int) -> str:
 
 async def ensure_hnsw_index(session: AsyncSession, dims: int) -> None:
     """One HNSW index per dimension in use: an expression index over `embedding::vector(dims)`, partial on
-    `dims = N`, so the planner uses it for queries written the same way (`search_vectors`)."""
+    `dims = N`, so the planner uses it for queries written the same way (`search_vectors`). Looked up first:
+    CREATE INDEX locks the table against writes even when the index exists."""
     if not 0 < dims <= HNSW_MAX_DIMS:
+        return
+    if await session.scalar(text("SELECT to_regclass(:name) IS NOT NULL"), {"name": hnsw_index_name(dims)}):
         return
     await session.execute(
         text(

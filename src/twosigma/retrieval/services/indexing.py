@@ -27,22 +27,36 @@ def chunks_of(source: ItemSource) -> list[str]:
     return split(item_text(source.description, source.learning_objectives, data)) or [source.title]
 
 
-async def index_items(session: AsyncSession, item_ids: Sequence[int]) -> int:
-    """Re-index these items: the published ones get fresh chunks (and an embedding job), the rest lose theirs.
-    The number of chunks written."""
+async def index_items(session: AsyncSession, item_ids: Sequence[int], *, embed_all: bool = False) -> int:
+    """Re-index these items: the published ones get fresh chunks (and an embedding job) when their text changed,
+    the rest lose theirs. The number of chunks written."""
     ids = sorted(set(item_ids))
     if not ids:
         return 0
     published = await repo.published_item_ids(session, ids)
-    await repo.delete_chunks(session, ids)
     sources = await repo.item_sources(session, sorted(published))
-    chunks = [
-        NewChunk(s.course_id, s.id, s.module_id, index, s.title, body, s.text_search_config)
-        for s in sources
-        for index, body in enumerate(chunks_of(s))
-    ]
+    current = await repo.current_chunks(session, ids)
+    changed: list[int] = []
+    chunks: list[NewChunk] = []
+    for s in sources:
+        bodies = chunks_of(s)
+        existing = current.get(s.id, [])
+        if [(title, body) for title, body, _ in existing] == [(s.title, body) for body in bodies]:
+            # Same text (an edit of another field, a move, a republish): the chunks and their vectors stay.
+            if existing[0][2] != s.module_id:
+                await repo.move_chunks(session, s.id, s.module_id)
+            continue
+        changed.append(s.id)
+        chunks.extend(
+            NewChunk(s.course_id, s.id, s.module_id, index, s.title, body, s.text_search_config)
+            for index, body in enumerate(bodies)
+        )
+    kept = {s.id for s in sources} - set(changed)
+    await repo.delete_chunks(session, [item_id for item_id in ids if item_id not in kept])
     await repo.insert_chunks(session, chunks)
-    await repo.enqueue_embedding_jobs(session, [s.id for s in sources])
+    # `embed_all` (a rebuild): every published item gets a job; the worker embeds only chunks lacking a vector of
+    # the configured model, so after a model change everything is embedded again, and otherwise nothing is.
+    await repo.enqueue_embedding_jobs(session, [s.id for s in sources] if embed_all else changed)
     return len(chunks)
 
 
@@ -74,13 +88,14 @@ Progress = Callable[[int, int], None]
 async def rebuild_course(
     session: AsyncSession, course_id: int, *, batch: int = 200, progress: Progress | None = None
 ) -> int:
-    """Index a course from scratch: every published item again, chunks of anything else dropped. Chunks written."""
+    """Index a course again: every published item (chunks whose text is unchanged are kept, with their vectors),
+    chunks of anything else dropped, an embedding job for every item. Chunks written."""
     wanted = await repo.published_items_of_course(session, course_id)
     stale = sorted(await repo.indexed_item_ids(session, course_id) - set(wanted))
     await repo.delete_chunks(session, stale)
     written = 0
     for start in range(0, len(wanted), batch):
-        written += await index_items(session, wanted[start : start + batch])
+        written += await index_items(session, wanted[start : start + batch], embed_all=True)
         if progress is not None:
             progress(min(start + batch, len(wanted)), len(wanted))
     if progress is not None and not wanted:

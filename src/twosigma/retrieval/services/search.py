@@ -78,10 +78,36 @@ def fuse(*rankings: Sequence[int]) -> list[int]:
     return sorted(scores, key=lambda chunk_id: (-scores[chunk_id], order[chunk_id]))
 
 
+# Words too common to say what a question is about, in the languages a course most often uses. The `simple`
+# configuration (the default) keeps every word, and an OR-ed "what is the ..." would match, and rank, every chunk
+# of the course; language configurations drop their own stop words as well.
+STOP_WORDS = frozenset(
+    """
+    a an and are as at be been but by can could did do does for from had has have how i if in into is it its me
+    my no not of on or our so than that the their them then there these they this to too us was we were what
+    when where which who whom why will with would you your yes please tell explain about just also more once
+    der die das und ist ein eine einen nicht zu mit den von im ich du wie was warum wer auf für es sie er
+    le la les un une des et est de du en que qui pour pas dans ce il elle je tu comment pourquoi
+    el los las y es por con para una qué como del lo se al
+    il lo gli e di che per non un una sono come perché
+    het een en van dat niet ik je hoe wat waarom
+    o os as um uma que não para com como por
+    """.split()
+)
+# Most distinct words a query keeps: the student's own first, then the previous turn's.
+MAX_QUERY_TERMS = 16
+_WORDS = re.compile(r"\w+")
+
+
 def query_text(message: str, previous: Sequence[str]) -> str:
-    """The student's message, then the last turn before it (for a follow-up such as "and why is that?")."""
-    parts = [message[:QUERY_CHARS], *(p[: QUERY_CHARS // 2] for p in previous)]
-    return "\n".join(part for part in parts if part.strip())
+    """The words that say what the student asks about: their message's, then the last turn's before it (for a
+    follow-up such as "and why is that?"), without stop words, each once, at most MAX_QUERY_TERMS."""
+    terms: list[str] = []
+    for part in (message[:QUERY_CHARS], *(p[: QUERY_CHARS // 2] for p in previous)):
+        for word in _WORDS.findall(part.lower()):
+            if len(word) > 1 and word not in STOP_WORDS and word not in terms:
+                terms.append(word)
+    return " ".join(terms[:MAX_QUERY_TERMS])
 
 
 async def retrieve(
@@ -95,8 +121,10 @@ async def retrieve(
     """The course material for one turn: `course_id`'s, or (None) that of every course `user_id` is ACTIVE in."""
     started = time.perf_counter()
     k, budget = effective.tutor_retrieval_k, effective.tutor_retrieval_token_budget
-    if k <= 0 or budget <= 0 or not query.strip():
+    if k <= 0 or budget <= 0:
         return Retrieved([], 0, "off")
+    if not query.strip():  # nothing but stop words ("why?"): no material, and no query
+        return Retrieved([], 0, "fts")
     courses = [course_id] if course_id is not None else []
     scope_user = None if course_id is not None else user_id
     rows: dict[int, Any] = {}
