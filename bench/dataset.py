@@ -23,6 +23,7 @@ from twosigma.db.migrate import upgrade
 from twosigma.demo.copy import Copier, QuietReporter
 from twosigma.prompts.schemas import PromptCreate
 from twosigma.prompts.services.changes import Actor, create_prompt
+from twosigma.retrieval.services import indexing
 from twosigma.tutor.builtin_prompts import install_builtin_prompts
 
 PASSWORD = "bench-Passw0rd"
@@ -77,6 +78,22 @@ class Plan:
     progress_rows_per_writer: int
     chat_sessions: int
     chat_lengths: tuple[int, ...]
+
+
+# A vocabulary for the items' readings (retrieval scenario): 2,002 made-up words, every reading 40 of them, so a
+# word occurs in about 2% of the items and a three-word question matches several hundred of the 10,000, as a
+# question about a common topic of a real course would.
+VOCABULARY = [
+    f"{a}{b}{c}"
+    for a in ("pho", "ker", "mal", "tor", "vin", "sal", "dre", "qua", "lum", "zen", "bri", "cor", "fen", "gal")
+    for b in ("ta", "ri", "mo", "ne", "su", "lo", "ka", "pe", "di", "vu", "xo")
+    for c in ("n", "x", "ra", "lo", "sta", "um", "gen", "nce", "ty", "ma", "lis", "tor", "ine")
+]
+
+
+def reading(seed: int) -> str:
+    pick = random.Random(seed)
+    return " ".join(pick.choice(VOCABULARY) for _ in range(40)) + "."
 
 
 def plan_for(smoke: bool) -> Plan:
@@ -139,14 +156,24 @@ def _course(c: Copier, uni: int, subject: int, ctype: int, items: int, label: st
             "description",
             "sequence_index",
             "estimated_duration_seconds",
+            "data_json",
         ],
     )
     item_ids = []
     for i in range(items):
         item = c.new_id("content_items")
         item_ids.append(item)
+        body = json.dumps({"body": reading(course_id * 100_003 + i)})
         table.add(
-            item, lesson_ids[i % lessons], course_id, ctype, f"Item {i + 1}", "Read and practise.", i // lessons, 300
+            item,
+            lesson_ids[i % lessons],
+            course_id,
+            ctype,
+            f"Item {i + 1}",
+            "Read and practise.",
+            i // lessons,
+            300,
+            body,
         )
     return CourseInfo(course_id, offering_id, 1 + units + chapters + lessons, item_ids)
 
@@ -247,6 +274,9 @@ async def build(url: str, settings: Settings, smoke: bool) -> DataSet:
             session = AsyncSession(bind=conn, join_transaction_mode="create_savepoint")
             await install_builtin_prompts(session)
             await _composed_prompts(session)
+            # The course index, as `twosigma index rebuild` builds it (the COPY above went around the service).
+            for course_id in sorted({info.course_id for info in data.courses.values()}):
+                await indexing.rebuild_course(session, course_id, batch=1000)
             created = await create_key(session, settings, "bench", admin)
             data.api_public, data.api_secret = created.key.public_key, created.secret_key
             await session.commit()

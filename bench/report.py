@@ -54,6 +54,12 @@ def brief(name: str, r: dict[str, Any]) -> str:
             f"first delta p50 {r['first_delta'].get('p50', float('nan')):.1f} ms, server overhead p50 "
             f"{r['overhead'].get('p50', float('nan')):.1f} ms; burst errors {r['burst']['errors']}"
         )
+    if name == "retrieval":
+        c, a = r["course"], r["active_courses"]
+        return (
+            f"course of {r['chunks']} chunks p50/p99 {c['p50']:.1f}/{c['p99']:.1f} ms; "
+            f"active courses p50/p99 {a['p50']:.1f}/{a['p99']:.1f} ms"
+        )
     if name == "login_storm":
         return f"/health p99 {r['storm']['p99']:.1f} ms under the storm (idle {r['idle']['p99']:.1f} ms)"
     return "ok"
@@ -207,6 +213,24 @@ def rows(results: dict[str, Any]) -> list[list[str]]:
                 _verdict(burst["errors"] == 0 and burst["requests"] == r["streams"]),
             ]
         )
+    if "retrieval" in results:
+        r = results["retrieval"]
+        for label, key in (
+            ("the 10,000-item course", "course"),
+            ("every course the student is ACTIVE in", "active_courses"),
+        ):
+            m = r[key]
+            out.append(
+                [
+                    f"5c. Tutor retrieval over {label} ({r['questions']} questions, full text)",
+                    f"p50/p99 {_ms(m['p50'])}/{_ms(m['p99'])} ms, {m['sources']:.1f} sources a turn "
+                    f"({r['chunks']:,} chunks in the course)",
+                    "in-process, one session a call, as a turn's",
+                    "—",
+                    "—",
+                    "report",
+                ]
+            )
     if "login_storm" in results:
         r = results["login_storm"]
         s, i, lg = r["storm"], r["idle"], r["logins"]

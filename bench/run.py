@@ -22,7 +22,7 @@ from twosigma.auth.tokens import TokenType, encode_token
 from twosigma.config import Settings
 
 SECRET = "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
-SCENARIOS = ["users_me", "tree", "prompt", "progress", "tutor", "login_storm", "curves", "cli"]
+SCENARIOS = ["users_me", "tree", "prompt", "progress", "tutor", "retrieval", "login_storm", "curves", "cli"]
 # Scenarios that start their own processes and need neither the database nor the servers.
 STANDALONE = {"cli"}
 
@@ -174,6 +174,9 @@ class Bench:
             "burst": burst,
         }
 
+    def retrieval(self) -> None:
+        self.results["retrieval"] = asyncio.run(measure_retrieval(self))
+
     def login_storm(self) -> None:
         health = [[request("GET", "/health")]]
         logins = [
@@ -236,6 +239,55 @@ def run_cli_scenario(smoke: bool) -> dict[str, Any]:
     from bench import cli_startup
 
     return cli_startup.measure(runs=3 if smoke else 20)
+
+
+async def measure_retrieval(bench: Bench) -> dict[str, Any]:
+    """The retrieval of one tutor turn, in-process against the bench database (full text; no embedding provider):
+    three-word questions over the 10,000-item course (a session on one of its items), and over every course the
+    student is ACTIVE in (a session without an item). Each call in its own session, as a turn's."""
+    from sqlalchemy import text
+
+    from bench.dataset import VOCABULARY
+    from twosigma.db.engine import Database
+    from twosigma.retrieval.services.search import query_text, retrieve
+    from twosigma.system_settings.effective import get_effective_settings
+
+    database = Database.from_url(bench.url, bench.settings)
+    pick = random.Random(21)
+    n = 30 if bench.smoke else 400
+    questions = [
+        query_text("What links " + " and ".join(pick.choice(VOCABULARY) for _ in range(3)) + "?", []) for _ in range(n)
+    ]
+    course = bench.data.courses["main"].course_id
+    student = bench.data.students[0]  # ACTIVE in every course of the data set
+    out: dict[str, Any] = {"questions": n, "chunks": 0}
+    try:
+        async with database.sessionmaker() as session:
+            effective = await get_effective_settings(session, bench.settings)
+            out["chunks"] = int(
+                await session.scalar(text("SELECT count(*) FROM retrieval_chunks WHERE course_id = :c"), {"c": course})
+                or 0
+            )
+        for scope, course_id in (("course", course), ("active_courses", None)):
+            times: list[float] = []
+            found = 0
+            for i, question in enumerate([*questions[:10], *questions]):
+                async with database.sessionmaker() as session:
+                    started = time.perf_counter()
+                    result = await retrieve(session, effective, question, course_id=course_id, user_id=student)
+                    elapsed = (time.perf_counter() - started) * 1000
+                if i >= 10:  # the first ten warm the pool and the caches
+                    times.append(elapsed)
+                    found += len(result.sources)
+            times.sort()
+            out[scope] = {
+                "p50": times[len(times) // 2],
+                "p99": times[min(len(times) - 1, int(len(times) * 0.99))],
+                "sources": found / len(times),
+            }
+    finally:
+        await database.dispose()
+    return out
 
 
 async def count_tree_queries(bench: Bench, course_id: int, token: str) -> int:

@@ -22,6 +22,7 @@ from twosigma.kit.cli import command_settings, console, fail, warn, working
 from twosigma.lti.cli import lti_app
 from twosigma.ops.cli import db_backup, db_restore, db_status, db_stop, doctor
 from twosigma.prompts.cli import prompts_app
+from twosigma.retrieval.cli import index_app
 from twosigma.system_settings.cli import settings_app
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ app.add_typer(prompts_app, name="prompts")
 app.add_typer(api_keys_app, name="api-keys")
 app.add_typer(demo_app, name="demo")
 app.add_typer(lti_app, name="lti")
+app.add_typer(index_app, name="index")
 admin_app = typer.Typer(help="Platform administrators.", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
 

@@ -36,6 +36,7 @@ from twosigma.mail.models import MailOutbox
 from twosigma.privacy.models import ChatRetentionRun, DataExport
 from twosigma.progress.models import UserContentProgress, UserModuleProgress
 from twosigma.prompts.models import Prompt, PromptDependency, PromptLabelEvent
+from twosigma.retrieval.models import EmbeddingJob, RetrievalChunk
 from twosigma.sso.models import SsoExchangeCode, SsoIdentity, SsoLoginState, SsoProvider, UniversityAccessPolicy
 from twosigma.system_settings.models import SystemSetting
 from twosigma.taxonomy.models import ContentType, Domain, Subject
@@ -63,6 +64,7 @@ __all__ = [
     "DataExport",
     "Department",
     "Domain",
+    "EmbeddingJob",
     "FeatureRequest",
     "Invitation",
     "JobQueueRun",
@@ -85,6 +87,7 @@ __all__ = [
     "PromptLabelEvent",
     "QuizAttempt",
     "RefreshToken",
+    "RetrievalChunk",
     "SsoExchangeCode",
     "SsoIdentity",
     "SsoLoginState",

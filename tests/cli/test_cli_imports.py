@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-GROUPS = ["db", "settings", "prompts", "api-keys", "demo", "admin", "lti"]
+GROUPS = ["db", "settings", "prompts", "api-keys", "demo", "admin", "lti", "index"]
 
 # Prefixes of modules a help screen must not load.
 HEAVY = (

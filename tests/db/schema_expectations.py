@@ -258,6 +258,7 @@ TABLES: dict[str, Table] = {
             "is_published": Col(BOOL, default=FALSE),
             "is_coming_soon": Col(BOOL, default=FALSE),
             "content_version": Col(BIGINT, default=ZERO),  # migration 0005, raised by triggers
+            "text_search_config": Col(varchar(63), default=string_default("simple")),  # migration 0009
         },
         unique=frozenset({("university_id", "code")}),
         fks={
@@ -1120,4 +1121,58 @@ TABLES: dict[str, Table] = {
         fks={"university_id": ("universities.id", CASCADE)},
         primary_key=("university_id", "setting_key"),
     ),
+    # Migration 0009: the course index (docs/tutor.md "Retrieval and citations").
+    "retrieval_chunks": Table(
+        columns={
+            "id": _id(),
+            "course_id": _fk(),
+            "content_item_id": _fk(),
+            "module_id": Col(INT),
+            "chunk_index": Col(INT),
+            "title": Col(varchar(255)),
+            "body": Col(TEXT),
+            "tsv": Col("tsvector"),
+            "created_at": _created(),
+        },
+        unique=frozenset({("content_item_id", "chunk_index")}),
+        fks={"course_id": ("courses.id", CASCADE), "content_item_id": ("content_items.id", CASCADE)},
+        indexes=(Idx(("course_id",)), Idx(("tsv",), method="gin")),
+    ),
+    "retrieval_embedding_jobs": Table(
+        columns={
+            "id": _id(),
+            "content_item_id": Col(INT),
+            "status": Col(varchar(16), default=string_default("PENDING")),
+            "attempts": Col(INT, default=ZERO),
+            "next_attempt_at": _created(),
+            "lease_until": _nullable_ts(),
+            "last_error": Col(varchar(1000), nullable=True),
+            "created_at": _created(),
+        },
+        indexes=(Idx(("status", "next_attempt_at")), Idx(("content_item_id",))),
+        checks={
+            "ck_retrieval_embedding_jobs_status_known": (
+                "status ::text = ANY ARRAY['PENDING'::character varying, 'RUNNING'::character varying,"
+                " 'DONE'::character varying, 'FAILED'::character varying] ::text[]"
+            )
+        },
+    ),
 }
+
+# Migration 0009's vector part: only on a server that has the `vector` extension (the embedded one does; CI's
+# PostgreSQL 15 does not). Its HNSW indexes, one per dimension, partial and on an expression, are created by the
+# embedding worker when needed (retrieval/repository.py), so the reference checks list only the table's own.
+VECTOR_TABLES: dict[str, Table] = {
+    "retrieval_embeddings": Table(
+        columns={
+            "chunk_id": Col(INT),
+            "model": Col(varchar(200)),
+            "dims": Col(INT),
+            "embedding": Col("vector"),
+            "created_at": _created(),
+        },
+        fks={"chunk_id": ("retrieval_chunks.id", CASCADE)},
+        primary_key=("chunk_id",),
+    ),
+}
+HNSW_INDEX_PREFIX = "ix_retrieval_embeddings_hnsw_"

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.fakes.embeddings import FakeEmbeddings
 from tests.fakes.llm import FakeAnthropic, FakeBedrock, FakeOpenAI
 
 
@@ -46,3 +47,16 @@ def fake_bedrock(_fake_bedrock_server: FakeBedrock) -> FakeBedrock:
     """A fake Bedrock Runtime (InvokeModel and InvokeModelWithResponseStream) at `fake_bedrock.url`."""
     _fake_bedrock_server.reset()
     return _fake_bedrock_server
+
+
+@pytest.fixture(scope="session")
+def _fake_embeddings_server() -> Iterator[FakeEmbeddings]:
+    with FakeEmbeddings() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_embeddings(_fake_embeddings_server: FakeEmbeddings) -> FakeEmbeddings:
+    """A fake OpenAI-compatible /v1/embeddings; the SDK's base_url is `fake_embeddings.url + "/v1"`."""
+    _fake_embeddings_server.reset()
+    return _fake_embeddings_server

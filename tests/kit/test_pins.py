@@ -38,7 +38,7 @@ from twosigma.kit.routing import APIRoute, APIRouter, include
 from twosigma.kit.server import HTTP_PROTOCOL, EdgeH11Protocol, EdgeHttpToolsProtocol
 
 PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
-PINNED = ("fastapi", "starlette", "sqlalchemy", "uvicorn", "pydantic", "pydantic-settings", "asyncpg")
+PINNED = ("fastapi", "starlette", "sqlalchemy", "uvicorn", "pydantic", "pydantic-settings", "asyncpg", "botocore")
 
 
 def declared() -> dict[str, Requirement]:
@@ -185,3 +185,22 @@ class TestSQLAlchemy:
             await invalidate(session, Probe.payload, rolled_back)
             await session.rollback()
             assert rolled_back.generation == 1
+
+
+class TestBotocore:
+    def test_sigv4_signs_a_bedrock_request_with_the_scope_and_headers_providers_rely_on(self) -> None:
+        """retrieval/services/providers.py: `SigV4Auth(...).add_auth(AWSRequest)` adds the Authorization and
+        X-Amz-Date headers for the `bedrock` service of the region."""
+        from twosigma.retrieval.services.providers import EmbeddingConfig, signed_headers
+
+        config = EmbeddingConfig(
+            "bedrock",
+            "amazon.titan-embed-text-v2:0",
+            region="eu-west-1",
+            access_key_id="AKIDEXAMPLE",
+            secret_access_key="secret",
+        )
+        headers = signed_headers(config, "https://bedrock-runtime.eu-west-1.amazonaws.com/model/m/invoke", b"{}")
+        assert headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+        assert "/eu-west-1/bedrock/aws4_request" in headers["Authorization"]
+        assert "X-Amz-Date" in headers

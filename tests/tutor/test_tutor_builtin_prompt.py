@@ -31,6 +31,7 @@ VARIABLES = {
     "locale",
     "student_progress",
     "recent_quiz_results",
+    "course_material",
 }
 
 

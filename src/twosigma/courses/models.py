@@ -54,6 +54,9 @@ class Course(Base):
     # Raised by the database on every change to the course's modules and items (migration 0005's triggers): what is
     # cached from a course's content is keyed by it (content/tree_cache.py). Never written by the app.
     content_version: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default=text("0"))
+    # The PostgreSQL text-search configuration of the course's index (retrieval/): `simple`, `english`, `german`...
+    # Set by its staff (PATCH, checked against pg_ts_config).
+    text_search_config: Mapped[str] = mapped_column(String(63), nullable=False, server_default=text("'simple'"))
 
     university: Mapped[University] = relationship(lazy="raise")
     department: Mapped[Department | None] = relationship(lazy="raise")

@@ -49,6 +49,8 @@ class CourseUpdate(Schema):
     credit_hours: float | None = Field(default=None, ge=0, le=1000)
     is_published: bool | None = None
     is_coming_soon: bool | None = None
+    # A PostgreSQL text-search configuration (`simple`, `english`, `german`, ...): 422 unless pg_ts_config has it.
+    text_search_config: str | None = Field(default=None, min_length=1, max_length=63)
 
     @model_validator(mode="after")
     def _no_null_for_required(self) -> Self:
@@ -70,6 +72,7 @@ class CourseRead(ReadSchema):
     credit_hours: float
     is_published: bool
     is_coming_soon: bool
+    text_search_config: str
 
 
 class CourseSummary(ReadSchema):

@@ -21,6 +21,7 @@ from twosigma.demo.sizes import SIZES, Size
 from twosigma.demo.world import ADMIN_EMAIL, DEMO_PASSWORD, MARKER_KEY, STUDENT_EMAIL, World
 from twosigma.prompts.schemas import PromptCreate
 from twosigma.prompts.services.changes import Actor, create_prompt
+from twosigma.retrieval.services import indexing
 from twosigma.taxonomy.builtin_types import install_builtin_content_types
 from twosigma.tutor.builtin_prompts import install_builtin_prompts
 
@@ -97,6 +98,18 @@ async def _seed_prompts(conn: AsyncConnection, w: World) -> None:
     await w.copier.end_phase()
 
 
+async def _index_courses(conn: AsyncConnection) -> None:
+    """The course index of every seeded course, as `twosigma index rebuild` builds it (the COPY went around the
+    content service, which keeps it current on every later write)."""
+    session = AsyncSession(bind=conn, join_transaction_mode="create_savepoint")
+    try:
+        for course_id in await indexing.all_course_ids(session):
+            await indexing.rebuild_course(session, course_id, batch=1000)
+        await session.commit()  # releases the session's SAVEPOINT; the seed's transaction commits (or not) later
+    finally:
+        await session.close()
+
+
 async def _install_builtin_types(conn: AsyncConnection) -> None:
     """The built-in content types, as `twosigma serve` installs them: the demo's quizzes are items of the gradable
     `quiz` type (an existing non-gradable `quiz` is marked gradable, as on a server's start)."""
@@ -150,6 +163,7 @@ async def _seed_on(
     await seed_activity(world)
     await seed_feedback_and_streaks(world)
     await copier.sync_sequences()
+    await _index_courses(conn)
 
     marker = {"size": size.value, "seed": seed_value, "at": now.isoformat(), "rows": copier.stats.rows}
     await conn.execute(

@@ -25,6 +25,8 @@ class Readiness(BaseModel):
     status: str
     database: str
     migrations: str
+    # Present only when something works in a reduced way (e.g. {"retrieval": "...full-text only..."}).
+    details: dict[str, str] | None = None
 
 
 async def health() -> Health:
@@ -34,7 +36,8 @@ async def health() -> Health:
 async def ready(request: Request) -> Readiness | JSONResponse:
     result = await check_readiness(get_database(request))
     if result.ok:
-        return Readiness(status="ready", database="ok", migrations="head")
+        details = {"retrieval": result.retrieval} if result.retrieval else None
+        return Readiness(status="ready", database="ok", migrations="head", details=details)
     return error_response(
         503, "not_ready", result.reason, {"database": result.database, "migrations": result.migrations}
     )
@@ -50,6 +53,7 @@ def health_router() -> APIRouter:
         ready,
         methods=["GET"],
         response_model=Readiness,
+        response_model_exclude_none=True,
         responses=error_responses(503),
         summary="The database is reachable and migrated to head",
     )

@@ -15,6 +15,14 @@ from twosigma.db.base import Base
 config = context.config
 target_metadata = Base.metadata
 
+# Tables a migration creates only on some servers (the vectors need the `vector` extension), kept out of the
+# models: autogenerate must neither add nor drop them.
+CONDITIONAL_TABLES = frozenset({"retrieval_embeddings"})
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    return not (type_ == "table" and name in CONDITIONAL_TABLES)
+
 
 def _configure(connection: Connection) -> None:
     context.configure(
@@ -22,6 +30,7 @@ def _configure(connection: Connection) -> None:
         target_metadata=target_metadata,
         compare_type=True,
         compare_server_default=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -51,6 +51,10 @@ class EffectiveSettings:
     llm_max_tokens: int = 1024
     llm_timeout_seconds: float = 60.0
     llm_prices: str | None = None  # the JSON text of an object (registry.check_price_table)
+    llm_embedding_provider: str | None = None
+    llm_embedding_model: str | None = None
+    llm_embedding_base_url: str | None = None
+    llm_embedding_api_key: str | None = field(default=None, repr=False)
     tutor_default_prompt_name: str = "General Protocol"
     tutor_history_token_budget: int = 8000
     tutor_messages_per_minute: int = 20
@@ -63,6 +67,8 @@ class EffectiveSettings:
     tutor_support_text: str = DEFAULT_SUPPORT_TEXT
     tutor_moderation_endpoint: bool = False
     tutor_moderation_model: str | None = None
+    tutor_retrieval_k: int = 4
+    tutor_retrieval_token_budget: int = 1500
     mail_smtp_host: str | None = None
     mail_smtp_port: int = 587
     mail_smtp_username: str | None = None

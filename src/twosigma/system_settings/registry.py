@@ -259,6 +259,31 @@ KNOWN_SETTINGS: dict[str, SettingSpec] = {
             check=check_price_table,
         ),
         SettingSpec(
+            "llm.embedding_provider",
+            SettingType.STRING,
+            "Embeddings for the course index (docs/tutor.md): openai (any OpenAI-compatible /embeddings) or bedrock "
+            "(Titan). Unset, or llm.embedding_model unset: retrieval is full-text only.",
+            choices=("openai", "bedrock"),
+        ),
+        SettingSpec(
+            "llm.embedding_model",
+            SettingType.STRING,
+            "Embedding model, e.g. text-embedding-3-small, nomic-embed-text, amazon.titan-embed-text-v2:0. Changing "
+            "it needs `twosigma index rebuild` to embed existing content again.",
+        ),
+        SettingSpec(
+            "llm.embedding_base_url",
+            SettingType.URL,
+            "Base URL of the OpenAI-compatible embeddings API, ending in /v1 (e.g. Ollama's). Unset: "
+            "llm.openai_base_url, then api.openai.com.",
+        ),
+        SettingSpec(
+            "llm.embedding_api_key",
+            SettingType.STRING,
+            "API key of the embeddings API. Unset: llm.openai_api_key (a local server needing none gets a dummy).",
+            secret=True,
+        ),
+        SettingSpec(
             "tutor.default_prompt_name",
             SettingType.STRING,
             "Prompt used by content items that name none.",
@@ -338,6 +363,22 @@ KNOWN_SETTINGS: dict[str, SettingSpec] = {
             "tutor.moderation_model",
             SettingType.STRING,
             "Model of the moderation endpoint. Unset: the server's default.",
+        ),
+        SettingSpec(
+            "tutor.retrieval_k",
+            SettingType.INT,
+            "Most chunks of course material retrieved for each tutor turn; 0 turns retrieval off.",
+            default=4,
+            minimum=0,
+            maximum=50,
+        ),
+        SettingSpec(
+            "tutor.retrieval_token_budget",
+            SettingType.INT,
+            "Most tokens (estimated) of course material sent with each tutor turn.",
+            default=1500,
+            minimum=0,
+            maximum=100_000,
         ),
         SettingSpec(
             "mail.smtp_host",

@@ -53,7 +53,6 @@ introductory level and adjust to how they write).
 Markdown for lists, code and formulas when it helps readability.
 """
 
-
 GENERAL_PROTOCOL_TEXT = """\
 You are a patient, encouraging tutor working one-to-one with {{student_name}}, a student in the course \
 "{{course_title}}" ({{course_code}}). They are studying "{{content_title}}" in the module "{{module_title}}".
@@ -66,6 +65,14 @@ Learning objectives:
 
 Material of this item (use it as your source; do not contradict it):
 {{content_data}}
+
+## Course material
+Passages of the course that may answer the student's question, numbered:
+{{course_material}}
+
+When you use one of these passages, cite it by its number in square brackets, like [1] or [2], right after the \
+sentence that uses it, so the student can open the source. Cite only numbers listed above; never invent a source. \
+If nothing above is relevant, answer from the item's material and do not cite.
 
 ## How you teach
 - Teach the Socratic way. Do not hand over final answers or complete solutions to exercises. Ask one guiding \
@@ -139,7 +146,10 @@ async def install_builtin_prompts(session: AsyncSession) -> bool:
     )
     if not untouched:
         return False
-    body = _body("Built-in tutor prompt upgraded by twosigma: the student's progress and quiz results")
+    body = _body(
+        "Built-in tutor prompt upgraded by twosigma: course material with citations, the student's progress and quiz "
+        "results"
+    )
     await create_prompt(session, SYSTEM_ACTOR, body)
     logger.info("upgraded the built-in prompt %r to version %d", GENERAL_PROTOCOL, latest.version + 1)
     return True

@@ -37,6 +37,7 @@ from twosigma.llm.errors import LLMError, LLMFailure, LLMRateLimited
 from twosigma.llm.factory import ProviderRegistry
 from twosigma.llm.types import Completed, LLMProvider, LLMRequest, TextDelta
 from twosigma.prompts.cache import PromptCache
+from twosigma.retrieval.services.search import Retrieved, citations, course_material, query_text, retrieve
 from twosigma.system_settings.effective import EffectiveSettings
 from twosigma.tutor import repository as repo
 from twosigma.tutor.context import (
@@ -82,6 +83,7 @@ class Turn:
     failure: LLMFailure | None  # known before the call (no provider configured)
     governance: governance.TurnGovernance | None = None  # policy, budgets and prices (governance/services/turns.py)
     fallback: LLMProvider | None = None  # takes the turn on 5xx/429/timeout before the first token
+    retrieved: Retrieved | None = None  # the course material given to the model (docs/tutor.md)
 
 
 @dataclass(frozen=True)
@@ -206,8 +208,10 @@ async def start_turn(
     # The snapshot as the student reads it (no answer keys): nothing sent to the provider holds a key.
     knowledge = await student_knowledge(session, chat.user_id, chat.content_context)
     variables = prompt_variables(await context_view(session, chat.content_context), user, profile, knowledge)
-    prompt = await build_system_prompt(session, chat, deps.effective, deps.prompt_cache, variables)
     rows = await history_window(session, chat.id, user_message.id, deps.effective.tutor_history_token_budget)
+    retrieved = await _retrieve(session, deps, chat, user_message.content, [row.content for row in rows[-3:-1]])
+    variables["course_material"] = course_material(retrieved.sources)
+    prompt = await build_system_prompt(session, chat, deps.effective, deps.prompt_cache, variables)
     # The request's unit of work would commit when the route returns; commit here so that the message is stored
     # before the provider is called and no connection is held while the model streams.
     await session.commit()
@@ -237,6 +241,18 @@ async def start_turn(
         failure=failure,
         governance=governed,
         fallback=fallback_provider(deps.providers, deps.effective) if provider is not None else None,
+        retrieved=retrieved,
+    )
+
+
+async def _retrieve(
+    session: AsyncSession, deps: TurnDeps, chat: ChatSession, message: str, previous: list[str]
+) -> Retrieved:
+    """The session's course (or, a session opened without a content item, the courses the student is ACTIVE in)."""
+    course = (chat.content_context.get("course") or {}).get("id")
+    course_id = course if isinstance(course, int) else None
+    return await retrieve(
+        session, deps.effective, query_text(message, previous), course_id=course_id, user_id=chat.user_id
     )
 
 
@@ -304,6 +320,9 @@ async def run_turn(turn: Turn, sessionmaker: async_sessionmaker[AsyncSession]) -
             data["fallback"] = fell_back
         if turn.governance is not None:
             data |= governance.turn_meta(turn.governance, data["model"], data["input_tokens"], data["output_tokens"])
+        if turn.retrieved is not None and turn.retrieved.ranking != "off":
+            data["retrieval_ms"] = turn.retrieved.elapsed_ms
+            data["citations"] = citations(turn.retrieved.sources, "".join(parts))
         if error is not None:
             data["incomplete"] = True
             data["error"] = _error_meta(error)

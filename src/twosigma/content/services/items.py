@@ -28,6 +28,7 @@ from twosigma.content.schemas import (
 from twosigma.content.services.modules import out_of_range
 from twosigma.kit.errors import Conflict, Invalid, PayloadTooLarge
 from twosigma.kit.pagination import PageParams, PageResult, paginate
+from twosigma.retrieval.services import indexing
 from twosigma.taxonomy import service as taxonomy_service
 from twosigma.taxonomy.models import ContentType
 from twosigma.taxonomy.service import get_active_content_type
@@ -117,6 +118,7 @@ async def create_item(session: AsyncSession, module: Module, body: ContentItemCr
     )
     session.add(item)
     await session.flush()
+    await indexing.index_items(session, [item.id])  # the course index, in this transaction
     return item
 
 
@@ -141,6 +143,7 @@ async def update_item(session: AsyncSession, item: ContentItem, body: ContentIte
     for name, value in changes.items():
         setattr(item, name, value)
     await session.flush()
+    await indexing.index_items(session, [item.id])
     return item
 
 
@@ -162,7 +165,7 @@ async def delete_item(session: AsyncSession, item: ContentItem) -> None:
     await session.refresh(item)  # re-read under the lock
     module_id, index = item.module_id, item.sequence_index
     await session.delete(item)
-    await session.flush()
+    await session.flush()  # its chunks in the course index go with it (ON DELETE CASCADE)
     await repo.shift_items(session, module_id, index + 1, -1, skip_id=item.id)
 
 
@@ -186,4 +189,5 @@ async def move_item(session: AsyncSession, item: ContentItem, body: ContentItemM
     item.module_id = target.id
     item.sequence_index = body.sequence_index
     await session.flush()
+    await indexing.index_items(session, [item.id])  # its module (and so its publication) may have changed
     return item

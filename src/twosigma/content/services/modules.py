@@ -20,6 +20,7 @@ from twosigma.courses.models import Course
 from twosigma.enums import ModuleType
 from twosigma.governance.services import policy as governance_policy
 from twosigma.kit.errors import Conflict, Invalid, NotFound, not_found
+from twosigma.retrieval.services import indexing
 from twosigma.system_settings.effective import EffectiveSettings
 
 
@@ -116,9 +117,13 @@ async def update_module(session: AsyncSession, module: Module, body: ModuleUpdat
             raise RootModule("The course root's type cannot change.")
         if changes.get("is_published") is False:
             raise RootModule("The course root is always published; unpublish the course instead.")
+    published_before = module.is_published
     for name, value in changes.items():
         setattr(module, name, value)
     await session.flush()
+    if module.is_published != published_before:
+        # Publishing or unpublishing a module does so for every item under it: the course index follows at once.
+        await indexing.index_module(session, module.id)
     return module
 
 
@@ -168,6 +173,8 @@ async def move_module(session: AsyncSession, module: Module, body: ModuleMove) -
     if new_depth != current.depth:
         await repo.recompute_depths(session, current.id, new_depth)
     await session.refresh(current)
+    # Under a new parent, the subtree's items may have become published or unpublished.
+    await indexing.index_module(session, current.id)
     return current
 
 

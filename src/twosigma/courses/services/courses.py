@@ -16,6 +16,7 @@ from twosigma.courses.repository import CatalogFilter
 from twosigma.courses.schemas import CourseCreate, CourseUpdate
 from twosigma.kit.errors import Conflict, Invalid, not_found
 from twosigma.kit.pagination import PageParams, PageResult, paginate
+from twosigma.retrieval.services import indexing
 from twosigma.taxonomy.models import Subject
 
 
@@ -83,9 +84,14 @@ async def update_course(session: AsyncSession, principal: Principal, course: Cou
         await _check_subject(session, changes["primary_subject_id"])
     if "code" in changes and await repo.code_taken(session, course.university_id, changes["code"], except_id=course.id):
         raise CourseCodeTaken("A course with this code already exists in the university.")
+    config_changed = "text_search_config" in changes and changes["text_search_config"] != course.text_search_config
+    if config_changed:
+        await indexing.check_text_search_config(session, changes["text_search_config"])
     for name, value in changes.items():
         setattr(course, name, value)
     await _flush_unique_code(session)
+    if config_changed:
+        await indexing.course_config_changed(session, course.id, course.text_search_config)
     return course
 
 

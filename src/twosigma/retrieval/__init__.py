@@ -1,0 +1,1 @@
+"""The course index: published content split into chunks, full-text search per course, optional embeddings."""
