@@ -258,6 +258,18 @@ async def university_settings(session: AsyncSession, university_id: int) -> Sequ
     return (await session.scalars(stmt)).all()
 
 
+async def encrypted_university_settings(session: AsyncSession, *, for_update: bool) -> Sequence[UniversitySetting]:
+    """Every university's encrypted settings (every university: rotation and the doctor cover them all)."""
+    stmt = (
+        select(UniversitySetting)
+        .where(UniversitySetting.is_encrypted.is_(True))
+        .order_by(UniversitySetting.university_id, UniversitySetting.setting_key)
+    )
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.scalars(stmt)).all()
+
+
 async def university_setting(session: AsyncSession, university_id: int, key: str) -> UniversitySetting | None:
     return await session.get(UniversitySetting, (university_id, key))
 

@@ -17,7 +17,7 @@ from twosigma.governance import repository as repo
 from twosigma.governance.models import UniversitySetting
 from twosigma.governance.schemas import UniversitySettingList, UniversitySettingRead, UniversitySettingWrite
 from twosigma.kit.errors import Invalid, NotFound, Unavailable
-from twosigma.system_settings.crypto import UndecryptableSecret, mask, secret_box
+from twosigma.system_settings.crypto import Reencrypted, UndecryptableSecret, mask, secret_box
 from twosigma.system_settings.effective import EffectiveSettings, attribute
 from twosigma.system_settings.registry import spec_for
 from twosigma.tenancy.models import University
@@ -103,6 +103,25 @@ async def delete_setting(session: AsyncSession, university: University, key: str
         raise NotFound(f"The university has no setting {key!r}.", code="setting_not_found")
     await session.delete(row)
     await session.flush()
+
+
+async def reencrypt(session: AsyncSession, settings: Settings) -> Reencrypted:
+    """Every university's secret settings re-encrypted under the first configured key (`twosigma settings
+    rotate-key`); those no configured key opens are left as they are and reported."""
+    box = secret_box(settings)
+    result = Reencrypted()
+    for row in await repo.encrypted_university_settings(session, for_update=True):
+        label = f"university {row.university_id} setting {row.setting_key}"
+        row.setting_value = result.rotate(box, row.setting_value, label)
+    await session.flush()
+    logger.info("re-encrypted %d university settings (%d could not be decrypted)", result.rotated, len(result.failed))
+    return result
+
+
+async def encrypted_values(session: AsyncSession) -> list[tuple[str, str]]:
+    """(label, token) of every university's secret settings: what `twosigma doctor` checks the keys against."""
+    rows = await repo.encrypted_university_settings(session, for_update=False)
+    return [(f"university {row.university_id} setting {row.setting_key}", row.setting_value) for row in rows]
 
 
 async def llm_settings_for(
