@@ -5,7 +5,7 @@ WARN (works, but not as a production install should; exit 0) or SKIP (not config
 check that failed first). Every check talks to the real thing: the database, the LLM provider (one token), the SMTP
 server (connect and EHLO, no mail), each OIDC provider's discovery and JWKS, Redis.
 
-Adding a check (LTI platforms, embeddings, …): write an `async def check_x(context) -> list[CheckResult]` and add it
+Adding a check (embeddings, …): write an `async def check_x(context) -> list[CheckResult]` and add it
 to CHECKS; docs/operations.md lists them.
 """
 
