@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.fakes import FakeAnthropic, FakeOpenAI
+from tests.fakes.llm import Mode
 from tests.fixtures.factories import auth_headers
 from tests.fixtures.tutor import API, Lesson, make_chat, make_lesson
 from tests.governance.conftest import ANTHROPIC_KEY
@@ -16,6 +17,9 @@ from twosigma.config import Settings
 from twosigma.governance.models import UniversitySetting
 
 UNIVERSITY_KEY = "sk-university-a-0123456789abcd"
+UNIVERSITY_ANTHROPIC_KEY = "sk-ant-university-a-0123456789"
+UNIVERSITY_OPENAI_KEY = "sk-openai-university-a-0123456789"
+PLATFORM_OPENAI_KEY = "sk-openai-platform-0123456789"
 
 
 @pytest.fixture
@@ -156,3 +160,101 @@ class TestTheUniversitysProvider:
         assert (await client.delete(url, headers=headers)).status_code == 404
         r = await send(client, settings, db, lesson_a)
         assert r.json()["assistant_message"]["meta"]["provider"] == "anthropic"
+
+
+class TestTheFallbackOfAUniversityWithItsOwnProvider:
+    """The university's primary (its own Anthropic key) fails with a 503 before the first token. The platform has an
+    OpenAI fallback with the platform's key: it must not see that university's students' messages. The university's
+    own `llm.fallback_provider`, with its own OpenAI key, is honoured."""
+
+    @pytest.fixture
+    def platform_fallback(self, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> FakeOpenAI:
+        monkeypatch.setenv("TWOSIGMA_LLM_FALLBACK_PROVIDER", "openai")
+        monkeypatch.setenv("TWOSIGMA_LLM_OPENAI_API_KEY", PLATFORM_OPENAI_KEY)
+        monkeypatch.setenv("TWOSIGMA_LLM_OPENAI_BASE_URL", f"{fake_openai.url}/v1")
+        return fake_openai
+
+    async def _own_primary(
+        self, client: httpx.AsyncClient, settings: Settings, lesson: Lesson, anthropic: FakeAnthropic, **more: str
+    ) -> None:
+        url = f"{API}/universities/{lesson.classroom.campus.university.id}/settings"
+        headers = auth_headers(settings, lesson.classroom.campus.admin)
+        values = {
+            "llm.provider": "anthropic",
+            "llm.anthropic_api_key": UNIVERSITY_ANTHROPIC_KEY,
+            "llm.anthropic_base_url": anthropic.url,
+            **more,
+        }
+        for key, value in values.items():
+            r = await client.put(f"{url}/{key}", json={"value": value}, headers=headers)
+            assert r.status_code == 200, r.text
+
+    async def test_without_its_own_fallback_the_platforms_is_not_used(
+        self,
+        client: httpx.AsyncClient,
+        db: AsyncSession,
+        settings: Settings,
+        lesson_a: Lesson,
+        anthropic: FakeAnthropic,
+        platform_fallback: FakeOpenAI,
+    ) -> None:
+        await self._own_primary(client, settings, lesson_a, anthropic)
+        anthropic.script(mode=Mode.ERROR, status=503)
+        r = await send(client, settings, db, lesson_a)
+        assert r.status_code == 502
+        sent = {name.lower(): value for name, value in anthropic.last_request.headers.items()}
+        assert UNIVERSITY_ANTHROPIC_KEY in (
+            sent.get("x-api-key"),
+            sent.get("authorization", "").removeprefix("Bearer "),
+        )
+        assert platform_fallback.requests == []  # the platform's fallback never saw the message
+
+    async def test_its_own_fallback_takes_the_turn_with_its_own_key(
+        self,
+        client: httpx.AsyncClient,
+        db: AsyncSession,
+        settings: Settings,
+        lesson_a: Lesson,
+        anthropic: FakeAnthropic,
+        platform_fallback: FakeOpenAI,
+    ) -> None:
+        await self._own_primary(
+            client,
+            settings,
+            lesson_a,
+            anthropic,
+            **{
+                "llm.fallback_provider": "openai",
+                "llm.fallback_model": "gpt-university-fallback",
+                "llm.openai_api_key": UNIVERSITY_OPENAI_KEY,
+                "llm.openai_base_url": f"{platform_fallback.url}/v1",
+            },
+        )
+        anthropic.script(mode=Mode.ERROR, status=503)
+        r = await send(client, settings, db, lesson_a)
+        assert r.status_code == 200, r.text
+        meta = r.json()["assistant_message"]["meta"]
+        assert meta["provider"] == "openai"
+        assert meta["fallback"]["from"] == "anthropic"
+        [call] = platform_fallback.requests
+        assert {name.lower(): value for name, value in call.headers.items()}[
+            "authorization"
+        ] == f"Bearer {UNIVERSITY_OPENAI_KEY}"
+        assert call.json()["model"] == "gpt-university-fallback"
+
+    async def test_a_university_without_its_own_provider_keeps_the_platforms_fallback(
+        self,
+        client: httpx.AsyncClient,
+        db: AsyncSession,
+        settings: Settings,
+        lesson_a: Lesson,
+        anthropic: FakeAnthropic,
+        platform_fallback: FakeOpenAI,
+    ) -> None:
+        anthropic.script(mode=Mode.ERROR, status=503)
+        r = await send(client, settings, db, lesson_a)
+        assert r.status_code == 200, r.text
+        [call] = platform_fallback.requests
+        assert {name.lower(): value for name, value in call.headers.items()}[
+            "authorization"
+        ] == f"Bearer {PLATFORM_OPENAI_KEY}"
