@@ -3,6 +3,10 @@ theirs — go to that provider with the university's key."""
 
 from __future__ import annotations
 
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import ClassVar
+
 import httpx
 import pytest
 from sqlalchemy import select
@@ -15,6 +19,7 @@ from tests.fixtures.tutor import API, Lesson, make_chat, make_lesson
 from tests.governance.conftest import ANTHROPIC_KEY
 from twosigma.config import Settings
 from twosigma.governance.models import UniversitySetting
+from twosigma.kit.errors import Invalid
 
 UNIVERSITY_KEY = "sk-university-a-0123456789abcd"
 UNIVERSITY_ANTHROPIC_KEY = "sk-ant-university-a-0123456789"
@@ -258,3 +263,82 @@ class TestTheFallbackOfAUniversityWithItsOwnProvider:
         assert {name.lower(): value for name, value in call.headers.items()}[
             "authorization"
         ] == f"Bearer {PLATFORM_OPENAI_KEY}"
+
+
+class _Capture(BaseHTTPRequestHandler):
+    """A host a university admin controls: records the headers of every request that reaches it."""
+
+    seen: ClassVar[list[dict[str, str]]] = []
+
+    def do_POST(self) -> None:
+        type(self).seen.append({k.lower(): v for k, v in self.headers.items()})
+        self.send_response(400)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(b'{"message": "no"}')
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+async def test_a_university_bedrock_without_its_own_keys_never_signs_with_the_platforms_aws_credentials(
+    client: httpx.AsyncClient, db: AsyncSession, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Security review: with no keys of its own, the AWS default chain would sign the university's calls with the
+    credentials of the machine the platform runs on, and send them to a base URL the university chose."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAPLATFORMOWNED000")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "platform-secret-never-leaves")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "PLATFORM-SESSION-TOKEN")
+    _Capture.seen = []
+    server = HTTPServer(("127.0.0.1", 0), _Capture)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        lesson = await make_lesson(db)
+        url = f"{API}/universities/{lesson.classroom.campus.university.id}/settings"
+        headers = auth_headers(settings, lesson.classroom.campus.admin)
+        for key, value in (
+            ("llm.provider", "bedrock"),
+            ("llm.bedrock_region", "us-east-1"),
+            ("llm.bedrock_base_url", f"http://127.0.0.1:{server.server_port}"),
+        ):
+            r = await client.put(f"{url}/{key}", json={"value": value}, headers=headers)
+            assert r.status_code == 200, r.text
+        chat = await make_chat(db, lesson.student, content_item_id=lesson.item.id)
+        r = await client.post(
+            f"{API}/chat/sessions/{chat.id}/messages",
+            json={"content": "Hi"},
+            headers=auth_headers(settings, lesson.student),
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert _Capture.seen == []
+    assert "llm_not_configured" in r.text
+    assert "own llm.bedrock_access_key_id" in r.text
+
+
+async def test_in_production_a_university_provider_url_must_be_public(
+    client: httpx.AsyncClient, db: AsyncSession, settings: Settings
+) -> None:
+    """The server calls it with students' messages: a university admin may not point it at the platform's network."""
+    from twosigma.config import Environment
+
+    lesson = await make_lesson(db)
+    url = f"{API}/universities/{lesson.classroom.campus.university.id}/settings/llm.openai_base_url"
+    headers = auth_headers(settings, lesson.classroom.campus.admin)
+    production = settings.model_copy(update={"environment": Environment.PRODUCTION})
+    from twosigma.governance.schemas import UniversitySettingWrite
+    from twosigma.governance.services import university_settings
+    from twosigma.tenancy.models import University
+
+    university = await db.get(University, lesson.classroom.campus.university.id)
+    assert university is not None
+    for internal in ("http://127.0.0.1:8080/v1", "https://127.0.0.1/v1", "https://169.254.169.254/latest"):
+        with pytest.raises(Invalid) as refused:
+            await university_settings.put_setting(
+                db, production, university, "llm.openai_base_url", UniversitySettingWrite(value=internal)
+            )
+        assert refused.value.error_code == "url_not_public", internal
+    # Outside production (development, these tests) a local server is fine.
+    r = await client.put(url, json={"value": "http://127.0.0.1:8080/v1"}, headers=headers)
+    assert r.status_code == 200, r.text

@@ -120,7 +120,9 @@ async def delete_idle_chats(session: AsyncSession, university_id: int, cutoff: d
 async def read_session(session: AsyncSession, principal: Principal, reading: ChatReading) -> ChatSessionRead:
     """The owner's read, or a staff read under the policy's chat_visibility (audited)."""
     await oversight.audit_read(session, principal, reading, "session")
-    return await session_read(session, reading.chat)
+    read = await session_read(session, reading.chat)
+    # The share link opens the whole conversation: staff read what chat_visibility allows, never the link around it.
+    return read.model_copy(update={"share_token": None}) if reading.staff else read
 
 
 async def read_messages(

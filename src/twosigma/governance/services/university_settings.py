@@ -17,11 +17,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from twosigma.config import Settings
+from twosigma.config import Environment, Settings
 from twosigma.governance import repository as repo
 from twosigma.governance.models import UniversitySetting
 from twosigma.governance.schemas import UniversitySettingList, UniversitySettingRead, UniversitySettingWrite
 from twosigma.kit.errors import Invalid, NotFound, Unavailable
+from twosigma.sso import oidc
 from twosigma.system_settings.crypto import Reencrypted, UndecryptableSecret, mask, secret_box
 from twosigma.system_settings.effective import EffectiveSettings, attribute
 from twosigma.system_settings.registry import spec_for
@@ -79,6 +80,16 @@ def _spec_of(key: str) -> Any:
     return spec
 
 
+async def _ensure_public(key: str, url: str) -> None:
+    """A university's provider URL is called by this server with its students' messages: in production it must be
+    an https URL on public addresses, never the platform's own network (a university admin is not the operator)."""
+    try:
+        await oidc.ensure_public(url)
+    except (oidc.IssuerNotPublic, oidc.DiscoveryFailed):
+        message = f"{key} must be an https URL on a public internet address."
+        raise Invalid(message, code="url_not_public", details=[{"loc": ["body", "value"], "msg": message}]) from None
+
+
 async def put_setting(
     session: AsyncSession, settings: Settings, university: University, key: str, body: UniversitySettingWrite
 ) -> UniversitySettingRead:
@@ -87,6 +98,8 @@ async def put_setting(
         value = spec.parse(body.value)
     except ValueError as exc:
         raise Invalid(str(exc), details=[{"loc": ["body", "value"], "msg": str(exc)}]) from None
+    if key.endswith("_base_url") and value and settings.environment is Environment.PRODUCTION:
+        await _ensure_public(key, value)
     text = json.dumps(value, ensure_ascii=False)
     if spec.secret:
         text = secret_box(settings).encrypt(text)
@@ -143,6 +156,7 @@ async def llm_settings_for(
         return effective
     values: dict[str, Any] = {attribute(key): None for key in CREDENTIAL_KEYS}
     values["llm_default_model"] = None  # the platform's default model is for the platform's provider
+    values["llm_ambient_credentials"] = False  # never the platform machine's AWS credentials (factory.client_config)
     # Never the platform's fallback: only the one the university set, with its own credentials.
     values["llm_fallback_provider"] = values["llm_fallback_model"] = None
     for key, row in rows.items():
