@@ -9,11 +9,13 @@ Skipped only when Chromium is not installed and `CI` is unset: in CI it must run
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -130,10 +132,14 @@ async def test_a_learner_launches_sees_the_item_chats_with_a_streamed_reply_and_
 ) -> None:
     wait = WebDriverWait(browser, 20)
     spec = LaunchSpec(sub=random_sub(), roles=[LEARNER], custom={"content_item_id": str(stage.item_id)})
-    # The LMS sends the browser to the tool's login; the rest (the platform's form post) the browser does alone.
-    browser.get(stage.platform.login_initiation_url(spec))
+    # The LMS's course page frames the tool's login; the rest (the platform's form post, the 303) happens in the
+    # frame, which the launched page's frame-ancestors (the platform's origin) allows.
+    login = stage.platform.login_initiation_url(spec)
+    browser.get(f"{stage.platform.url}/courses/frame?{urlencode({'src': login})}")
+    wait.until(expected_conditions.frame_to_be_available_and_switch_to_it((By.ID, "tool")))
     wait.until(expected_conditions.text_to_be_present_in_element((By.ID, "item-title"), ITEM_TITLE))
-    assert browser.current_url == f"{stage.base_url}/lti/launched"  # the code left the address bar
+    # The code left the address bar.
+    assert browser.execute_script("return location.href") == f"{stage.base_url}/lti/launched"
     assert browser.find_element(By.ID, "status").text == "You are signed in."
     # The student view: the questions, never a key nor an unreleased explanation.
     page = browser.page_source
@@ -173,3 +179,41 @@ async def test_a_learner_launches_sees_the_item_chats_with_a_streamed_reply_and_
     assert "passed." in result
     assert "Attempts left: 2." in result
     assert "Jupiter is more than twice" in result  # the explanation, released after the attempt
+
+    # Citations (`meta.citations` of message.completed, when retrieval sends them) are links to their items. The
+    # tutor sends none yet, so the stream is replayed with one: fetch answers this message with a canned stream.
+    completed = {"id": 0, "role": "assistant", "content": "See [1].", "meta": {"citations": [_citation(stage)]}}
+    browser.execute_script(CANNED_STREAM, f"event: message.completed\ndata: {json.dumps(completed)}\n\n")
+    field.send_keys("Where is this explained?", Keys.ENTER)
+    link = wait.until(expected_conditions.element_to_be_clickable((By.CSS_SELECTOR, ".citations a")))
+    assert link.text == f"[1] {ITEM_TITLE}"
+    browser.find_element(By.ID, "item-title").click()  # somewhere else, then back by keyboard
+    link.send_keys(Keys.ENTER)
+    wait.until(lambda d: d.switch_to.active_element.get_attribute("id") == "item-title")
+    assert browser.find_element(By.ID, "quiz-result").text == ""  # the item was loaded again
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".message")) == 4  # beside the conversation, kept
+
+
+def _citation(stage: Stage) -> dict[str, object]:
+    return {
+        "n": 1,
+        "content_item_id": stage.item_id,
+        "module_id": 1,
+        "title": ITEM_TITLE,
+        "snippet": "primes",
+        "used": True,
+    }
+
+
+# Replaces window.fetch for the next POST to a chat's messages: the answer is the given SSE text.
+CANNED_STREAM = """
+const body = arguments[0];
+const real = window.fetch;
+window.fetch = (url, options) => {
+  if (String(url).includes("/messages") && options && options.method === "POST") {
+    window.fetch = real;
+    return Promise.resolve(new Response(body, {status: 200, headers: {"Content-Type": "text/event-stream"}}));
+  }
+  return real(url, options);
+};
+"""

@@ -8,7 +8,8 @@
   const offeringId = params.get("offering_id");
   let tokens = null;
   let chatId = null;
-  let itemId = null;
+  let itemId = null;  // the item shown (its quiz is the one submitted)
+  let chatItemId = null;  // the item the conversation is about
 
   // The code is single use: drop it from the address bar at once (a reload then asks to launch again).
   history.replaceState(null, "", location.pathname);
@@ -49,13 +50,14 @@
 
   const BODY_FIELDS = ["body", "text", "content", "markdown"];  // a quiz's instructions show with the quiz
 
+  // Shows an item (the launched one, or one a citation names). The conversation stays: it is about the item it
+  // started on, and a citation is read beside it.
   async function showItem(id) {
     const answer = await api("/content-items/" + encodeURIComponent(id));
     if (!answer.ok) { say(await problem(answer)); return; }
     const item = await answer.json();
     itemId = item.id;
-    chatId = null;
-    $("messages").replaceChildren();
+    if (chatItemId === null) chatItemId = item.id;
     $("item-title").textContent = item.title;
     $("item-description").textContent = item.description || "";
     const goals = $("item-objectives");
@@ -204,7 +206,7 @@
     const reply = $("reply-live");
     try {
       if (chatId === null) {
-        const created = await api("/chat/sessions", {method: "POST", body: JSON.stringify({content_item_id: itemId})});
+        const created = await api("/chat/sessions", {method: "POST", body: JSON.stringify({content_item_id: chatItemId})});
         if (!created.ok) { say(await problem(created)); return; }
         chatId = (await created.json()).id;
       }
