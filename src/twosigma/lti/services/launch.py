@@ -314,7 +314,8 @@ async def _launched(
     if item_id is not None:
         query["content_item_id"] = item_id
     query["offering_id"] = offering_id
-    return Launched(f"{platforms.base_url(settings)}{LAUNCHED_PATH}?{urlencode(query)}", origins)
+    # The web client's page when one is configured (TWOSIGMA_WEB_BASE_URL), else twosigma's own tutor page.
+    return Launched(f"{settings.links_base_url}{LAUNCHED_PATH}?{urlencode(query)}", origins)
 
 
 async def _ask_for_offering(
