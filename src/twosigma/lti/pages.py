@@ -1,5 +1,5 @@
 """The HTML an LMS frame shows: a refusal, the instructor's "which offering is this course?" form, and the page a
-launch lands on. Every value is escaped; styles are inline only; scripts carry a nonce.
+launch lands on. Every value is escaped; styles are inline only; inline scripts carry a nonce.
 
 Framing (docs/lti.md, "Frames"): pages that act (the link form, the launched page) may be framed by the platform's
 origins only (`frame-ancestors`, which browsers apply instead of X-Frame-Options); a refusal carries nothing worth

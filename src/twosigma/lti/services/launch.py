@@ -1,7 +1,8 @@
 """An LTI 1.3 launch (docs/lti.md, "Launch"): the OIDC third-party initiated login, then the launch itself.
 
 `start_login` stores a state row (the SHA-256 of `state`, the nonce, 10 minutes) and answers the platform's
-authorization URL. `launch` deletes that row (a state, and with it its nonce, works once), verifies the `id_token`
+authorization URL with the state, which the router binds to the browser in a cookie. `launch` deletes that row (a
+state, and with it its nonce, works once), refuses a browser without the state's cookie, verifies the `id_token`
 (services/verification.py) and only then writes: the user linked by `(issuer, sub)`, the roles the claims map to,
 a learner's ACTIVE enrolment, and a one-time code (hashed, 60 seconds) that `exchange` turns into the token pair.
 An instructor launching from an LMS course no offering is linked to is asked which offering (or which course to
