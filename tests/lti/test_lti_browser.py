@@ -2,14 +2,14 @@
 Selenium. The real app runs under uvicorn on 127.0.0.1 on a scratch database of its own, with the fake Anthropic
 server as its provider; the test LTI platform sends the browser through the OIDC login (the tool's state cookie is
 set), the platform's auto-submitting launch form, and onto /lti/launched, where the page exchanges the code, shows
-the item and its quiz, streams the tutor's reply, and grades a quiz attempt.
+the item and its quiz, streams the tutor's reply — which cites, through retrieval, a second item of the course
+(`meta.citations` of the real `message.completed` event) — grades a quiz attempt, and follows the citation.
 
 Skipped only when Chromium is not installed and `CI` is unset: in CI it must run (.ci/run installs the packages).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
@@ -35,6 +35,7 @@ from tests.fixtures.factories import auth_headers
 from tests.fixtures.live_server import free_port, serve
 from tests.fixtures.lti_platform import LEARNER, LaunchSpec, TestPlatform, random_sub, running_platform
 from tests.fixtures.quiz_content import make_quiz_type, quiz
+from tests.fixtures.taxonomy import make_content_type
 from tests.reliability.scratch import restored_logging, scratch_database
 from twosigma.app import create_app
 from twosigma.config import Settings
@@ -47,7 +48,13 @@ SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "images" / "lti-laun
 API = "/api/v1"
 UPDATE_SCREENSHOT = "TWOSIGMA_UPDATE_SCREENSHOTS"
 ITEM_TITLE = "Primes and capitals"
-REPLY = "Hello from the fake tutor."
+QUESTION = "What makes a number prime?"
+# The second item of the course: its words answer the question, so retrieval passes it to the tutor as source [1].
+SOURCE_TITLE = "Prime numbers"
+SOURCE_TEXT = "A prime number has exactly two divisors: 1 and the number itself. 2, 3, 5 and 7 are prime."
+# What the fake provider streams, in pieces (so the reply is seen growing); it cites the source as [1].
+REPLY_DELTAS = ("A number is prime ", "when only 1 and itself ", "divide it ", "[1].")
+REPLY = "".join(REPLY_DELTAS)
 
 pytestmark = pytest.mark.skipif(
     (CHROMIUM is None or CHROMEDRIVER is None) and not os.environ.get("CI"),
@@ -61,6 +68,7 @@ class Stage:
     settings: Settings
     platform: TestPlatform
     item_id: int
+    source_id: int
 
 
 @pytest.fixture
@@ -85,7 +93,8 @@ async def stage(
                 item = await make_quiz_item(
                     db, module=lesson, quiz_type=await make_quiz_type(db), data=quiz(), title=ITEM_TITLE
                 )
-                item_id = item.id
+                item_id, lesson_id = item.id, lesson.id
+                reading_type_id = (await make_content_type(db)).id
                 university_id, offering_id = campus.university.id, campus.offering.id
                 admin, instructor = campus.admin, campus.instructor
                 await db.commit()
@@ -105,7 +114,19 @@ async def stage(
                     headers=auth_headers(app_settings, instructor),
                 )
                 assert r.status_code == 200, r.text
-            yield Stage(base_url, app_settings, platform, item_id)
+                # Through the content API, so the item is indexed for retrieval as any instructor's would be.
+                r = await http.post(
+                    f"{API}/modules/{lesson_id}/content-items",
+                    json={
+                        "content_type_id": reading_type_id,
+                        "title": SOURCE_TITLE,
+                        "data_json": {"body": SOURCE_TEXT},
+                    },
+                    headers=auth_headers(app_settings, instructor),
+                )
+                assert r.status_code == 201, r.text
+                source_id = r.json()["id"]
+            yield Stage(base_url, app_settings, platform, item_id, source_id)
 
 
 @pytest.fixture
@@ -149,9 +170,9 @@ async def test_a_learner_launches_sees_the_item_chats_with_a_streamed_reply_and_
     assert browser.find_element(By.ID, "chat-input").get_attribute("aria-describedby") == "chat-hint"
 
     # A slow stream, so the reply is seen growing before it completes.
-    fake_anthropic.script(mode=Mode.SLOW, delay=0.25)
+    fake_anthropic.script(mode=Mode.SLOW, delay=0.25, deltas=REPLY_DELTAS)
     field = wait.until(expected_conditions.element_to_be_clickable((By.ID, "chat-input")))
-    field.send_keys("What makes a number prime?")
+    field.send_keys(QUESTION)
     field.send_keys(Keys.ENTER)  # Enter sends (Shift+Enter is a new line)
     wait.until(lambda d: _text_of(d, ".message.assistant .text") not in ("", REPLY))
     partial = _text_of(browser, ".message.assistant .text")
@@ -159,10 +180,17 @@ async def test_a_learner_launches_sees_the_item_chats_with_a_streamed_reply_and_
     wait.until(lambda d: _text_of(d, ".message.assistant .text") == REPLY)
     wait.until(lambda d: d.find_element(By.ID, "reply-live").get_attribute("aria-busy") == "false")
     assert browser.find_element(By.ID, "reply-live").get_attribute("textContent") == f"Tutor: {REPLY}"
-    assert _text_of(browser, ".message.user .text") == "What makes a number prime?"
+    assert _text_of(browser, ".message.user .text") == QUESTION
     assert browser.switch_to.active_element.get_attribute("id") == "chat-input"  # focus back in the field
-    sent = [r for r in fake_anthropic.requests if "What makes a number prime?" in r.body.decode(errors="replace")]
-    assert sent, "the question reached the provider"
+    sent = [r.body.decode(errors="replace") for r in fake_anthropic.requests]
+    asked = [body for body in sent if QUESTION in body]
+    assert asked, "the question reached the provider"
+    assert f"[1] {SOURCE_TITLE}" in asked[-1], "retrieval gave the tutor the second item as source [1]"
+    # The reply's citation, from the real message.completed event: a link naming the cited item, with its snippet.
+    link = wait.until(expected_conditions.element_to_be_clickable((By.CSS_SELECTOR, ".message.assistant .citations a")))
+    assert link.text == f"[1] {SOURCE_TITLE}"
+    assert link.get_attribute("data-item") == str(stage.source_id)
+    assert SOURCE_TEXT in _text_of(browser, ".message.assistant .citations li")
     assert browser.save_screenshot(str(tmp_path / "lti-launched.png"))
     if os.environ.get(UPDATE_SCREENSHOT):  # how docs/images/lti-launched.png is made (docs/lti.md)
         shutil.copyfile(tmp_path / "lti-launched.png", SCREENSHOT)
@@ -180,40 +208,15 @@ async def test_a_learner_launches_sees_the_item_chats_with_a_streamed_reply_and_
     assert "Attempts left: 2." in result
     assert "Jupiter is more than twice" in result  # the explanation, released after the attempt
 
-    # Citations (`meta.citations` of message.completed, when retrieval sends them) are links to their items. The
-    # tutor sends none yet, so the stream is replayed with one: fetch answers this message with a canned stream.
-    completed = {"id": 0, "role": "assistant", "content": "See [1].", "meta": {"citations": [_citation(stage)]}}
-    browser.execute_script(CANNED_STREAM, f"event: message.completed\ndata: {json.dumps(completed)}\n\n")
-    field.send_keys("Where is this explained?", Keys.ENTER)
-    link = wait.until(expected_conditions.element_to_be_clickable((By.CSS_SELECTOR, ".citations a")))
-    assert link.text == f"[1] {ITEM_TITLE}"
+    # The citation, followed by keyboard: the cited item opens in the item pane (focus on its heading) and the
+    # conversation stays beside it.
     browser.find_element(By.ID, "item-title").click()  # somewhere else, then back by keyboard
     link.send_keys(Keys.ENTER)
+    wait.until(expected_conditions.text_to_be_present_in_element((By.ID, "item-title"), SOURCE_TITLE))
     wait.until(lambda d: d.switch_to.active_element.get_attribute("id") == "item-title")
-    assert browser.find_element(By.ID, "quiz-result").text == ""  # the item was loaded again
-    assert len(browser.find_elements(By.CSS_SELECTOR, ".message")) == 4  # beside the conversation, kept
-
-
-def _citation(stage: Stage) -> dict[str, object]:
-    return {
-        "n": 1,
-        "content_item_id": stage.item_id,
-        "module_id": 1,
-        "title": ITEM_TITLE,
-        "snippet": "primes",
-        "used": True,
-    }
-
-
-# Replaces window.fetch for the next POST to a chat's messages: the answer is the given SSE text.
-CANNED_STREAM = """
-const body = arguments[0];
-const real = window.fetch;
-window.fetch = (url, options) => {
-  if (String(url).includes("/messages") && options && options.method === "POST") {
-    window.fetch = real;
-    return Promise.resolve(new Response(body, {status: 200, headers: {"Content-Type": "text/event-stream"}}));
-  }
-  return real(url, options);
-};
-"""
+    assert browser.find_element(By.ID, "item-body").text == SOURCE_TEXT
+    assert not browser.find_element(By.ID, "quiz").is_displayed()  # the quiz item's questions are gone
+    assert "Which planet is largest?" not in browser.page_source
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".message")) == 2  # the conversation, kept
+    assert _text_of(browser, ".message.assistant .text") == REPLY
+    assert browser.find_element(By.CSS_SELECTOR, ".message.assistant .citations a").text == f"[1] {SOURCE_TITLE}"
