@@ -160,7 +160,7 @@
   }
 
   function citations(node, meta) {
-    const cited = (meta && Array.isArray(meta.citations)) ? meta.citations.filter((c) => c && c.content_item_id) : [];
+    const cited = (meta && Array.isArray(meta.citations)) ? meta.citations.filter((c) => c && c.used && c.content_item_id) : [];
     if (cited.length === 0) return;
     const list = el("ol", {class: "citations", "aria-label": "Sources"});
     for (const c of cited) {
