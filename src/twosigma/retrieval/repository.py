@@ -341,14 +341,19 @@ async def pending_jobs(session: AsyncSession) -> int:
 
 # --- Search ----------------------------------------------------------------------------------------------------
 
-# The courses searched: the given ones, or those the user is ACTIVE in; published courses only either way.
+# The courses searched: the given ones, or those the user is ACTIVE in; published courses only either way. "ACTIVE
+# in" is the enrolment checks' own reading (authz/principal.py): an enrolment with status ACTIVE (never DROPPED,
+# COMPLETED or waitlisted) in a course of a university that has not suspended the user (`member_suspensions`: while
+# the row exists, none of the user's enrolments there count).
 _COURSES = """
     SELECT c.id, c.text_search_config FROM courses c
     WHERE c.is_published AND (
         c.id = ANY(CAST(:course_ids AS integer[]))
         OR (CAST(:user_id AS integer) IS NOT NULL AND c.id IN (
             SELECT o.course_id FROM course_enrollments e JOIN course_offerings o ON o.id = e.course_offering_id
-            WHERE e.user_id = :user_id AND e.status = 'ACTIVE'))
+            WHERE e.user_id = :user_id AND e.status = 'ACTIVE')
+            AND NOT EXISTS (
+                SELECT 1 FROM member_suspensions s WHERE s.user_id = :user_id AND s.university_id = c.university_id))
     )
 """
 
