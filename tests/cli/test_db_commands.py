@@ -84,3 +84,15 @@ async def execute(url: str, sql: str) -> None:
         await conn.execute(sql)
     finally:
         await conn.close()
+
+
+def test_the_database_password_never_appears_on_a_command_line() -> None:
+    """pg_dump, pg_restore and psql get the URL without its password (any user of the machine can read a command
+    line); the password reaches the child in PGPASSWORD."""
+    from twosigma.db import backup
+
+    url = "postgresql+asyncpg://twosigma:s3cret-pw@db.example.edu:5432/twosigma"
+    assert "s3cret-pw" not in backup.libpq_url(url)
+    assert backup.libpq_url(url).startswith("postgresql://twosigma@db.example.edu:5432/twosigma")
+    assert backup._environment(url)["PGPASSWORD"] == "s3cret-pw"
+    assert "PGPASSWORD" not in backup._environment("postgresql+asyncpg://postgres@/postgres?host=/tmp/socket")

@@ -1077,8 +1077,8 @@ TABLES: dict[str, Table] = {
     "tutor_flags": Table(
         columns={
             "id": _id(),
-            "message_id": _fk(),
-            "session_id": _fk(),
+            "message_id": _fk(nullable=True),  # NULL: an escalated flag whose chat was deleted (0014)
+            "session_id": _fk(nullable=True),
             "user_id": _fk(),
             "university_id": _fk(nullable=True),
             "course_id": _fk(nullable=True),
@@ -1094,8 +1094,8 @@ TABLES: dict[str, Table] = {
             "created_at": _created(),
         },
         fks={
-            "message_id": ("chat_messages.id", CASCADE),
-            "session_id": ("chat_sessions.id", CASCADE),
+            "message_id": ("chat_messages.id", SET_NULL),
+            "session_id": ("chat_sessions.id", SET_NULL),
             "user_id": ("users.id", CASCADE),
             "university_id": ("universities.id", CASCADE),
             "course_id": ("courses.id", SET_NULL),

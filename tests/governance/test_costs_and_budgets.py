@@ -17,11 +17,12 @@ from tests.fixtures.prompts import platform_admin
 from tests.fixtures.tutor import API, Lesson, make_chat, make_lesson
 from tests.governance.conftest import MODEL, TURN_COST
 from twosigma.config import Settings
+from twosigma.enums import MessageRole
 from twosigma.governance.models import CourseTutorPolicy, TutorUsage, UniversityTutorPolicy
 from twosigma.governance.services.budgets import day_bounds, month_bounds, zone
 from twosigma.governance.services.pricing import DEFAULT_PRICES, Price, cost_usd, price_of
 from twosigma.kit.clock import get_now
-from twosigma.tutor.models import ChatSession
+from twosigma.tutor.models import ChatMessage, ChatSession
 
 
 @pytest.fixture
@@ -293,6 +294,70 @@ class TestTheDayIsTheUsersDay:
         await spend(db, lesson, 1.0, datetime(2026, 5, 12, 6, 50, tzinfo=UTC))
         freeze(app, datetime(2026, 5, 12, 7, 5, tzinfo=UTC))
         assert (await send(client, settings, lesson, chat)).status_code == 429
+
+    async def test_the_daily_token_allowance_renews_at_the_users_midnight(
+        self,
+        app: FastAPI,
+        client: httpx.AsyncClient,
+        db: AsyncSession,
+        settings: Settings,
+        lesson: Lesson,
+        chat: ChatSession,
+        anthropic: FakeAnthropic,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """`tutor.tokens_per_day` counts the user's day too, not the UTC day (issue 22)."""
+        monkeypatch.setenv("TWOSIGMA_TUTOR_TOKENS_PER_DAY", "1000")
+        lesson.student.time_zone = "America/Los_Angeles"
+        # 1000 tokens at 23:50 on 11 May in Los Angeles: on 12 May in UTC, the day the turns below are in.
+        db.add(
+            ChatMessage(
+                session_id=chat.id,
+                role=MessageRole.ASSISTANT,
+                content="an earlier, long answer",
+                meta={"input_tokens": 900, "output_tokens": 100},
+                created_at=datetime(2026, 5, 12, 6, 50, tzinfo=UTC),
+            )
+        )
+        await db.flush()
+        freeze(app, datetime(2026, 5, 12, 6, 55, tzinfo=UTC))  # 23:55 local: still 11 May, allowance spent
+        refused = await send(client, settings, lesson, chat)
+        assert refused.status_code == 429
+        error = refused.json()["error"]
+        assert error["code"] == "tutor_token_limit"
+        assert error["details"]["resets_at"] == "2026-05-12T07:00:00+00:00"
+        assert error["details"]["time_zone"] == "America/Los_Angeles"
+        assert "midnight in your time zone (America/Los_Angeles), 2026-05-12T00:00:00-07:00" in error["message"]
+        assert 1 <= int(refused.headers["Retry-After"]) <= 301
+        freeze(app, datetime(2026, 5, 12, 7, 5, tzinfo=UTC))  # 00:05 local on 12 May: a new allowance
+        assert (await send(client, settings, lesson, chat)).status_code == 200
+
+    async def test_a_utc_user_keeps_the_utc_day_for_tokens(
+        self,
+        app: FastAPI,
+        client: httpx.AsyncClient,
+        db: AsyncSession,
+        settings: Settings,
+        lesson: Lesson,
+        chat: ChatSession,
+        anthropic: FakeAnthropic,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        monkeypatch.setenv("TWOSIGMA_TUTOR_TOKENS_PER_DAY", "1000")
+        db.add(
+            ChatMessage(
+                session_id=chat.id,
+                role=MessageRole.ASSISTANT,
+                content="an earlier, long answer",
+                meta={"input_tokens": 1000, "output_tokens": 0},
+                created_at=datetime(2026, 5, 12, 6, 50, tzinfo=UTC),
+            )
+        )
+        await db.flush()
+        freeze(app, datetime(2026, 5, 12, 7, 5, tzinfo=UTC))
+        refused = await send(client, settings, lesson, chat)
+        assert refused.status_code == 429
+        assert refused.json()["error"]["details"]["resets_at"] == "2026-05-13T00:00:00+00:00"
 
     def test_day_bounds_follow_daylight_saving(self) -> None:
         berlin = zone("Europe/Berlin")

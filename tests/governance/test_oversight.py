@@ -84,6 +84,23 @@ class TestPrivate:
         assert r.status_code == 200, r.text
         assert [m["content"] for m in r.json()["items"]] == ["I want to die", "second answer"]
 
+    async def test_staff_never_get_the_share_link_that_would_open_the_whole_chat(
+        self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings, lesson: Lesson
+    ) -> None:
+        chat = await chat_with(db, lesson, TEXTS, flag_at=4)
+        shared = await client.post(
+            f"{API}/chat/sessions/{chat.id}/share", headers=auth_headers(settings, lesson.student)
+        )
+        assert shared.status_code in (200, 201), shared.text
+        token = shared.json()["share_token"]
+        own = await client.get(f"{API}/chat/sessions/{chat.id}", headers=auth_headers(settings, lesson.student))
+        assert own.json()["share_token"] == token
+        staff = lesson.classroom.campus.instructor
+        r = await client.get(f"{API}/chat/sessions/{chat.id}", headers=auth_headers(settings, staff))
+        assert r.status_code == 200, r.text
+        assert r.json()["share_token"] is None
+        assert token not in r.text
+
     async def test_a_ta_or_a_classmate_still_gets_404(
         self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings, lesson: Lesson
     ) -> None:

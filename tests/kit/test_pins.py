@@ -39,11 +39,28 @@ from twosigma.kit.server import HTTP_PROTOCOL, EdgeH11Protocol, EdgeHttpToolsPro
 
 PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 PINNED = ("fastapi", "starlette", "sqlalchemy", "uvicorn", "pydantic", "pydantic-settings", "asyncpg", "botocore")
+# Test tools whose API the suite drives directly: selenium (tests/lti/test_lti_browser.py).
+DEV_PINNED = ("selenium",)
 
 
 def declared() -> dict[str, Requirement]:
     dependencies = tomllib.loads(PYPROJECT.read_text())["project"]["dependencies"]
     return {(r := Requirement(line)).name.lower(): r for line in dependencies}
+
+
+def declared_dev() -> dict[str, Requirement]:
+    dependencies = tomllib.loads(PYPROJECT.read_text())["project"]["optional-dependencies"]["dev"]
+    return {(r := Requirement(line)).name.lower(): r for line in dependencies}
+
+
+class TestDevVersions:
+    @pytest.mark.parametrize("name", DEV_PINNED)
+    def test_the_installed_release_is_within_one_declared_minor_release(self, name: str) -> None:
+        requirement = declared_dev()[name]
+        assert requirement.specifier.contains(version(name), prereleases=True), (name, version(name))
+        bounds = {spec.operator: Version(spec.version) for spec in requirement.specifier}
+        low, high = bounds[">="], bounds["<"]
+        assert (high.major, high.minor) == (low.major, low.minor + 1), (name, str(requirement.specifier))
 
 
 class TestVersions:

@@ -98,7 +98,7 @@ class TestLearnerLaunch:
         csp = page.headers["content-security-policy"]
         assert f"frame-ancestors {lti.platform.url}" in csp
         assert "frame-ancestors 'none'" not in csp
-        assert "script-src 'nonce-" in csp
+        assert "script-src 'self'" in csp
         unknown = await client.get("/lti/launched", params={"code": "made-up"})
         assert "frame-ancestors 'none'" in unknown.headers["content-security-policy"]
 
@@ -241,3 +241,30 @@ class TestStaffLinkDirectly:
         )
         assert r.status_code == 400
         assert r.headers["content-type"].startswith("text/html")
+
+
+class TestLandingPage:
+    async def test_with_a_web_client_the_launch_lands_on_its_page(
+        self, client: httpx.AsyncClient, settings: Settings, lti: LtiCampus, monkeypatch: Any
+    ) -> None:
+        await link_context(client, settings, lti, "course-101")
+        monkeypatch.setattr(settings, "web_base_url", "https://web.example")
+        r = await launch(client, lti.platform, learner(custom={"content_item_id": "42"}))
+        assert r.status_code == 303, r.text
+        assert r.headers["location"].startswith("https://web.example/lti/launched?code=")
+        assert f"offering_id={lti.campus.offering.id}" in r.headers["location"]
+
+    async def test_the_launched_page_loads_its_script_from_self_and_keeps_no_token(
+        self, client: httpx.AsyncClient, settings: Settings, lti: LtiCampus
+    ) -> None:
+        await link_context(client, settings, lti, "course-101")
+        query = launched_query(await launch(client, lti.platform, learner()))
+        assert query["offering_id"] == str(lti.campus.offering.id)
+        page = await client.get("/lti/launched", params={"code": query["code"]})
+        assert '<script src="/lti/launched.js" defer></script>' in page.text
+        assert "<script>" not in page.text  # no inline script: script-src 'self' alone
+        script = await client.get("/lti/launched.js")
+        assert script.status_code == 200
+        assert script.headers["content-type"].startswith("text/javascript")
+        assert "localStorage.setItem" not in script.text
+        assert "sessionStorage.setItem" not in script.text

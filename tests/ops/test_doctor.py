@@ -2,8 +2,10 @@
 Anthropic API, aiosmtpd, our OIDC provider for one university, workers that drained a minute ago. Everything passes;
 then each part is broken in turn and exactly its check fails (with its fix), and the command exits 1.
 
-There is no LTI support in this build yet: that check says so and is skipped. No embedding provider is configured
-on the full install (retrieval is full-text only: skipped); TestRetrieval configures the fake `/embeddings` server.
+The install also holds a university's own LLM key (governance), the LTI tool's signing key and one registered LTI
+platform (the test platform of tests/fixtures/lti_platform.py): the stored-secrets check opens them all, and the LTI
+check opens the tool's key and fetches the platform's JWKS. No embedding provider is configured on the full install
+(retrieval is full-text only: skipped); TestRetrieval configures the fake `/embeddings` server.
 """
 
 from __future__ import annotations
@@ -32,12 +34,17 @@ from tests.fixtures.content import make_content_item, make_module, root_of
 from tests.fixtures.courses import make_campus
 from tests.fixtures.database import create_scratch_database, drop_database
 from tests.fixtures.factories import make_university
+from tests.fixtures.lti_platform import CLIENT_ID, TestPlatform, running_platform
 from tests.fixtures.oidc_provider import OidcProvider, running_provider
 from tests.fixtures.smtp import SmtpServer, free_port
 from twosigma.cli import app as cli_app
 from twosigma.config import Environment, Settings, get_settings
 from twosigma.db.bootstrap import committed_session, engine_on
+from twosigma.governance.schemas import UniversitySettingWrite
+from twosigma.governance.services import university_settings
 from twosigma.jobs.models import JobQueueRun
+from twosigma.lti.models import LtiPlatform
+from twosigma.lti.services import keys as lti_keys
 from twosigma.ops import doctor
 from twosigma.ops.doctor import CheckResult, Status, run_doctor
 from twosigma.sso.models import SsoProvider
@@ -57,12 +64,19 @@ class Install:
     smtp: SmtpServer
     oidc: OidcProvider
     anthropic: FakeAnthropic
+    lti: TestPlatform
 
 
 @pytest.fixture(scope="module")
 def oidc() -> Iterator[OidcProvider]:
     with running_provider() as provider:
         yield provider
+
+
+@pytest.fixture(scope="module")
+def lti_platform() -> Iterator[TestPlatform]:
+    with running_platform() as platform:
+        yield platform
 
 
 @pytest.fixture
@@ -73,7 +87,9 @@ def smtp() -> Iterator[SmtpServer]:
     server.stop()
 
 
-async def _configure(url: str, settings: Settings, smtp: SmtpServer, oidc: OidcProvider, anthropic_url: str) -> None:
+async def _configure(
+    url: str, settings: Settings, smtp: SmtpServer, oidc: OidcProvider, anthropic_url: str, lti: TestPlatform
+) -> None:
     async with engine_on(settings, url, upgrade=True) as engine, committed_session(engine) as session:
         stored = {
             "llm.provider": "anthropic",
@@ -99,13 +115,33 @@ async def _configure(url: str, settings: Settings, smtp: SmtpServer, oidc: OidcP
                 jwks_uri=f"{oidc.issuer}/jwks",
             )
         )
+        await university_settings.put_setting(
+            session, settings, university, "llm.openai_api_key", UniversitySettingWrite(value="sk-university-0123456")
+        )
+        await lti_keys.signing_key(session, settings)  # the tool's key, created and stored encrypted
+        session.add(
+            LtiPlatform(
+                university_id=university.id,
+                issuer=lti.issuer,
+                client_id=CLIENT_ID,
+                deployment_ids=["deployment-1"],
+                auth_login_url=f"{lti.url}/authorize",
+                auth_token_url=f"{lti.url}/token",
+                jwks_url=f"{lti.url}/jwks",
+            )
+        )
         for queue in QUEUES:
             session.add(JobQueueRun(queue=queue, last_drained_at=datetime.now(UTC) - timedelta(seconds=30)))
 
 
 @pytest.fixture
 def install(
-    server_url: str, smtp: SmtpServer, oidc: OidcProvider, fake_anthropic: FakeAnthropic, tmp_path: Path
+    server_url: str,
+    smtp: SmtpServer,
+    oidc: OidcProvider,
+    fake_anthropic: FakeAnthropic,
+    lti_platform: TestPlatform,
+    tmp_path: Path,
 ) -> Iterator[Install]:
     url = asyncio.run(create_scratch_database(server_url))
     settings = Settings(
@@ -116,8 +152,8 @@ def install(
         secret_key=SecretStr(SECRET),
         encryption_keys=[SecretStr(KEY)],
     )
-    asyncio.run(_configure(url, settings, smtp, oidc, fake_anthropic.url))
-    yield Install(url=url, settings=settings, smtp=smtp, oidc=oidc, anthropic=fake_anthropic)
+    asyncio.run(_configure(url, settings, smtp, oidc, fake_anthropic.url, lti_platform))
+    yield Install(url=url, settings=settings, smtp=smtp, oidc=oidc, anthropic=fake_anthropic, lti=lti_platform)
     asyncio.run(drop_database(url))
 
 
@@ -155,20 +191,25 @@ class TestAFullyConfiguredInstall:
             "Course index": Status.OK,
             "SMTP": Status.OK,
             "Single sign-on (DOC)": Status.OK,
-            "LTI platforms": Status.SKIP,
+            "LTI tool key": Status.OK,
+            f"LTI platforms (DOC, {CLIENT_ID})": Status.OK,
             "Worker (chat_retention)": Status.OK,
             "Worker (exports)": Status.OK,
             "Worker (mail)": Status.OK,
             "Redis": Status.SKIP,
         }
-        assert "all 2 encrypted value(s) decrypt" in results["Stored secrets"].detail
+        assert "all 4 encrypted value(s) decrypt" in results["Stored secrets"].detail
+        assert "JWKS answers (1 key(s))" in results[f"LTI platforms (DOC, {CLIENT_ID})"].detail
         # The one-token call reached the fake, and no mail was sent to the SMTP server.
         assert install.anthropic.requests[-1].json()["max_tokens"] == 1
         assert install.smtp.inbox.messages == []
 
     def test_offline_calls_nobody(self, install: Install) -> None:
         before = len(install.anthropic.requests)
+        jwks_before = install.lti.jwks_requests
         results = check(install.settings, offline=True)
+        assert results["LTI platforms"].status is Status.SKIP
+        assert install.lti.jwks_requests == jwks_before
         assert failures(results) == []
         assert results["LLM provider"].status is Status.SKIP
         assert results["SMTP"].status is Status.SKIP
@@ -190,9 +231,13 @@ class TestEachPartBrokenInTurn:
         results = check(other, offline=True)
         assert "Stored secrets" in failures(results)
         detail = results["Stored secrets"].detail
-        assert "2 of 2 cannot be decrypted" in detail
+        assert "4 of 4 cannot be decrypted" in detail
         assert "setting llm.anthropic_api_key" in detail
         assert "SSO client secret of university" in detail
+        assert "setting llm.openai_api_key" in detail  # the university's own key (governance)
+        assert "LTI tool key " in detail
+        # The tool's signing key is checked by the LTI check too: it cannot sign with a key nobody can open.
+        assert "LTI tool key" in failures(results)
         assert "TWOSIGMA_ENCRYPTION_KEYS" in str(results["Stored secrets"].fix)
 
     def test_no_encryption_key(self, install: Install) -> None:
@@ -239,6 +284,36 @@ class TestEachPartBrokenInTurn:
         results = check(install.settings)
         assert failures(results) == ["Single sign-on (DOC)"]
         assert "could not be reached" in results["Single sign-on (DOC)"].detail
+
+    def test_an_lti_platforms_jwks_unreachable(self, install: Install) -> None:
+        gone = f"http://127.0.0.1:{free_port()}/jwks"
+        asyncio.run(_sql(install.settings, f"UPDATE lti_platforms SET jwks_url = '{gone}'"))
+        results = check(install.settings)
+        label = f"LTI platforms (DOC, {CLIENT_ID})"
+        assert failures(results) == [label]
+        assert gone in results[label].detail
+        assert "could not be read" in results[label].detail
+        assert "JWKS URL" in str(results[label].fix)
+
+    def test_an_lti_platforms_jwks_without_keys(self, install: Install) -> None:
+        asyncio.run(_sql(install.settings, f"UPDATE lti_platforms SET jwks_url = '{install.lti.url}/authorize'"))
+        results = check(install.settings)
+        assert failures(results) == [f"LTI platforms (DOC, {CLIENT_ID})"]
+
+    def test_the_lti_tool_key_unreadable(self, install: Install) -> None:
+        other = Fernet(Fernet.generate_key()).encrypt(b"{}").decode()
+        asyncio.run(_sql(install.settings, f"UPDATE lti_tool_keys SET private_key_encrypted = '{other}'"))
+        results = check(install.settings, offline=True)
+        assert failures(results) == ["LTI tool key", "Stored secrets"]
+        assert "deep linking and grade passback" in results["LTI tool key"].detail
+        assert "1 of 4 cannot be decrypted: LTI tool key" in results["Stored secrets"].detail
+
+    def test_a_university_secret_unreadable(self, install: Install) -> None:
+        other = Fernet(Fernet.generate_key()).encrypt(b'"x"').decode()
+        asyncio.run(_sql(install.settings, f"UPDATE university_settings SET setting_value = '{other}'"))
+        results = check(install.settings, offline=True)
+        assert failures(results) == ["Stored secrets"]
+        assert "setting llm.openai_api_key" in results["Stored secrets"].detail
 
     def test_workers_that_stopped_draining(self, install: Install) -> None:
         asyncio.run(

@@ -153,6 +153,7 @@ PUBLIC_ROUTES: dict[str, str] = {
     "POST /lti/deep-link": "the single-use picker token of a verified deep-linking launch is the capability",
     "GET /lti/register": "an LMS opens a university's registration link here; the single-use link is the capability",
     "GET /lti/launched": "the page a launch lands on; the one-time code in its URL is exchanged by its script",
+    "GET /lti/launched.js": "the launched page's static script (the same for everyone)",
     f"POST {V1}/auth/lti/exchange": "the single-use launch code is the capability",
 }
 
@@ -409,6 +410,7 @@ MATRIX: dict[str, list[Case]] = {
     ],
     f"POST {V1}/universities/{{university_id}}/lti/registration-links": [Case(PRIVATE)],
     "GET /lti/launched": [Case(PUBLIC, query={"code": "made-up"})],
+    "GET /lti/launched.js": [Case(PUBLIC)],
     # The pages mailed links open: forms acting only with the token they carry.
     "GET /reset-password": [Case(PUBLIC, query={"token": "made-up"})],
     "POST /reset-password": [

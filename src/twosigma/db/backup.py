@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from twosigma.db.embedded import EmbeddedError, binary
 
@@ -41,13 +41,21 @@ class BackupResult:
 
 
 def libpq_url(url: str) -> str:
-    """The SQLAlchemy URL as libpq reads it (`postgresql://…`, Unix-socket `?host=` kept)."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    """The SQLAlchemy URL as libpq reads it (`postgresql://…`, Unix-socket `?host=` kept), without its password:
+    a command line is visible to every user of the machine (`ps`, /proc), so the password travels in PGPASSWORD."""
+    parsed = make_url(url)  # URL.set ignores a None, so the URL is made again without the password
+    bare = URL.create("postgresql", parsed.username, None, parsed.host, parsed.port, parsed.database, parsed.query)
+    return bare.render_as_string(hide_password=False)
 
 
-def _environment() -> dict[str, str]:
-    # The tools must not pick up a PGDATABASE/PGHOST the operator's shell happens to have.
-    return {key: value for key, value in os.environ.items() if not key.startswith("PG")}
+def _environment(url: str) -> dict[str, str]:
+    # The tools must not pick up a PGDATABASE/PGHOST the operator's shell happens to have; the password is the
+    # URL's own, in the child's environment only (readable by the same user alone).
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
+    password = make_url(url).password if url else None
+    if password:
+        env["PGPASSWORD"] = str(password)
+    return env
 
 
 def _last_line(text: str) -> str:
@@ -73,7 +81,7 @@ def backup(url: str, path: Path, on_table: Progress | None = None) -> BackupResu
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        env=_environment(),
+        env=_environment(url),
     ) as process:
         assert process.stderr is not None
         messages: list[str] = []
@@ -100,7 +108,7 @@ def archive_tables(path: Path) -> int:
         capture_output=True,
         text=True,
         check=False,
-        env=_environment(),
+        env=_environment(""),
     )
     if listing.returncode != 0:
         raise BackupError(f"{path} is not a backup made by `twosigma db backup`: {_last_line(listing.stderr)}")
@@ -115,7 +123,7 @@ def restore(url: str, path: Path, on_table: Progress | None = None) -> int:
         [str(binary("pg_restore")), "--no-owner", "--file", "-", str(path)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env=_environment(),
+        env=_environment(url),
     )
     runner = subprocess.Popen(
         [
@@ -131,7 +139,7 @@ def restore(url: str, path: Path, on_table: Progress | None = None) -> int:
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
-        env=_environment(),
+        env=_environment(url),
     )
     with script, runner:  # closes every pipe and waits for both
         assert script.stdout is not None

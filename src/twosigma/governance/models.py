@@ -71,17 +71,21 @@ class TutorUsage(Base):
 
 class TutorFlag(Base):
     """A safety screen's hit on one chat message (the user's, screened before the model sees it, or the reply).
-    High severity is escalated: listed for the course's instructors and the university's admins until resolved."""
+    High severity is escalated: listed for the course's instructors and the university's admins until resolved.
+
+    An escalated flag is a safety record: it outlives its chat (the student's delete, chat retention) with
+    `message_id` and `session_id` set NULL — it never held the message's text. A flag that was not escalated goes
+    with its chat (services/flags.py `forget_chats`); the erasure of its user deletes every flag of the user."""
 
     __tablename__ = "tutor_flags"
     __table_args__ = (Index(None, "university_id", "status", "created_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    message_id: Mapped[int] = mapped_column(
-        ForeignKey("chat_messages.id", ondelete="CASCADE"), nullable=False, index=True
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("chat_messages.id", ondelete="SET NULL"), nullable=True, index=True
     )
-    session_id: Mapped[int] = mapped_column(
-        ForeignKey("chat_sessions.id", ondelete="CASCADE"), nullable=False, index=True
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("chat_sessions.id", ondelete="SET NULL"), nullable=True, index=True
     )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
     university_id: Mapped[int | None] = mapped_column(ForeignKey("universities.id", ondelete="CASCADE"), nullable=True)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, func, literal, select
+from sqlalchemy import Row, Select, delete, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.content.models import ContentItem, Module
@@ -226,6 +226,23 @@ def flags_query(
     return stmt.order_by(TutorFlag.created_at.desc(), TutorFlag.id.desc())
 
 
+async def delete_unescalated_flags(session: AsyncSession, chat_session_ids: Sequence[int]) -> int:
+    """The flags of these chats that were not escalated; the escalated ones stay (their references go NULL when
+    the chats are deleted: ON DELETE SET NULL)."""
+    result = await session.execute(
+        delete(TutorFlag).where(TutorFlag.session_id.in_(chat_session_ids), TutorFlag.escalated.is_(False)),
+        execution_options={"synchronize_session": False},
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def delete_flags_of_user(session: AsyncSession, user_id: int) -> int:
+    result = await session.execute(
+        delete(TutorFlag).where(TutorFlag.user_id == user_id), execution_options={"synchronize_session": False}
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def flag_in(session: AsyncSession, query: Select[TutorFlag], flag_id: int) -> TutorFlag | None:
     return (await session.scalars(query.where(TutorFlag.id == flag_id))).one_or_none()
 
@@ -258,6 +275,18 @@ async def university_settings(session: AsyncSession, university_id: int) -> Sequ
     return (await session.scalars(stmt)).all()
 
 
+async def encrypted_university_settings(session: AsyncSession, *, for_update: bool) -> Sequence[UniversitySetting]:
+    """Every university's encrypted settings (every university: rotation and the doctor cover them all)."""
+    stmt = (
+        select(UniversitySetting)
+        .where(UniversitySetting.is_encrypted.is_(True))
+        .order_by(UniversitySetting.university_id, UniversitySetting.setting_key)
+    )
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.scalars(stmt)).all()
+
+
 async def university_setting(session: AsyncSession, university_id: int, key: str) -> UniversitySetting | None:
     return await session.get(UniversitySetting, (university_id, key))
 
@@ -271,7 +300,7 @@ async def chat_session(session: AsyncSession, session_id: int) -> ChatSession | 
 
 async def escalated_message_ids(session: AsyncSession, chat_session_id: int) -> list[int]:
     stmt = select(TutorFlag.message_id).where(TutorFlag.session_id == chat_session_id, TutorFlag.escalated.is_(True))
-    return list((await session.scalars(stmt.distinct())).all())
+    return [m for m in (await session.scalars(stmt.distinct())).all() if m is not None]
 
 
 async def with_previous(session: AsyncSession, chat_session_id: int, message_ids: Sequence[int]) -> frozenset[int]:

@@ -95,8 +95,8 @@ class FlagRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    session_id: int
-    message_id: int
+    session_id: int | None = Field(description="Null once the chat was deleted: the flag outlives it, without text.")
+    message_id: int | None = Field(description="Null once the chat (or the message) was deleted.")
     user_id: int
     course_id: int | None
     category: str

@@ -70,6 +70,12 @@ def client_config(effective: EffectiveSettings) -> ClientConfig:
     if provider == "bedrock":
         if not effective.llm_bedrock_region:
             raise LLMNotConfigured("llm.provider is bedrock but llm.bedrock_region is not set.")
+        keys = bool(effective.llm_bedrock_access_key_id) and bool(effective.llm_bedrock_secret_access_key)
+        if not keys and not effective.llm_ambient_credentials:
+            raise LLMNotConfigured(
+                "A university's own Bedrock provider needs its own llm.bedrock_access_key_id and "
+                "llm.bedrock_secret_access_key; the platform's AWS credentials are never used for it."
+            )
         if bool(effective.llm_bedrock_access_key_id) != bool(effective.llm_bedrock_secret_access_key):
             raise LLMNotConfigured(
                 "Set both llm.bedrock_access_key_id and llm.bedrock_secret_access_key, or neither (to use the "

@@ -1,9 +1,10 @@
 """The HTML an LMS frame shows: a refusal, the instructor's "which offering is this course?" form, and the page a
-launch lands on. Every value is escaped; styles are inline only; the launched page's one script carries a nonce.
+launch lands on. Every value is escaped; styles are inline only; inline scripts carry a nonce.
 
 Framing (docs/lti.md, "Frames"): pages that act (the link form, the launched page) may be framed by the platform's
 origins only (`frame-ancestors`, which browsers apply instead of X-Frame-Options); a refusal carries nothing worth
 clickjacking and may be framed anywhere, so the person sees why their launch failed inside the LMS.
+The launched page is the exception to "inline only": its script is static/launched.js, served from self.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import html
 import secrets
 from collections.abc import Sequence
+from importlib import resources
 
 from fastapi.responses import HTMLResponse
 
@@ -22,12 +24,21 @@ from twosigma.lti.services.registration import Registered
 
 LINK_PATH = "/lti/link"
 DEEP_LINK_PATH = "/lti/deep-link"
-EXCHANGE_PATH = "/api/v1/auth/lti/exchange"
 
 
-def csp(frame_origins: Sequence[str], *, script_nonce: str | None = None, form_targets: Sequence[str] = ()) -> str:
+def csp(
+    frame_origins: Sequence[str],
+    *,
+    script_nonce: str | None = None,
+    script_self: bool = False,
+    form_targets: Sequence[str] = (),
+) -> str:
     ancestors = " ".join(frame_origins) if frame_origins else "'none'"
-    script = f"; script-src 'nonce-{script_nonce}'; connect-src 'self'" if script_nonce else ""
+    script = ""
+    if script_nonce:
+        script = f"; script-src 'nonce-{script_nonce}'; connect-src 'self'"
+    elif script_self:
+        script = "; script-src 'self'; connect-src 'self'"
     forms = " ".join(("'self'", *form_targets))
     return (
         f"default-src 'none'; style-src 'unsafe-inline'; form-action {forms}; base-uri 'none'{script}; "
@@ -82,37 +93,83 @@ def link_choice(choice: LinkChoice) -> HTMLResponse:
     return _page("Link this course", body, status_code=200, csp=csp(choice.frame_origins))
 
 
-_LAUNCHED_SCRIPT = """
-(async () => {
-  const status = document.getElementById("status");
-  const params = new URLSearchParams(location.search);
-  const answer = await fetch(%(exchange)s, {
-    method: "POST", headers: {"Content-Type": "application/json"},
-    body: JSON.stringify({code: params.get("code") || ""}),
-  });
-  if (!answer.ok) { status.textContent = "This launch has expired: open the link from your course again."; return; }
-  const tokens = await answer.json();
-  sessionStorage.setItem("twosigma.access_token", tokens.access_token);
-  sessionStorage.setItem("twosigma.refresh_token", tokens.refresh_token);
-  status.textContent = "You are signed in.";
-  const item = params.get("content_item_id");
-  if (!item) return;
-  const read = await fetch("/api/v1/content-items/" + encodeURIComponent(item),
-    {headers: {"Authorization": "Bearer " + tokens.access_token}});
-  if (read.ok) { document.getElementById("item").textContent = (await read.json()).title; }
-})();
+LAUNCHED_SCRIPT_PATH = "/lti/launched.js"
+
+_LAUNCHED_STYLE = """
+body{font:16px/1.5 system-ui,sans-serif;margin:0;color:#1b1b1b;background:#fff}
+header{padding:.5rem 1rem;border-bottom:1px solid #ccc;display:flex;gap:1rem;align-items:baseline}
+header h1{font-size:1.1rem;margin:0}
+.layout{display:flex;flex-wrap:wrap;gap:1rem;padding:1rem}
+#item{flex:3 1 24rem;min-width:0}
+#tutor{flex:2 1 18rem;min-width:0;border-left:1px solid #ddd;padding-left:1rem}
+.prose{white-space:pre-wrap}
+fieldset{border:1px solid #ccc;margin:0 0 .75rem}
+#messages{list-style:none;padding:0;margin:0 0 .75rem;max-height:60vh;overflow-y:auto}
+.message{margin:.25rem 0;padding:.5rem;border-radius:.4rem;background:#f3f3f3}
+.message.user{background:#e6f0ff}
+.who{font-weight:600;display:block;font-size:.85rem}
+.text{white-space:pre-wrap}
+textarea{width:100%;box-sizing:border-box;font:inherit}
+button{font:inherit;padding:.3rem .9rem}
+:focus-visible{outline:3px solid #1a5fd0;outline-offset:2px}
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+"""
+
+_LAUNCHED_BODY = """
+<header><h1>twosigma</h1><p role="status" aria-live="polite" id="status">Signing you in…</p></header>
+<main class="layout">
+<section id="item" aria-labelledby="item-title">
+<h2 id="item-title" tabindex="-1"></h2>
+<p id="item-description"></p>
+<ul id="item-objectives" aria-label="Learning objectives" hidden></ul>
+<div id="item-body"></div>
+<form id="quiz" hidden aria-labelledby="quiz-title">
+<h3 id="quiz-title">Quiz</h3>
+<p id="quiz-instructions"></p>
+<div id="quiz-questions"></div>
+<p><button type="submit" id="quiz-submit">Submit answers</button></p>
+<div id="quiz-result" role="status" aria-live="polite"></div>
+</form>
+</section>
+<aside id="tutor" aria-labelledby="tutor-title">
+<h2 id="tutor-title">Tutor</h2>
+<ol id="messages" aria-label="Conversation"></ol>
+<div id="reply-live" class="visually-hidden" aria-live="polite" aria-atomic="true"></div>
+<form id="chat" hidden>
+<p><label for="chat-input">Your question</label>
+<textarea id="chat-input" name="content" rows="3" maxlength="8000" required
+ aria-describedby="chat-hint"></textarea>
+<small id="chat-hint">Enter sends; Shift+Enter starts a new line.</small></p>
+<p><button type="submit" id="chat-send">Send</button></p>
+</form>
+</aside>
+</main>
+<noscript><p>This page needs JavaScript to sign you in.</p></noscript>
 """
 
 
+def launched_script() -> bytes:
+    """The launched page's script (static/launched.js), served by twosigma itself: `script-src 'self'`."""
+    return (resources.files("twosigma.lti") / "static" / "launched.js").read_bytes()
+
+
 def launched(frame_origins: Sequence[str]) -> HTMLResponse:
-    """Where a launch lands without a web client: it exchanges the code and names the item (the tutor page the
-    issue describes is not built yet: docs/lti.md)."""
-    nonce = secrets.token_urlsafe(16)
-    script = _LAUNCHED_SCRIPT % {"exchange": f'"{EXCHANGE_PATH}"'}
-    body = (
-        f'<p role="status" id="status">Signing you in…</p><h2 id="item"></h2><script nonce="{nonce}">{script}</script>'
+    """Where a launch lands without a web client: twosigma's own tutor page for the LMS frame (docs/lti.md, "The
+    launched page"). The HTML is static; the script (from self) exchanges the code, keeps the tokens in memory, and
+    fills the item, its quiz and the tutor chat from the API."""
+    document = (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex">'
+        '<meta name="referrer" content="no-referrer">'
+        f"<title>twosigma</title><style>{_LAUNCHED_STYLE}</style>"
+        f'<script src="{LAUNCHED_SCRIPT_PATH}" defer></script></head><body>{_LAUNCHED_BODY}</body></html>'
     )
-    return _page("twosigma", body, status_code=200, csp=csp(frame_origins, script_nonce=nonce))
+    policy = csp(frame_origins, script_self=True)
+    return HTMLResponse(
+        document,
+        status_code=200,
+        headers={"Content-Security-Policy": policy, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+    )
 
 
 def picker(choice: Picker) -> HTMLResponse:

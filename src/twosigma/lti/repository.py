@@ -29,6 +29,7 @@ from twosigma.lti.models import (
     LtiToolKey,
 )
 from twosigma.taxonomy.models import ContentType
+from twosigma.tenancy.models import University
 
 # pg_advisory_xact_lock key: one process at a time creates or rotates the tool's key.
 _KEY_LOCK = 0x4C5449  # "LTI"
@@ -49,6 +50,13 @@ async def delete_row(session: AsyncSession, row: Base) -> None:
 
 async def lock_keys(session: AsyncSession) -> None:
     await session.execute(select(func.pg_advisory_xact_lock(_KEY_LOCK)))
+
+
+async def all_keys(session: AsyncSession, *, for_update: bool) -> Sequence[LtiToolKey]:
+    stmt = select(LtiToolKey).order_by(LtiToolKey.id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.scalars(stmt)).all()
 
 
 async def signing_key(session: AsyncSession) -> LtiToolKey | None:
@@ -74,6 +82,17 @@ async def retire_keys(session: AsyncSession, now: datetime) -> None:
 
 
 # --- Platforms -----------------------------------------------------------------------------------------------------
+
+
+async def enabled_platforms(session: AsyncSession) -> Sequence[Any]:
+    """(short code of the university, issuer, client id, JWKS URL) of every enabled platform."""
+    stmt = (
+        select(University.short_code, LtiPlatform.issuer, LtiPlatform.client_id, LtiPlatform.jwks_url)
+        .join(University, University.id == LtiPlatform.university_id)
+        .where(LtiPlatform.enabled.is_(True))
+        .order_by(University.short_code, LtiPlatform.id)
+    )
+    return (await session.execute(stmt)).all()
 
 
 async def platforms_of(session: AsyncSession, university_id: int) -> Sequence[LtiPlatform]:

@@ -5,7 +5,7 @@ WARN (works, but not as a production install should; exit 0) or SKIP (not config
 check that failed first). Every check talks to the real thing: the database, the LLM provider (one token), the SMTP
 server (connect and EHLO, no mail), each OIDC provider's discovery and JWKS, Redis.
 
-Adding a check (LTI platforms, embeddings, …): write an `async def check_x(context) -> list[CheckResult]` and add it
+Adding a check (embeddings, …): write an `async def check_x(context) -> list[CheckResult]` and add it
 to CHECKS; docs/operations.md lists them.
 """
 
@@ -160,10 +160,10 @@ async def _load_effective(context: Context, session: AsyncSession) -> EffectiveS
 
 
 async def check_stored_secrets(context: Context) -> list[CheckResult]:
-    """Every encrypted value in the database opens with the configured keys: the secret settings and each
-    university's single sign-on client secret."""
-    from twosigma.sso.models import SsoProvider
-    from twosigma.system_settings import repository
+    """Every encrypted value in the database opens with the configured keys: the secret settings, each
+    university's secret settings, the LTI tool's private keys and each university's single sign-on client secret
+    (ops/stored_secrets.py, the same set `twosigma settings rotate-key` re-encrypts)."""
+    from twosigma.ops.stored_secrets import every_encrypted_value
     from twosigma.system_settings.crypto import (
         EncryptionKeyInvalid,
         EncryptionNotConfigured,
@@ -174,12 +174,7 @@ async def check_stored_secrets(context: Context) -> list[CheckResult]:
     name = "Stored secrets"
     assert context.engine is not None
     async with committed_session(context.engine) as session:
-        settings_rows = [row for row in await repository.list_all(session) if row.is_encrypted and row.setting_value]
-        providers = (
-            await session.execute(select(SsoProvider.university_id, SsoProvider.client_secret_encrypted))
-        ).all()
-    tokens = [(f"setting {row.setting_key}", row.setting_value or "") for row in settings_rows]
-    tokens += [(f"SSO client secret of university {uid}", token) for uid, token in providers]
+        tokens = await every_encrypted_value(session)
     if not tokens:
         return [ok(name, "no encrypted values stored yet")]
     try:
@@ -320,7 +315,48 @@ async def check_oidc(context: Context) -> list[CheckResult]:
 
 
 async def check_lti(context: Context) -> list[CheckResult]:
-    return [CheckResult("LTI platforms", Status.SKIP, "no LTI platform support in this build")]
+    """The tool's signing key opens (deep linking and grade passback sign with it), and each enabled platform's
+    JWKS answers with a usable key (every launch is verified against it)."""
+    from twosigma.kit.errors import AppError
+    from twosigma.lti import repository as lti_repository
+    from twosigma.lti.services.keys import signing_key_opens
+    from twosigma.lti.services.verification import fetch_key_set
+    from twosigma.system_settings.crypto import UndecryptableSecret
+
+    name = "LTI platforms"
+    assert context.engine is not None
+    async with committed_session(context.engine) as session:
+        platforms = await lti_repository.enabled_platforms(session)
+        if not platforms:
+            return [CheckResult(name, Status.SKIP, "no university has registered an LTI platform")]
+        try:
+            kid = await signing_key_opens(session, context.settings)
+        except (UndecryptableSecret, AppError, ValueError) as exc:
+            key_result = failed(
+                "LTI tool key",
+                f"the tool's signing key cannot be opened ({_reason(exc)}): deep linking and grade passback fail",
+                "add the key it was encrypted with to TWOSIGMA_ENCRYPTION_KEYS, or run `twosigma lti rotate-key` "
+                "(then give the platforms the tool's new JWKS if they copied it)",
+            )
+        else:
+            detail = f"signs with {kid}" if kid else "none yet: created at the first launch"
+            key_result = ok("LTI tool key", detail)
+    results = [key_result]
+    if context.offline:
+        results.append(CheckResult(name, Status.SKIP, f"{len(platforms)} platform(s); not contacted (--offline)"))
+        return results
+    for short_code, issuer, client_id, jwks_url in platforms:
+        label = f"{name} ({short_code}, {client_id})"
+        try:
+            keys = await fetch_key_set(jwks_url)
+        except AppError as exc:
+            reason = getattr(exc, "reason", None) or exc.message
+            results.append(
+                failed(label, f"{issuer}: JWKS {jwks_url}: {reason}", "check the platform's JWKS URL, or it is down")
+            )
+            continue
+        results.append(ok(label, f"{issuer}: JWKS answers ({len(keys.keys)} key(s))"))
+    return results
 
 
 async def check_embeddings(context: Context) -> list[CheckResult]:

@@ -38,6 +38,7 @@ from twosigma.authz.principal import Principal
 from twosigma.config import Settings
 from twosigma.db.engine import Database
 from twosigma.feature_requests import service as feature_requests
+from twosigma.governance.services import flags as governance_flags
 from twosigma.invitations.services import invitations
 from twosigma.jobs import queue
 from twosigma.jobs.runner import Queue
@@ -321,15 +322,16 @@ async def erase_by_admin(session: AsyncSession, admin: Principal, user: User, no
 async def erase(session: AsyncSession, user: User, now: datetime, *, actor: Principal | None) -> None:
     """Erase the account in the caller's transaction, each domain its own rows:
 
-    deleted: chats (messages, notes, share links), feature requests, role grants and suspensions, refresh and
-    mailed tokens, single sign-on identities, invitations to its addresses, mail to them, its data exports, the
-    profile and subject preferences; cleared: the account's personal fields (a tombstone remains: inactive, no
-    password, `erased-{id}@erased.invalid`), quiz answers as typed, its address in the audit log; kept, attached to
-    the tombstone only: enrolments, progress, quiz scores (the course's anonymous figures), API keys it created
-    (detached). The audit log records `account.erased` without personal data."""
+    deleted: chats (messages, notes, share links), its safety flags (escalated ones too), feature requests, role
+    grants and suspensions, refresh and mailed tokens, single sign-on identities, invitations to its addresses, mail
+    to them, its data exports, the profile and subject preferences; cleared: the account's personal fields (a
+    tombstone remains: inactive, no password, `erased-{id}@erased.invalid`), quiz answers as typed, its address in
+    the audit log; kept, attached to the tombstone only: enrolments, progress, quiz scores (the course's anonymous
+    figures), API keys it created (detached). The audit log records `account.erased` without personal data."""
     await tenancy.ensure_not_last_platform_admin(session, user.id)
     addresses = sorted({user.email.lower(), *(a.lower() for a in await auth.erase_user(session, user.id))})
     await tutor.erase_user(session, user.id)
+    await governance_flags.erase_user(session, user.id)
     await feature_requests.erase_user(session, user.id)
     await assessments.erase_user(session, user.id)
     await sso.erase_user(session, user.id)

@@ -18,6 +18,13 @@ async def get_provider(session: AsyncSession, university_id: int) -> SsoProvider
     return result.first()
 
 
+async def all_providers(session: AsyncSession, *, for_update: bool) -> Sequence[SsoProvider]:
+    stmt = select(SsoProvider).order_by(SsoProvider.university_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.scalars(stmt)).all()
+
+
 async def universities_with_provider(
     session: AsyncSession, short_code: str, country_code: str | None
 ) -> Sequence[University]:

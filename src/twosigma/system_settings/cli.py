@@ -95,17 +95,18 @@ def settings_set(
 
 @settings_app.command("rotate-key")
 def settings_rotate_key() -> None:
-    """Re-encrypt every encrypted setting under the first key of TWOSIGMA_ENCRYPTION_KEYS.
+    """Re-encrypt every stored secret under the first key of TWOSIGMA_ENCRYPTION_KEYS: the secret settings, each
+    university's secret settings, the LTI tool's private keys and each university's SSO client secret.
 
     Put the new key first and keep the old ones after it; once this succeeds the old keys can be removed.
     """
-    from twosigma.system_settings import service
+    from twosigma.ops.stored_secrets import rotate_every_secret
 
-    result = _in_session(service.rotate_encryption)
-    console.print(f"Re-encrypted {result.rotated} setting(s) under the first key.", highlight=False)
+    result = _in_session(rotate_every_secret)
+    console.print(result.summary(), highlight=False)
     if result.failed:
         console.print(
-            f"[red]{len(result.failed)} setting(s) could not be decrypted with any configured key: "
+            f"[red]{len(result.failed)} secret(s) could not be decrypted with any configured key: "
             f"{', '.join(result.failed)}[/red]"
         )
         raise typer.Exit(code=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -55,6 +56,25 @@ class SecretBox:
             return self._fernet.rotate(token.encode()).decode()
         except InvalidToken:
             raise UndecryptableSecret() from None
+
+
+@dataclass
+class Reencrypted:
+    """What one domain's `reencrypt` did: how many stored secrets moved under the first key, and the labels of
+    those no configured key opens (left as they are)."""
+
+    rotated: int = 0
+    failed: list[str] = field(default_factory=list)
+
+    def rotate(self, box: SecretBox, token: str, label: str) -> str:
+        """`token` under the first key, counted; the same token, its label noted, when no key opens it."""
+        try:
+            rotated = box.rotate(token)
+        except UndecryptableSecret:
+            self.failed.append(label)
+            return token
+        self.rotated += 1
+        return rotated
 
 
 @lru_cache(maxsize=8)

@@ -42,6 +42,9 @@ class EffectiveSettings:
     llm_bedrock_access_key_id: str | None = None
     llm_bedrock_secret_access_key: str | None = field(default=None, repr=False)
     llm_bedrock_base_url: str | None = None
+    # Not a setting: False for a university's own provider (governance), whose Bedrock calls must carry its own keys
+    # and never fall back to the AWS credentials of the machine the platform runs on.
+    llm_ambient_credentials: bool = True
     llm_openai_api_key: str | None = field(default=None, repr=False)
     llm_openai_base_url: str | None = None
     llm_default_model: str | None = None

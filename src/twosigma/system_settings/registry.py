@@ -214,7 +214,8 @@ KNOWN_SETTINGS: dict[str, SettingSpec] = {
             "llm.fallback_provider",
             SettingType.STRING,
             "A second provider (with this platform's credentials for it) that takes a tutor turn when the primary "
-            "answers 5xx or 429, or times out, before the first token. Unset: no fallback.",
+            "answers 5xx or 429, or times out, before the first token. Unset: no fallback. Not used for a university "
+            "with its own llm.provider: only the fallback that university sets applies to it.",
             choices=PROVIDERS,
         ),
         SettingSpec(
@@ -306,7 +307,8 @@ KNOWN_SETTINGS: dict[str, SettingSpec] = {
         SettingSpec(
             "tutor.tokens_per_day",
             SettingType.INT,
-            "LLM tokens (input + output) one user may use per UTC day; 0 means no limit.",
+            "LLM tokens (input + output) one user may use per day, the day in the user's time zone (users.time_zone; "
+            "unset: UTC); 0 means no limit.",
             default=200_000,
             minimum=0,
         ),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
 
 from pydantic import JsonValue
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,7 +13,7 @@ from twosigma.kit.cache import invalidate
 from twosigma.kit.errors import Invalid, NotFound, Unavailable
 from twosigma.system_settings import repository
 from twosigma.system_settings.cache import EffectiveCache
-from twosigma.system_settings.crypto import MASK, UndecryptableSecret, mask, secret_box
+from twosigma.system_settings.crypto import MASK, Reencrypted, UndecryptableSecret, mask, secret_box
 from twosigma.system_settings.models import SystemSetting
 from twosigma.system_settings.registry import (
     KEY_PATTERN,
@@ -169,29 +168,31 @@ def settings_schema() -> SettingSchema:
     )
 
 
-@dataclass(frozen=True)
-class RotationResult:
-    rotated: int
-    failed: list[str]
+RotationResult = Reencrypted
 
 
-async def rotate_encryption(
-    session: AsyncSession, settings: Settings, *, cache: EffectiveCache | None = None
-) -> RotationResult:
-    """Re-encrypt every encrypted row under the first configured key. Rows no configured key opens are
-    left as they are and reported by key."""
+async def reencrypt(session: AsyncSession, settings: Settings, *, cache: EffectiveCache | None = None) -> Reencrypted:
+    """Re-encrypt every encrypted setting under the first configured key. Rows no configured key opens are
+    left as they are and reported by key. The other domains' secrets are re-encrypted by their own `reencrypt`
+    (ops/secrets.py runs them all: `twosigma settings rotate-key`)."""
     box = secret_box(settings)
-    rotated, failed = 0, []
+    result = Reencrypted()
     for row in await repository.list_encrypted_for_update(session):
         if row.setting_value is None:
             continue
-        try:
-            row.setting_value = box.rotate(row.setting_value)
-        except UndecryptableSecret:
-            failed.append(row.setting_key)
-            continue
-        rotated += 1
+        row.setting_value = result.rotate(box, row.setting_value, row.setting_key)
     await session.flush()
     await _changed(session, cache)
-    logger.info("re-encrypted %d settings under the first key (%d could not be decrypted)", rotated, len(failed))
-    return RotationResult(rotated=rotated, failed=failed)
+    logger.info(
+        "re-encrypted %d settings under the first key (%d could not be decrypted)", result.rotated, len(result.failed)
+    )
+    return result
+
+
+rotate_encryption = reencrypt
+
+
+async def encrypted_values(session: AsyncSession) -> list[tuple[str, str]]:
+    """(label, token) of every encrypted setting: what `twosigma doctor` checks the keys against."""
+    rows = await repository.list_all(session)
+    return [(f"setting {row.setting_key}", row.setting_value) for row in rows if row.is_encrypted and row.setting_value]

@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import anyio
@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from twosigma.config import Settings
 from twosigma.enums import MessageRole
 from twosigma.governance.services import turns as governance
+from twosigma.governance.services.budgets import day_bounds, zone
 from twosigma.governance.services.providers import fallback_provider, falls_back
 from twosigma.kit.errors import AppError, Conflict, Invalid, RateLimited, Unavailable
 from twosigma.kit.metrics import observe_llm_reply
@@ -116,23 +117,23 @@ TurnEvent = UserStored | Delta | Finished
 # --- Limits ----------------------------------------------------------------------------------------------------
 
 
-def _next_utc_midnight(now: datetime) -> datetime:
-    today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return today + timedelta(days=1)
-
-
-async def check_limits(session: AsyncSession, deps: TurnDeps, user_id: int) -> None:
-    """429 when the caller has used up today's tokens (UTC day) or this minute's messages."""
+async def check_limits(session: AsyncSession, deps: TurnDeps, user_id: int, time_zone: str | None) -> None:
+    """429 when the caller has used up today's tokens or this minute's messages. "Today" is the user's day, in the
+    user's time zone (users.time_zone; unset or unknown: UTC), as for the daily budget (governance/services/budgets.py):
+    the allowance renews at the user's local midnight."""
     daily = deps.effective.tutor_tokens_per_day
     if daily > 0:
-        tomorrow = _next_utc_midnight(deps.now)
-        used = await repo.tokens_since(session, user_id, tomorrow - timedelta(days=1))
+        tz = zone(time_zone)
+        day_start, renews_at = day_bounds(deps.now, tz)
+        used = await repo.tokens_since(session, user_id, day_start)
         if used >= daily:
+            local = renews_at.astimezone(tz)
             raise RateLimited(
-                f"You have used today's tutor allowance of {daily} tokens; it renews at midnight UTC.",
+                f"You have used today's tutor allowance of {daily} tokens; it renews at midnight in your time zone "
+                f"({tz.key}), {local.isoformat()}.",
                 code="tutor_token_limit",
-                retry_after=int((tomorrow - deps.now).total_seconds()) + 1,
-                details={"limit": daily, "used": used},
+                retry_after=int((renews_at - deps.now).total_seconds()) + 1,
+                details={"limit": daily, "used": used, "resets_at": renews_at.isoformat(), "time_zone": tz.key},
             )
     per_minute = deps.effective.tutor_messages_per_minute
     if per_minute > 0:
@@ -201,7 +202,7 @@ async def start_turn(
     governed = await governance.before_turn(
         session, deps.settings, deps.effective, chat.user_id, chat.content_item_id, deps.now
     )
-    await check_limits(session, deps, chat.user_id)
+    await check_limits(session, deps, chat.user_id, governed.time_zone)
     if content is not None:
         user, profile = await repo.student(session, chat.user_id)
         parent_id = edit_of.parent_message_id if edit_of is not None else await repo.active_leaf(session, chat)
@@ -251,7 +252,8 @@ async def start_turn(
         provider_name=provider.name if provider else governed.llm.llm_provider,
         failure=failure,
         governance=governed,
-        fallback=fallback_provider(deps.providers, deps.effective) if provider is not None else None,
+        # The university's fallback when it has its own provider, else the platform's (never the platform's for it).
+        fallback=fallback_provider(deps.providers, governed.llm) if provider is not None else None,
         retrieved=retrieved,
     )
 

@@ -386,10 +386,13 @@ async def own_note(session: AsyncSession, note_id: int, user_id: int) -> ChatNot
     return (await session.scalars(stmt)).one_or_none()
 
 
-async def delete_sessions_where(session: AsyncSession, condition: ColumnElement[bool]) -> tuple[int, int]:
-    """Delete the chat sessions matching `condition` (their messages, notes and share links go with them, ON
-    DELETE CASCADE); (sessions, messages) deleted."""
-    ids = list(await session.scalars(select(ChatSession.id).where(condition)))
+async def session_ids_where(session: AsyncSession, condition: ColumnElement[bool]) -> list[int]:
+    return list(await session.scalars(select(ChatSession.id).where(condition)))
+
+
+async def delete_sessions(session: AsyncSession, ids: list[int]) -> tuple[int, int]:
+    """Delete these chat sessions (their messages, notes and share links go with them, ON DELETE CASCADE);
+    (sessions, messages) deleted."""
     if not ids:
         return 0, 0
     messages = await session.scalar(

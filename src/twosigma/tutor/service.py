@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.authz.access.governance import ChatReading
@@ -14,7 +15,7 @@ from twosigma.authz.principal import Principal
 from twosigma.authz.tutor import ensure_tutor_access
 from twosigma.config import Settings
 from twosigma.enums import MessageRole
-from twosigma.governance.services import oversight
+from twosigma.governance.services import flags, oversight
 from twosigma.governance.services import turns as governance
 from twosigma.kit.errors import Invalid, NotFound
 from twosigma.kit.pagination import PageParams, PageResult, paginate
@@ -89,26 +90,39 @@ async def list_sessions(
 
 
 async def delete_session(session: AsyncSession, chat: ChatSession) -> None:
+    """The owner's delete. Its flags that were not escalated go with it; escalated ones stay, without references
+    to it (governance/services/flags.py)."""
+    await flags.forget_chats(session, [chat.id])
     await session.delete(chat)
     await session.flush()
 
 
+async def _delete_sessions_where(session: AsyncSession, condition: ColumnElement[bool]) -> tuple[int, int]:
+    ids = await repo.session_ids_where(session, condition)
+    await flags.forget_chats(session, ids)
+    return await repo.delete_sessions(session, ids)
+
+
 async def erase_user(session: AsyncSession, user_id: int) -> tuple[int, int]:
-    """An account being erased: all its chat sessions, with their messages, notes and share links."""
-    return await repo.delete_sessions_where(session, repo.of_user(user_id))
+    """An account being erased: all its chat sessions, with their messages, notes and share links (the privacy
+    domain erases its flags through the governance domain)."""
+    return await _delete_sessions_where(session, repo.of_user(user_id))
 
 
 async def delete_idle_chats(session: AsyncSession, university_id: int, cutoff: datetime) -> tuple[int, int]:
     """Chat retention: the university's sessions idle (no message) since `cutoff`; (sessions, messages) deleted.
     A session belongs to the university of its content item's course; one without an item (none chosen, or the
-    item was deleted) to every university its owner is a member of, so the strictest of their retentions wins."""
-    return await repo.delete_sessions_where(session, repo.idle_in_university(university_id, cutoff))
+    item was deleted) to every university its owner is a member of, so the strictest of their retentions wins.
+    Escalated flags outlive them, as for the owner's delete."""
+    return await _delete_sessions_where(session, repo.idle_in_university(university_id, cutoff))
 
 
 async def read_session(session: AsyncSession, principal: Principal, reading: ChatReading) -> ChatSessionRead:
     """The owner's read, or a staff read under the policy's chat_visibility (audited)."""
     await oversight.audit_read(session, principal, reading, "session")
-    return await session_read(session, reading.chat)
+    read = await session_read(session, reading.chat)
+    # The share link opens the whole conversation: staff read what chat_visibility allows, never the link around it.
+    return read.model_copy(update={"share_token": None}) if reading.staff else read
 
 
 async def read_messages(

@@ -1,7 +1,15 @@
-"""The escalated flags of a university, for the staff who handle them: list (by status) and acknowledge/resolve."""
+"""The escalated flags of a university, for the staff who handle them: list (by status) and acknowledge/resolve;
+what deleting a chat and erasing a user do to flags.
+
+An escalated flag is a safety record staff need: it outlives its chat (the student's delete, chat retention), with
+`message_id` and `session_id` NULL (ON DELETE SET NULL) — a flag never holds the message's text, so none is kept.
+A flag that was not escalated is only a count for analytics and goes with its chat (`forget_chats`, called by the
+tutor domain before it deletes chats). Erasing a user deletes every flag of that user, escalated ones included
+(`erase_user`): the staff's note may describe the student. docs/tutor-governance.md "Flags and deleted chats"."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Select
@@ -50,3 +58,15 @@ async def counts(
         setattr(result, row.status, getattr(result, row.status, 0) + int(row.n))
         result.by_category[row.category] = result.by_category.get(row.category, 0) + int(row.n)
     return result
+
+
+async def forget_chats(session: AsyncSession, chat_session_ids: Sequence[int]) -> None:
+    """These chats are about to be deleted: their flags that were not escalated go; escalated ones stay, and lose
+    their references to the chat when it is deleted."""
+    if chat_session_ids:
+        await repo.delete_unescalated_flags(session, list(chat_session_ids))
+
+
+async def erase_user(session: AsyncSession, user_id: int) -> None:
+    """An account being erased: every flag of it goes, escalated ones included."""
+    await repo.delete_flags_of_user(session, user_id)

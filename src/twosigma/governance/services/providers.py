@@ -1,7 +1,8 @@
-"""The fallback provider: `llm.fallback_provider` (with the platform's credentials for that provider) and
-`llm.fallback_model` take a turn when the primary fails BEFORE the first token with a 5xx, a 429 or a timeout
-(or cannot be reached at all). A 4xx (a bad request, refused credentials) is the request's or the configuration's
-fault and would fail on the fallback too: it is not retried there."""
+"""The fallback provider: `llm.fallback_provider` (with the credentials for that provider of whoever set it: the
+platform, or a university with its own provider — university_settings.py) and `llm.fallback_model` take a turn
+when the primary fails BEFORE the first token with a 5xx, a 429 or a timeout (or cannot be reached at all). A 4xx
+(a bad request, refused credentials) is the request's or the configuration's fault and would fail on the fallback
+too: it is not retried there."""
 
 from __future__ import annotations
 
@@ -24,7 +25,9 @@ _UNREACHABLE = (anthropic.APIConnectionError, openai.APIConnectionError, httpx2.
 
 
 def fallback_provider(registry: ProviderRegistry, effective: EffectiveSettings) -> LLMProvider | None:
-    """None when no fallback is set, it is the primary itself, or it lacks its credentials (logged)."""
+    """The fallback of `effective`: pass the settings the turn's primary was built from (`TurnGovernance.llm`), so
+    a university with its own provider gets its own fallback or none. None when no fallback is set, it is the
+    primary itself, or it lacks its credentials (logged)."""
     name = effective.llm_fallback_provider
     if name is None or name == effective.llm_provider:
         return None

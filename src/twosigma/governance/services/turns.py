@@ -38,6 +38,7 @@ class TurnGovernance:
     effective: EffectiveSettings
     moderator: Moderator
     llm: EffectiveSettings  # what the turn's provider is built from: the university's own, or the platform's
+    time_zone: str | None = None  # the user's (users.time_zone): the day of the daily budget and token allowance
     input_hits: list[Hit] = field(default_factory=list)
     output_hits: list[Hit] = field(default_factory=list)
     support_added: bool = False
@@ -58,10 +59,19 @@ async def before_turn(
     resolved = await policy.policy_for_item(session, effective, content_item_id)
     policy.ensure_enabled(resolved)
     user = await session.get(User, user_id)
-    await budgets.ensure_within_budget(session, resolved, user_id, user.time_zone if user else None, now)
+    time_zone = user.time_zone if user else None
+    await budgets.ensure_within_budget(session, resolved, user_id, time_zone, now)
     llm = await university_settings.llm_settings_for(session, settings, effective, resolved.university_id)
     return TurnGovernance(
-        resolved, user_id, price_table(effective), now, settings, effective, moderation.moderator_for(effective), llm
+        resolved,
+        user_id,
+        price_table(effective),
+        now,
+        settings,
+        effective,
+        moderation.moderator_for(effective),
+        llm,
+        time_zone,
     )
 
 

@@ -1,7 +1,12 @@
 """A university's own LLM provider: the platform's `llm.*` keys, scoped to the university (its admins), secrets
 encrypted with the platform's keys and masked when read. When the university sets `llm.provider`, its students'
 turns use the university's provider with the university's credentials only — never the platform's key for that
-provider — and the platform's values for the rest (temperature, token limits, timeout)."""
+provider — and the platform's values for the rest (temperature, token limits, timeout).
+
+The fallback follows the same line: a university with its own provider falls back only to the fallback it set
+itself (`llm.fallback_provider`, `llm.fallback_model`, with its own credentials for that provider), never to the
+platform's — a university that brought its own key may not want the platform's provider to see its students'
+messages. Without its own provider, the platform's fallback applies as to everyone (docs/tutor-governance.md)."""
 
 from __future__ import annotations
 
@@ -12,19 +17,20 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from twosigma.config import Settings
+from twosigma.config import Environment, Settings
 from twosigma.governance import repository as repo
 from twosigma.governance.models import UniversitySetting
 from twosigma.governance.schemas import UniversitySettingList, UniversitySettingRead, UniversitySettingWrite
 from twosigma.kit.errors import Invalid, NotFound, Unavailable
-from twosigma.system_settings.crypto import UndecryptableSecret, mask, secret_box
+from twosigma.sso import oidc
+from twosigma.system_settings.crypto import Reencrypted, UndecryptableSecret, mask, secret_box
 from twosigma.system_settings.effective import EffectiveSettings, attribute
 from twosigma.system_settings.registry import spec_for
 from twosigma.tenancy.models import University
 
 logger = logging.getLogger(__name__)
 
-# The provider and what configures it; not the platform's own concerns (prices, fallback).
+# The provider and what configures it; not the platform's own concerns (prices).
 CREDENTIAL_KEYS = (
     "llm.anthropic_api_key",
     "llm.anthropic_base_url",
@@ -42,6 +48,8 @@ UNIVERSITY_KEYS = (
     "llm.temperature",
     "llm.max_tokens",
     "llm.timeout_seconds",
+    "llm.fallback_provider",
+    "llm.fallback_model",
 )
 
 
@@ -72,6 +80,16 @@ def _spec_of(key: str) -> Any:
     return spec
 
 
+async def _ensure_public(key: str, url: str) -> None:
+    """A university's provider URL is called by this server with its students' messages: in production it must be
+    an https URL on public addresses, never the platform's own network (a university admin is not the operator)."""
+    try:
+        await oidc.ensure_public(url)
+    except (oidc.IssuerNotPublic, oidc.DiscoveryFailed):
+        message = f"{key} must be an https URL on a public internet address."
+        raise Invalid(message, code="url_not_public", details=[{"loc": ["body", "value"], "msg": message}]) from None
+
+
 async def put_setting(
     session: AsyncSession, settings: Settings, university: University, key: str, body: UniversitySettingWrite
 ) -> UniversitySettingRead:
@@ -80,6 +98,8 @@ async def put_setting(
         value = spec.parse(body.value)
     except ValueError as exc:
         raise Invalid(str(exc), details=[{"loc": ["body", "value"], "msg": str(exc)}]) from None
+    if key.endswith("_base_url") and value and settings.environment is Environment.PRODUCTION:
+        await _ensure_public(key, value)
     text = json.dumps(value, ensure_ascii=False)
     if spec.secret:
         text = secret_box(settings).encrypt(text)
@@ -105,6 +125,25 @@ async def delete_setting(session: AsyncSession, university: University, key: str
     await session.flush()
 
 
+async def reencrypt(session: AsyncSession, settings: Settings) -> Reencrypted:
+    """Every university's secret settings re-encrypted under the first configured key (`twosigma settings
+    rotate-key`); those no configured key opens are left as they are and reported."""
+    box = secret_box(settings)
+    result = Reencrypted()
+    for row in await repo.encrypted_university_settings(session, for_update=True):
+        label = f"university {row.university_id} setting {row.setting_key}"
+        row.setting_value = result.rotate(box, row.setting_value, label)
+    await session.flush()
+    logger.info("re-encrypted %d university settings (%d could not be decrypted)", result.rotated, len(result.failed))
+    return result
+
+
+async def encrypted_values(session: AsyncSession) -> list[tuple[str, str]]:
+    """(label, token) of every university's secret settings: what `twosigma doctor` checks the keys against."""
+    rows = await repo.encrypted_university_settings(session, for_update=False)
+    return [(f"university {row.university_id} setting {row.setting_key}", row.setting_value) for row in rows]
+
+
 async def llm_settings_for(
     session: AsyncSession, settings: Settings, effective: EffectiveSettings, university_id: int | None
 ) -> EffectiveSettings:
@@ -117,6 +156,9 @@ async def llm_settings_for(
         return effective
     values: dict[str, Any] = {attribute(key): None for key in CREDENTIAL_KEYS}
     values["llm_default_model"] = None  # the platform's default model is for the platform's provider
+    values["llm_ambient_credentials"] = False  # never the platform machine's AWS credentials (factory.client_config)
+    # Never the platform's fallback: only the one the university set, with its own credentials.
+    values["llm_fallback_provider"] = values["llm_fallback_model"] = None
     for key, row in rows.items():
         spec = spec_for(key)
         if spec is None:

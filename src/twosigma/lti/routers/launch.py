@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Form, Query, Response, status
+from fastapi import Form, Query, Request, Response, status
 from fastapi.responses import JSONResponse, RedirectResponse
 
+from twosigma.config import Settings
 from twosigma.db.session import DbSession
 from twosigma.kit.deps import AppSettings, ClientAddress, Limiter
 from twosigma.kit.errors import AppError
@@ -36,12 +37,34 @@ async def _login(
 ) -> Response:
     given = {name: value for name, value in params.items() if value}
     try:
-        url = await launch.start_login(session, settings, limiter, address, given)
+        start = await launch.start_login(session, settings, limiter, address, given)
     except AppError as refusal:
         if refusal.status_code == status.HTTP_429_TOO_MANY_REQUESTS:
             raise
         return pages.refusal(launch.refuse(refusal, "login"))
-    return RedirectResponse(url, status_code=status.HTTP_302_FOUND)
+    response = RedirectResponse(start.url, status_code=status.HTTP_302_FOUND)
+    set_state_cookie(response, settings, start.state)
+    return response
+
+
+def set_state_cookie(response: Response, settings: Settings, state: str) -> None:
+    """Bind the login to this browser (docs/lti.md, "The browser binding"). Over https: `SameSite=None; Secure;
+    Partitioned`, so the cookie comes back with the platform's cross-site form post inside the LMS frame (a CHIPS
+    cookie, kept in the LMS site's partition where third-party cookies are blocked). Over http (development, tests)
+    browsers refuse `SameSite=None` without `Secure`, so it is `Lax`: it comes back only when the LMS and twosigma
+    are the same site (e.g. both on localhost)."""
+    max_age = int(launch.STATE_LIFETIME.total_seconds())
+    _state_cookie(response, settings, launch.state_cookie_name(state), launch.browser_binding(state), max_age)
+
+
+def _state_cookie(response: Response, settings: Settings, name: str, value: str, max_age: int) -> None:
+    # Written by hand: Starlette's `partitioned=` needs Python 3.14's http.cookies. Name and value are hex digits.
+    attributes = [f"{name}={value}", f"Max-Age={max_age}", f"Path={launch.STATE_COOKIE_PATH}", "HttpOnly"]
+    if settings.public_base_url.startswith("https://"):
+        attributes += ["SameSite=None", "Secure", "Partitioned"]
+    else:
+        attributes.append("SameSite=Lax")
+    response.headers.append("set-cookie", "; ".join(attributes))
 
 
 @router.get("/lti/login", response_model=None)
@@ -101,9 +124,14 @@ def _answer(outcome: Any) -> Response:
 
 @router.post("/lti/launch", response_model=None)
 async def launch_post(
-    session: DbSession, settings: AppSettings, id_token: FormToken = None, state: FormParam = None
+    request: Request, session: DbSession, settings: AppSettings, id_token: FormToken = None, state: FormParam = None
 ) -> Response:
-    return _answer(await launch.launch(session, settings, id_token, state))
+    browser = request.cookies.get(launch.state_cookie_name(state)) if state else None
+    response = _answer(await launch.launch(session, settings, id_token, state, browser))
+    if state:
+        # Used (or refused) either way: the state works once, so its cookie goes too.
+        _state_cookie(response, settings, launch.state_cookie_name(state), "", 0)
+    return response
 
 
 @router.post("/lti/link", response_model=None)
@@ -144,6 +172,15 @@ async def register(
         return pages.refusal(launch.refuse(outcome, "registration"))
     urls = (openid_configuration or "", outcome.platform.issuer, outcome.platform.auth_login_url)
     return pages.registered(outcome, tuple(dict.fromkeys(o for o in map(origin, urls) if o)))
+
+
+@router.get(pages.LAUNCHED_SCRIPT_PATH, response_model=None)
+async def launched_script() -> Response:
+    return Response(
+        pages.launched_script(),
+        media_type="text/javascript; charset=utf-8",
+        headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"},
+    )
 
 
 @router.get("/lti/launched", response_model=None)

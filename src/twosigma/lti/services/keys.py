@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from twosigma.config import Settings
 from twosigma.lti import repository
 from twosigma.lti.models import LtiToolKey
-from twosigma.system_settings.crypto import secret_box
+from twosigma.system_settings.crypto import Reencrypted, secret_box
 
 KEY_BITS = 2048
 ALGORITHM = "RS256"
@@ -69,6 +69,36 @@ async def rotate(session: AsyncSession, settings: Settings) -> str:
     await repository.lock_keys(session)
     await repository.retire_keys(session, _now())
     return (await _create(session, settings)).kid
+
+
+async def signing_key_opens(session: AsyncSession, settings: Settings) -> str | None:
+    """The kid of the key the tool signs with when the configured keys open it; None while no key exists yet (the
+    first launch creates it). Raises UndecryptableSecret when they do not (`twosigma doctor`)."""
+    row = await repository.signing_key(session)
+    if row is None:
+        return None
+    RSAKey.import_key(json.loads(secret_box(settings).decrypt(row.private_key_encrypted)))
+    return row.kid
+
+
+async def reencrypt(session: AsyncSession, settings: Settings) -> Reencrypted:
+    """Every private key (retired ones too: they may sign nothing, but they stay stored) re-encrypted under the
+    first configured key (`twosigma settings rotate-key`); those no configured key opens are reported."""
+    box = secret_box(settings)
+    result = Reencrypted()
+    await repository.lock_keys(session)
+    for row in await repository.all_keys(session, for_update=True):
+        row.private_key_encrypted = result.rotate(box, row.private_key_encrypted, f"LTI tool key {row.kid}")
+    await session.flush()
+    return result
+
+
+async def encrypted_values(session: AsyncSession) -> list[tuple[str, str]]:
+    """(label, token) of every private key of the tool: what `twosigma doctor` checks the keys against."""
+    return [
+        (f"LTI tool key {row.kid}", row.private_key_encrypted)
+        for row in await repository.all_keys(session, for_update=False)
+    ]
 
 
 async def jwks(session: AsyncSession, settings: Settings) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """An LTI 1.3 launch (docs/lti.md, "Launch"): the OIDC third-party initiated login, then the launch itself.
 
 `start_login` stores a state row (the SHA-256 of `state`, the nonce, 10 minutes) and answers the platform's
-authorization URL. `launch` deletes that row (a state, and with it its nonce, works once), verifies the `id_token`
+authorization URL with the state, which the router binds to the browser in a cookie. `launch` deletes that row (a
+state, and with it its nonce, works once), refuses a browser without the state's cookie, verifies the `id_token`
 (services/verification.py) and only then writes: the user linked by `(issuer, sub)`, the roles the claims map to,
 a learner's ACTIVE enrolment, and a one-time code (hashed, 60 seconds) that `exchange` turns into the token pair.
 An instructor launching from an LMS course no offering is linked to is asked which offering (or which course to
@@ -74,6 +75,8 @@ CODE_LIFETIME = timedelta(seconds=60)
 PENDING_LIFETIME = timedelta(minutes=10)
 LOGINS_PER_ADDRESS = "60/minute"  # a person starts a few; a script filling lti_login_states starts thousands
 LAUNCHED_PATH = "/lti/launched"
+STATE_COOKIE_PREFIX = "ts_lti_state_"
+STATE_COOKIE_PATH = "/lti/"
 
 
 class ContextNotSetUp(Conflict):
@@ -117,10 +120,36 @@ async def _platform_for_login(session: AsyncSession, issuer: str, client_id: str
     return candidates[0]
 
 
+@dataclass(frozen=True)
+class LoginStart:
+    """Where the browser goes (the platform's authorization URL), and the state the browser's cookie is bound to."""
+
+    url: str
+    state: str
+
+
+def browser_binding(state: str) -> str:
+    """What the login's cookie holds: a hash of the state (never the state itself, nor its stored hash)."""
+    return hashlib.sha256(f"twosigma-lti-browser:{state}".encode()).hexdigest()
+
+
+def state_cookie_name(state: str) -> str:
+    """One cookie per login, named after its state, so two launches in one browser (two frames) do not collide."""
+    return f"{STATE_COOKIE_PREFIX}{_hash(state)[:16]}"
+
+
+class BrowserMismatch(BadRequest):
+    code = "lti_browser_mismatch"
+    default_message = (
+        "This launch did not start in this browser (its sign-in cookie is missing or does not match). Open the "
+        "link from your course again; if it keeps failing, allow cookies for this site in your browser."
+    )
+
+
 async def start_login(
     session: AsyncSession, settings: Settings, limiter: RateLimiter, address: str, params: Mapping[str, str]
-) -> str:
-    """The platform's authorization URL for this login (its state and nonce stored)."""
+) -> LoginStart:
+    """The platform's authorization URL for this login (its state and nonce stored), and the state."""
     await limiter.hit(LOGINS_PER_ADDRESS, "lti-login:address", address, message="Too many launches; try again shortly.")
     issuer, login_hint = params.get("iss"), params.get("login_hint")
     if not issuer or not login_hint or not params.get("target_link_uri"):
@@ -150,7 +179,7 @@ async def start_login(
     if params.get("lti_message_hint"):
         query["lti_message_hint"] = params["lti_message_hint"]
     separator = "&" if "?" in platform.auth_login_url else "?"
-    return f"{platform.auth_login_url}{separator}{urlencode(query)}"
+    return LoginStart(f"{platform.auth_login_url}{separator}{urlencode(query)}", state)
 
 
 # --- The launch ----------------------------------------------------------------------------------------------------
@@ -196,14 +225,18 @@ def _claim_url(claims: Mapping[str, Any], claim: str, name: str) -> str | None:
 
 
 async def launch(
-    session: AsyncSession, settings: Settings, id_token: str | None, state: str | None
+    session: AsyncSession, settings: Settings, id_token: str | None, state: str | None, browser: str | None
 ) -> Launched | LinkChoice | Picker | AppError:
-    """`Launched`, `LinkChoice` or the refusal (returned: the used state must be committed)."""
+    """`Launched`, `LinkChoice` or the refusal (returned: the used state must be committed). `browser` is the value
+    of the state's cookie as this browser sent it: the launch must come from the browser that started the login."""
     if not state or not id_token:
         return refuse(LaunchRefused("the launch lacks id_token or state"), "launch")
     row = await repository.take_state(session, _hash(state))
     if row is None or row.expires_at <= _now():
         return refuse(LaunchRefused("the state is unknown, expired or already used"), "launch")
+    if browser is None or not secrets.compare_digest(browser, browser_binding(state)):
+        reason = "the state's browser cookie is missing" if browser is None else "the state's browser cookie differs"
+        return refuse(BrowserMismatch(details={"reason": reason}), "launch")
     platform = await repository.get_platform(session, row.platform_id)
     try:
         if platform is None or not platform.enabled:
@@ -256,12 +289,19 @@ async def _admit(
         await enrollments.enroll_from_platform(session, user.id, linked.course_offering_id)
     await session.flush()
     await grades.bind_from_launch(session, linked, item_id, lineitem)
-    return await _launched(session, settings, user, item_id, origins)
+    return await _launched(session, settings, user, item_id, origins, linked.course_offering_id)
 
 
 async def _launched(
-    session: AsyncSession, settings: Settings, user: User, item_id: int | None, origins: tuple[str, ...]
+    session: AsyncSession,
+    settings: Settings,
+    user: User,
+    item_id: int | None,
+    origins: tuple[str, ...],
+    offering_id: int,
 ) -> Launched:
+    """The launched page's URL: the one-time code, the item, and the offering (the page submits quiz attempts in
+    it). Ids are no secret: the API checks every read and write against the signed-in account."""
     code = secrets.token_urlsafe(32)
     now = _now()
     await repository.add_code(
@@ -274,7 +314,9 @@ async def _launched(
     query: dict[str, Any] = {"code": code}
     if item_id is not None:
         query["content_item_id"] = item_id
-    return Launched(f"{platforms.base_url(settings)}{LAUNCHED_PATH}?{urlencode(query)}", origins)
+    query["offering_id"] = offering_id
+    # The web client's page when one is configured (TWOSIGMA_WEB_BASE_URL), else twosigma's own tutor page.
+    return Launched(f"{settings.links_base_url}{LAUNCHED_PATH}?{urlencode(query)}", origins)
 
 
 async def _ask_for_offering(
@@ -337,7 +379,7 @@ async def finish_link(session: AsyncSession, settings: Settings, token: str, cho
                     OfferingCreate(term_name=(row.context_title or "LMS course")[:100], visibility=Visibility.UNLISTED),
                 )
             await _link(session, platform, row.context_id, offering.id, row.context_title, row.memberships_url)
-            return await _launched(session, settings, user, row.content_item_id, tuple(row.frame_origins))
+            return await _launched(session, settings, user, row.content_item_id, tuple(row.frame_origins), offering.id)
     except AppError as refusal:
         return refuse(refusal, "link")
 

@@ -141,6 +141,19 @@ async def _get_json(url: str) -> dict[str, Any]:
     return document
 
 
+async def fetch_key_set(url: str) -> KeySet:
+    """The platform's key set fetched now (no cache): what `twosigma doctor` checks each platform with. A
+    `LaunchRefused` naming what is wrong when it cannot be read or holds no usable key."""
+    document = await _get_json(url)
+    try:
+        keys = KeySet.import_key_set(document)  # type: ignore[arg-type]
+    except (JoseError, ValueError, TypeError, KeyError) as exc:
+        raise LaunchRefused("the platform's JWKS holds no usable key") from exc
+    if not keys.keys:
+        raise LaunchRefused("the platform's JWKS holds no key")
+    return keys
+
+
 def unverified_header(id_token: str) -> dict[str, Any]:
     try:
         return dict(jws.extract_compact(id_token.encode("ascii")).protected)

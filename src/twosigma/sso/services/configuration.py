@@ -19,6 +19,7 @@ from twosigma.sso.services.sign_in import SsoNotConfigured, login_url, provider_
 from twosigma.system_settings.crypto import (
     EncryptionKeyInvalid,
     EncryptionNotConfigured,
+    Reencrypted,
     UndecryptableSecret,
     mask,
     secret_box,
@@ -91,6 +92,24 @@ async def delete_config(session: AsyncSession, university: University) -> None:
     """The provider goes; identities stay linked (the same issuer configured again finds them). A policy's
     `sso_required` stops applying while no provider is enabled."""
     await repository.delete_row(session, await provider_of(session, university))
+
+
+async def reencrypt(session: AsyncSession, settings: Settings) -> Reencrypted:
+    """Every provider's client secret re-encrypted under the first configured key (`twosigma settings
+    rotate-key`); those no configured key opens are left as they are and reported."""
+    box = secret_box(settings)
+    result = Reencrypted()
+    for provider in await repository.all_providers(session, for_update=True):
+        label = f"SSO client secret of university {provider.university_id}"
+        provider.client_secret_encrypted = result.rotate(box, provider.client_secret_encrypted, label)
+    await session.flush()
+    return result
+
+
+async def encrypted_values(session: AsyncSession) -> list[tuple[str, str]]:
+    """(label, token) of every provider's client secret: what `twosigma doctor` checks the keys against."""
+    providers = await repository.all_providers(session, for_update=False)
+    return [(f"SSO client secret of university {p.university_id}", p.client_secret_encrypted) for p in providers]
 
 
 def _policy_read(university_id: int, policy: UniversityAccessPolicy | None) -> AccessPolicyRead:
