@@ -57,6 +57,7 @@ from twosigma.progress.router import router as progress_router
 from twosigma.prompts.cache import PromptCache
 from twosigma.prompts.routers.langfuse import router as public_prompts_router
 from twosigma.prompts.routers.v1 import router as prompts_router
+from twosigma.retrieval.services.backfill import backfill_queue
 from twosigma.retrieval.services.embedding import embedding_queue
 from twosigma.sso.router import router as sso_router
 from twosigma.system_settings.cache import EffectiveCache
@@ -132,6 +133,7 @@ def build_state(settings: Settings, database: Database | None = None) -> AppStat
                 privacy.retention_queue(),
                 lti_grades.score_queue(settings),
                 lti_roster.roster_queue(settings),
+                backfill_queue(),
                 embedding_queue(settings),
             ]
         ),

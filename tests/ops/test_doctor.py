@@ -4,8 +4,8 @@ then each part is broken in turn and exactly its check fails (with its fix), and
 
 The install also holds a university's own LLM key (governance), the LTI tool's signing key and one registered LTI
 platform (the test platform of tests/fixtures/lti_platform.py): the stored-secrets check opens them all, and the LTI
-check opens the tool's key and fetches the platform's JWKS. There is no embeddings provider in this build yet: that
-check says so and is skipped.
+check opens the tool's key and fetches the platform's JWKS. No embedding provider is configured on the full install
+(retrieval is full-text only: skipped); TestRetrieval configures the fake `/embeddings` server.
 """
 
 from __future__ import annotations
@@ -28,7 +28,10 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from tests.fakes import FakeAnthropic
+from tests.fakes.embeddings import FakeEmbeddings
 from tests.fakes.llm import Mode
+from tests.fixtures.content import make_content_item, make_module, root_of
+from tests.fixtures.courses import make_campus
 from tests.fixtures.database import create_scratch_database, drop_database
 from tests.fixtures.factories import make_university
 from tests.fixtures.lti_platform import CLIENT_ID, TestPlatform, running_platform
@@ -185,6 +188,7 @@ class TestAFullyConfiguredInstall:
             "Stored secrets": Status.OK,
             "LLM provider": Status.OK,
             "Embeddings": Status.SKIP,
+            "Course index": Status.OK,
             "SMTP": Status.OK,
             "Single sign-on (DOC)": Status.OK,
             "LTI tool key": Status.OK,
@@ -387,3 +391,71 @@ class TestTheCommand:
             assert {c["name"]: c["status"] for c in document["checks"]}["SMTP"] == "fail"
         finally:
             get_settings.cache_clear()
+
+
+async def _put(settings: Settings, values: dict[str, object]) -> None:
+    async with engine_on(settings, str(settings.database_url)) as engine, committed_session(engine) as session:
+        for key, value in values.items():
+            await settings_service.put_setting(session, settings, key, SettingWrite(value=value))
+
+
+async def _unindexed_item(settings: Settings) -> None:
+    """A published item written straight to the tables, as an upgrade leaves the content of before the index."""
+    async with engine_on(settings, str(settings.database_url)) as engine, committed_session(engine) as session:
+        campus = await make_campus(session)
+        module = await make_module(session, parent=await root_of(session, campus.course))
+        await make_content_item(session, module=module, data_json={"body": "Written before the index."})
+
+
+class TestRetrieval:
+    def _embeddings(self, install: Install, fake: FakeEmbeddings) -> None:
+        values = {
+            "llm.embedding_provider": "openai",
+            "llm.embedding_model": "doctor-embed",
+            "llm.embedding_base_url": f"{fake.url}/v1",
+        }
+        asyncio.run(_put(install.settings, values))
+
+    def test_no_embedding_provider_is_skipped_as_full_text_only(self, install: Install) -> None:
+        result = check(install.settings)["Embeddings"]
+        assert result.status is Status.SKIP
+        assert "retrieval is full-text only" in result.detail
+
+    def test_a_configured_provider_answers_one_text(self, install: Install, fake_embeddings: FakeEmbeddings) -> None:
+        self._embeddings(install, fake_embeddings)
+        results = check(install.settings)
+        assert failures(results) == []
+        assert results["Embeddings"].status is Status.OK
+        assert "doctor-embed, 3 dimensions" in results["Embeddings"].detail
+        assert fake_embeddings.inputs == ["twosigma doctor"]
+        assert "Embeddings (vector storage)" not in results  # the embedded PostgreSQL has `vector`
+
+    def test_a_configured_provider_failing(self, install: Install, fake_embeddings: FakeEmbeddings) -> None:
+        self._embeddings(install, fake_embeddings)
+        fake_embeddings.fail = True
+        results = check(install.settings)
+        assert failures(results) == ["Embeddings"]
+        assert "did not answer" in results["Embeddings"].detail
+        assert "llm.embedding_base_url" in str(results["Embeddings"].fix)
+
+    def test_a_provider_without_a_model(self, install: Install, fake_embeddings: FakeEmbeddings) -> None:
+        asyncio.run(_put(install.settings, {"llm.embedding_provider": "openai"}))
+        results = check(install.settings, offline=True)
+        assert failures(results) == ["Embeddings"]
+        assert "llm.embedding_model" in str(results["Embeddings"].fix)
+
+    def test_no_vector_extension_is_a_warning(self, install: Install, fake_embeddings: FakeEmbeddings) -> None:
+        self._embeddings(install, fake_embeddings)
+        asyncio.run(_sql(install.settings, "DROP TABLE IF EXISTS retrieval_embeddings"))
+        results = check(install.settings)
+        assert failures(results) == []
+        assert results["Embeddings (vector storage)"].status is Status.WARN
+        assert "retrieval stays full-text only" in results["Embeddings (vector storage)"].detail
+
+    def test_published_items_not_indexed_are_a_warning_with_the_rebuild(self, install: Install) -> None:
+        asyncio.run(_unindexed_item(install.settings))
+        results = check(install.settings, offline=True)
+        assert failures(results) == []
+        assert results["Course index"].status is Status.WARN
+        assert "1 published item(s) not indexed yet" in results["Course index"].detail
+        assert "twosigma index rebuild" in str(results["Course index"].fix)

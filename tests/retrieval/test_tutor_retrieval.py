@@ -16,6 +16,7 @@ from tests.fixtures.tutor import API, SSE, parse_sse
 from tests.retrieval.conftest import Course, make_indexed_course
 from twosigma.config import Settings
 from twosigma.enums import EnrollmentStatus
+from twosigma.tenancy.models import MemberSuspension
 
 OSMOSIS = "Water crosses a semipermeable membrane toward the higher solute concentration."
 MITOSIS = "Mitosis splits one nucleus into two identical nuclei."
@@ -126,6 +127,36 @@ class TestCourseMaterial:
         assert "DROPPEDCOURSE" not in sent
         assert "STRANGERCOURSE" not in sent
         assert theirs in {c["content_item_id"] for c in reply["meta"]["citations"]}
+
+    async def test_a_session_without_an_item_leaves_out_courses_of_a_university_that_suspended_the_student(
+        self, db: AsyncSession, client: httpx.AsyncClient, settings: Settings, course: Course, anthropic: FakeAnthropic
+    ) -> None:
+        await course.add("Osmosis", OSMOSIS)
+        suspending = await make_indexed_course(db, client, settings)
+        # ACTIVE there, and also DROPPED from another offering of a third course: neither may be searched.
+        await make_enrollment(db, user=course.classroom.enrolled, offering=suspending.classroom.campus.offering)
+        await suspending.add("Turgor", "SUSPENDEDCOURSE semipermeable membrane pressure")
+        db.add(
+            MemberSuspension(
+                user_id=course.classroom.enrolled.id, university_id=suspending.classroom.campus.university.id
+            )
+        )
+        dropped = await make_indexed_course(db, client, settings)
+        await make_enrollment(
+            db,
+            user=course.classroom.enrolled,
+            offering=dropped.classroom.campus.offering,
+            status=EnrollmentStatus.DROPPED,
+        )
+        await dropped.add("Plasmolysis", "DROPPEDCOURSE semipermeable membrane")
+        await db.flush()
+        chat = await course.open_chat(None)
+        reply = await course.ask(chat, "semipermeable membrane")
+        sent = every_request_text(anthropic)
+        assert OSMOSIS in sent
+        assert "SUSPENDEDCOURSE" not in sent
+        assert "DROPPEDCOURSE" not in sent
+        assert {c["content_item_id"] for c in reply["meta"]["citations"]} == {course.items["Osmosis"]}
 
     async def test_an_unpublished_course_is_not_searched(
         self, db: AsyncSession, course: Course, anthropic: FakeAnthropic

@@ -360,7 +360,65 @@ async def check_lti(context: Context) -> list[CheckResult]:
 
 
 async def check_embeddings(context: Context) -> list[CheckResult]:
-    return [CheckResult("Embeddings", Status.SKIP, "no embeddings provider in this build")]
+    """The tutor's retrieval (docs/tutor.md): the embedding provider answers a one-text call, the server can store
+    vectors, and every published item is in the course index."""
+    from twosigma.retrieval import repository as index
+    from twosigma.retrieval.services.providers import EmbeddingFailed, embed, embedding_config
+
+    name = "Embeddings"
+    assert context.engine is not None
+    async with committed_session(context.engine) as session:
+        effective = await _load_effective(context, session)
+        vectors = await index.vector_storage(session)
+        unindexed = await index.unindexed_item_count(session)
+    results: list[CheckResult] = []
+    provider = effective.llm_embedding_provider
+    config = embedding_config(effective)
+    fix = "check llm.embedding_base_url (or llm.openai_base_url), llm.embedding_api_key and llm.embedding_model"
+    if not provider:
+        detail = "llm.embedding_provider is not set: retrieval is full-text only"
+        if not vectors:
+            detail += " (this PostgreSQL has no `vector` extension either)"
+        results.append(CheckResult(name, Status.SKIP, detail))
+    elif config is None:
+        missing = "llm.embedding_model" if not effective.llm_embedding_model else "llm.bedrock_region"
+        results.append(failed(name, f"{provider}: {missing} is not set", f"twosigma settings set {missing} …"))
+    elif context.offline:
+        detail = f"{provider} ({config.model}) configured; not called (--offline)"
+        results.append(CheckResult(name, Status.SKIP, detail))
+    else:
+        started = time.perf_counter()
+        try:
+            vector = (await embed(config, ["twosigma doctor"], NETWORK_TIMEOUT_SECONDS))[0]
+        except EmbeddingFailed as exc:
+            results.append(failed(name, f"{provider} ({config.model}) did not answer: {exc}", fix))
+        else:
+            elapsed = (time.perf_counter() - started) * 1000
+            detail = f"{provider} embedded one text ({config.model}, {len(vector)} dimensions, {elapsed:.0f} ms)"
+            results.append(ok(name, detail))
+    if provider and not vectors:
+        results.append(
+            CheckResult(
+                f"{name} (vector storage)",
+                Status.WARN,
+                "this PostgreSQL has no `vector` extension (no retrieval_embeddings table): retrieval stays "
+                "full-text only, and no vector is stored",
+                'install pgvector on the server (docs/operations.md "Retrieval")',
+            )
+        )
+    if unindexed:
+        results.append(
+            CheckResult(
+                "Course index",
+                Status.WARN,
+                f"{unindexed} published item(s) not indexed yet: the tutor cannot cite them; a running server's "
+                "retrieval-backfill queue indexes them in the background",
+                "start `twosigma serve`, or run `twosigma index rebuild` to index them now",
+            )
+        )
+    else:
+        results.append(ok("Course index", "every published item is indexed"))
+    return results
 
 
 async def check_workers(context: Context) -> list[CheckResult]:

@@ -1,8 +1,9 @@
 """`twosigma index rebuild [--course ID]`: index every published content item again, with a progress bar.
 
-Needed once after upgrading to the release with the course index (a migration does not run application code),
-after changing `llm.embedding_model` (every item gets an embedding job), or to repair an index by hand. Each
-course is rebuilt in its own transaction; the server may keep running meanwhile.
+An upgrade does not need it: every server indexes published items lacking chunks in the background
+(services/backfill.py). Run it after changing `llm.embedding_model` (every item gets an embedding job), after a
+course's `text_search_config` was changed in SQL, or to repair an index by hand. Each course is rebuilt in its own
+transaction; the server may keep running meanwhile.
 """
 
 from __future__ import annotations

@@ -103,6 +103,50 @@ async def course_ids(session: AsyncSession) -> list[int]:
     return list((await session.scalars(text("SELECT id FROM courses ORDER BY id"))).all())
 
 
+# --- The backfill (services/backfill.py) --------------------------------------------------------------------
+
+# Published items (every ancestor module published) with no chunk, of every course.
+_UNINDEXED = """
+    WITH RECURSIVE pub AS (
+        SELECT id FROM modules WHERE parent_module_id IS NULL AND is_published
+        UNION ALL
+        SELECT m.id FROM modules m JOIN pub ON m.parent_module_id = pub.id WHERE m.is_published
+    )
+    SELECT i.id, i.course_id FROM content_items i JOIN pub ON pub.id = i.module_id
+    WHERE NOT EXISTS (SELECT 1 FROM retrieval_chunks ch WHERE ch.content_item_id = i.id)
+"""
+
+# The advisory-lock namespace of the backfill (the first key of pg_try_advisory_xact_lock(int, int)).
+BACKFILL_LOCK = 21_0001
+
+
+async def courses_with_unindexed_items(session: AsyncSession) -> list[int]:
+    rows = await session.scalars(text(f"SELECT DISTINCT u.course_id FROM ({_UNINDEXED}) u ORDER BY 1"))
+    return list(rows.all())
+
+
+async def unindexed_item_count(session: AsyncSession) -> int:
+    return int(await session.scalar(text(f"SELECT count(*) FROM ({_UNINDEXED}) u")) or 0)
+
+
+async def unindexed_items_of_course(session: AsyncSession, course_id: int, limit: int) -> list[int]:
+    rows = await session.scalars(
+        text(f"SELECT u.id FROM ({_UNINDEXED}) u WHERE u.course_id = :course_id ORDER BY u.id LIMIT :limit"),
+        {"course_id": course_id, "limit": limit},
+    )
+    return list(rows.all())
+
+
+async def lock_course_for_backfill(session: AsyncSession, course_id: int) -> bool:
+    """The course's backfill lock for this transaction, unless another transaction holds it."""
+    return bool(
+        await session.scalar(
+            text("SELECT pg_try_advisory_xact_lock(:space, :course_id)"),
+            {"space": BACKFILL_LOCK, "course_id": course_id},
+        )
+    )
+
+
 @dataclass(frozen=True)
 class ItemSource:
     id: int
@@ -341,14 +385,19 @@ async def pending_jobs(session: AsyncSession) -> int:
 
 # --- Search ----------------------------------------------------------------------------------------------------
 
-# The courses searched: the given ones, or those the user is ACTIVE in; published courses only either way.
+# The courses searched: the given ones, or those the user is ACTIVE in; published courses only either way. "ACTIVE
+# in" is the enrolment checks' own reading (authz/principal.py): an enrolment with status ACTIVE (never DROPPED,
+# COMPLETED or waitlisted) in a course of a university that has not suspended the user (`member_suspensions`: while
+# the row exists, none of the user's enrolments there count).
 _COURSES = """
     SELECT c.id, c.text_search_config FROM courses c
     WHERE c.is_published AND (
         c.id = ANY(CAST(:course_ids AS integer[]))
         OR (CAST(:user_id AS integer) IS NOT NULL AND c.id IN (
             SELECT o.course_id FROM course_enrollments e JOIN course_offerings o ON o.id = e.course_offering_id
-            WHERE e.user_id = :user_id AND e.status = 'ACTIVE'))
+            WHERE e.user_id = :user_id AND e.status = 'ACTIVE')
+            AND NOT EXISTS (
+                SELECT 1 FROM member_suspensions s WHERE s.user_id = :user_id AND s.university_id = c.university_id))
     )
 """
 

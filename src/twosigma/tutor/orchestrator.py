@@ -38,7 +38,15 @@ from twosigma.llm.errors import LLMError, LLMFailure, LLMRateLimited
 from twosigma.llm.factory import ProviderRegistry
 from twosigma.llm.types import Completed, LLMProvider, LLMRequest, TextDelta
 from twosigma.prompts.cache import PromptCache
-from twosigma.retrieval.services.search import Retrieved, citations, course_material, query_text, retrieve
+from twosigma.retrieval.services.search import (
+    Retrieved,
+    TextFound,
+    citations,
+    course_material,
+    query_text,
+    search_text,
+    search_vectors,
+)
 from twosigma.system_settings.effective import EffectiveSettings
 from twosigma.tutor import repository as repo
 from twosigma.tutor.context import (
@@ -50,7 +58,7 @@ from twosigma.tutor.context import (
 )
 from twosigma.tutor.models import ChatMessage, ChatSession
 from twosigma.tutor.schemas import MessageRead
-from twosigma.tutor.system_prompt import SystemPrompt, build_system_prompt
+from twosigma.tutor.system_prompt import SystemPrompt, resolve_system_prompt
 from twosigma.users import service as users_service
 from twosigma.users.models import User
 
@@ -210,12 +218,15 @@ async def start_turn(
     knowledge = await student_knowledge(session, chat.user_id, chat.content_context)
     variables = prompt_variables(await context_view(session, chat.content_context), user, profile, knowledge)
     rows = await history_window(session, chat.id, user_message.id, deps.effective.tutor_history_token_budget)
-    retrieved = await _retrieve(session, deps, chat, user_message.content, [row.content for row in rows[-3:-1]])
-    variables["course_material"] = course_material(retrieved.sources)
-    prompt = await build_system_prompt(session, chat, deps.effective, deps.prompt_cache, variables)
+    found = await _search_text(session, deps, chat, user_message.content, [row.content for row in rows[-3:-1]])
+    template = await resolve_system_prompt(session, chat, deps.effective, deps.prompt_cache)
     # The request's unit of work would commit when the route returns; commit here so that the message is stored
-    # before the provider is called and no connection is held while the model streams.
+    # before the provider is called and no connection is held while the model streams — nor while the query is
+    # embedded (up to 2 s): the vector half of retrieval runs now, its query in a short session of its own.
     await session.commit()
+    retrieved = await search_vectors(found, deps.sessionmaker)
+    variables["course_material"] = course_material(retrieved.sources)
+    prompt = template.compile(variables)
 
     provider: LLMProvider | None = None
     failure: LLMFailure | None = None
@@ -247,13 +258,13 @@ async def start_turn(
     )
 
 
-async def _retrieve(
+async def _search_text(
     session: AsyncSession, deps: TurnDeps, chat: ChatSession, message: str, previous: list[str]
-) -> Retrieved:
+) -> TextFound:
     """The session's course (or, a session opened without a content item, the courses the student is ACTIVE in)."""
     course = (chat.content_context.get("course") or {}).get("id")
     course_id = course if isinstance(course, int) else None
-    return await retrieve(
+    return await search_text(
         session, deps.effective, query_text(message, previous), course_id=course_id, user_id=chat.user_id
     )
 

@@ -84,13 +84,22 @@ async def _resolve(session: AsyncSession, name: str, label: str, cache: PromptCa
         return None
 
 
-async def build_system_prompt(
-    session: AsyncSession,
-    chat: ChatSession,
-    effective: EffectiveSettings,
-    cache: PromptCache,
-    variables: dict[str, str],
-) -> SystemPrompt:
+@dataclass(frozen=True)
+class PromptTemplate:
+    """The prompt a turn will use, resolved (database reads) but not yet compiled with its variables."""
+
+    resolved: ResolvedPrompt | None  # None: the built-in text
+    label: str
+
+    def compile(self, variables: dict[str, str]) -> SystemPrompt:
+        if self.resolved is None:
+            return SystemPrompt(GENERAL_PROTOCOL, None, None, compile_text(GENERAL_PROTOCOL_TEXT, variables))
+        return _compile(self.resolved, self.label, variables)
+
+
+async def resolve_system_prompt(
+    session: AsyncSession, chat: ChatSession, effective: EffectiveSettings, cache: PromptCache
+) -> PromptTemplate:
     """The content item's prompt at its label (its current setting, so redeploying a prompt reaches ongoing
     chats); else the default tutor prompt at `production`; else the built-in text, so the tutor always answers."""
     default = effective.tutor_default_prompt_name
@@ -103,5 +112,16 @@ async def build_system_prompt(
     for name, label in candidates:
         resolved = await _resolve(session, name, label, cache)
         if resolved is not None:
-            return _compile(resolved, label, variables)
-    return SystemPrompt(GENERAL_PROTOCOL, None, None, compile_text(GENERAL_PROTOCOL_TEXT, variables))
+            return PromptTemplate(resolved, label)
+    return PromptTemplate(None, PRODUCTION)
+
+
+async def build_system_prompt(
+    session: AsyncSession,
+    chat: ChatSession,
+    effective: EffectiveSettings,
+    cache: PromptCache,
+    variables: dict[str, str],
+) -> SystemPrompt:
+    """`resolve_system_prompt`, compiled with `variables`."""
+    return (await resolve_system_prompt(session, chat, effective, cache)).compile(variables)

@@ -7,7 +7,9 @@ in the index (indexing.py reads items through the student view).
 
 Ranking: full text always (`ts_rank_cd` over the course's configuration); when an embedding provider is configured
 and vectors exist, the query is embedded at turn time (a short timeout; on failure full text only) and the two
-rankings are fused by reciprocal rank fusion, score = sum of 1 / (60 + rank). The best `tutor.retrieval_k` chunks
+rankings are fused by reciprocal rank fusion, score = sum of 1 / (60 + rank). A turn runs the two halves apart:
+`search_text` in the request's unit of work, `search_vectors` after it committed, so the provider call (up to
+2 s) holds no database connection; the vector query gets a short session of its own. The best `tutor.retrieval_k` chunks
 are kept while their estimated tokens fit `tutor.retrieval_token_budget`.
 """
 
@@ -17,14 +19,15 @@ import logging
 import math
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.retrieval import repository as repo
-from twosigma.retrieval.services.providers import EmbeddingFailed, embed, embedding_config
+from twosigma.retrieval.services.providers import EmbeddingConfig, EmbeddingFailed, embed, embedding_config
 from twosigma.system_settings.effective import EffectiveSettings
 
 logger = logging.getLogger(__name__)
@@ -32,7 +35,8 @@ logger = logging.getLogger(__name__)
 RRF_K = 60
 # Candidates each ranking contributes before fusion.
 CANDIDATES = 20
-# The query embedding is computed while the turn waits: a slow provider costs this much at most.
+# The query embedding is computed while the turn waits (holding no connection): a slow provider costs this much
+# at most.
 QUERY_EMBEDDING_TIMEOUT_SECONDS = 2.0
 SNIPPET_CHARS = 200
 # Characters of the student's message and of the previous turn that make the query.
@@ -110,38 +114,68 @@ def query_text(message: str, previous: Sequence[str]) -> str:
     return " ".join(terms[:MAX_QUERY_TERMS])
 
 
-async def retrieve(
+@dataclass(frozen=True)
+class TextFound:
+    """The first half of a turn's retrieval, read in the request's unit of work: the full-text candidates (one
+    statement) and whether the query still needs an embedding (`embedding` set) for the vector half."""
+
+    query: str
+    courses: list[int]
+    scope_user: int | None
+    k: int
+    budget: int
+    rows: Sequence[Any]
+    embedding: EmbeddingConfig | None
+    started: float
+    ranking: str  # "fts" or "off"
+
+
+async def search_text(
     session: AsyncSession,
     effective: EffectiveSettings,
     query: str,
     *,
     course_id: int | None,
     user_id: int,
-) -> Retrieved:
-    """The course material for one turn: `course_id`'s, or (None) that of every course `user_id` is ACTIVE in."""
+) -> TextFound:
+    """The full-text candidates of `course_id` (or, None, of every course `user_id` is ACTIVE in): one statement
+    in the caller's transaction. No provider is called here."""
     started = time.perf_counter()
     k, budget = effective.tutor_retrieval_k, effective.tutor_retrieval_token_budget
-    if k <= 0 or budget <= 0:
-        return Retrieved([], 0, "off")
-    if not query.strip():  # nothing but stop words ("why?"): no material, and no query
-        return Retrieved([], 0, "fts")
     courses = [course_id] if course_id is not None else []
     scope_user = None if course_id is not None else user_id
-    rows: dict[int, Any] = {}
-    text_rows = await repo.search_text(session, query, courses, scope_user, max(CANDIDATES, k))
-    rows.update((row.id, row) for row in text_rows)
-    order = [row.id for row in text_rows]
-    ranking = "fts"
+    if k <= 0 or budget <= 0:
+        return TextFound(query, courses, scope_user, k, budget, [], None, started, "off")
+    if not query.strip():  # nothing but stop words ("why?"): no material, and no query
+        return TextFound(query, courses, scope_user, k, budget, [], None, started, "fts")
+    rows = await repo.search_text(session, query, courses, scope_user, max(CANDIDATES, k))
     config = embedding_config(effective)
-    if config is not None and await _has_vectors(session):
+    if config is not None and not await _has_vectors(session):
+        config = None
+    return TextFound(query, courses, scope_user, k, budget, rows, config, started, "fts")
+
+
+SessionOpener = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+
+
+async def search_vectors(found: TextFound, open_session: SessionOpener) -> Retrieved:
+    """The second half: the query embedded while NO database connection is held (call it after the unit of work
+    committed), then the vector candidates read in a short session of `open_session`, fused with the full-text
+    ones. A provider failure or timeout (QUERY_EMBEDDING_TIMEOUT_SECONDS) leaves the full-text ranking."""
+    rows: dict[int, Any] = {row.id: row for row in found.rows}
+    order = [row.id for row in found.rows]
+    ranking = found.ranking
+    config = found.embedding
+    if config is not None:
         try:
-            vector = (await embed(config, [query], QUERY_EMBEDDING_TIMEOUT_SECONDS))[0]
+            vector = (await embed(config, [found.query], QUERY_EMBEDDING_TIMEOUT_SECONDS))[0]
         except EmbeddingFailed as exc:
             logger.warning("query embedding failed (%s): full-text retrieval only", exc)
         else:
-            vector_rows = await repo.search_vectors(
-                session, vector, config.model, courses, scope_user, max(CANDIDATES, k)
-            )
+            async with open_session() as session:
+                vector_rows = await repo.search_vectors(
+                    session, vector, config.model, found.courses, found.scope_user, max(CANDIDATES, found.k)
+                )
             rows.update((row.id, row) for row in vector_rows)
             if vector_rows:
                 order = fuse(order, [row.id for row in vector_rows])
@@ -151,13 +185,34 @@ async def retrieve(
     for chunk_id in order:
         row = rows[chunk_id]
         cost = estimate_tokens(row.title, row.body)
-        if spent + cost > budget:
+        if spent + cost > found.budget:
             continue
         spent += cost
         sources.append(Source(len(sources) + 1, row.content_item_id, row.module_id, row.title, row.body))
-        if len(sources) >= k:
+        if len(sources) >= found.k:
             break
-    return Retrieved(sources, round((time.perf_counter() - started) * 1000), ranking)
+    elapsed = 0 if ranking == "off" else round((time.perf_counter() - found.started) * 1000)
+    return Retrieved(sources, elapsed, ranking)
+
+
+async def retrieve(
+    session: AsyncSession,
+    effective: EffectiveSettings,
+    query: str,
+    *,
+    course_id: int | None,
+    user_id: int,
+) -> Retrieved:
+    """Both halves in one session (the command line, the bench): the course material for `course_id`, or (None)
+    for every course `user_id` is ACTIVE in. A tutor turn runs the halves apart (tutor/orchestrator.py), so that no
+    connection waits on the provider."""
+    found = await search_text(session, effective, query, course_id=course_id, user_id=user_id)
+
+    @asynccontextmanager
+    async def same_session() -> AsyncIterator[AsyncSession]:
+        yield session
+
+    return await search_vectors(found, same_session)
 
 
 _vector_storage: dict[str, bool] = {}
