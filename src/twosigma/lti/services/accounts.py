@@ -7,6 +7,7 @@ import hashlib
 import ipaddress
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,6 +15,7 @@ from urllib.parse import urlsplit
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from twosigma.authz.principal import Grant, Principal
 from twosigma.config import Settings
 from twosigma.enums import UserRole
 from twosigma.kit.fields import Email
@@ -111,6 +113,17 @@ async def grant_roles(
     for role in sorted(roles - {UserRole.STUDENT}):
         scope = None if role is UserRole.UNIVERSITY_ADMIN else department_id
         await tenancy.ensure_role(session, user_id, platform.university_id, role, scope)
+
+
+def linking_principal(principal: Principal, university_id: int) -> Principal:
+    """Who may choose the offering an unlinked LMS course is linked to, or the items a deep-linking request places:
+    the LMS course's instructor (a pending link or a deep link exists for a launch with a linking role only) chooses
+    among the university's courses as an instructor would, for this choice only; the role stored afterwards is
+    scoped to the chosen course's department. A university
+    admin chooses as themselves; a member suspended in the university chooses nothing."""
+    if UserRole.UNIVERSITY_ADMIN in principal.roles_in(university_id) or principal.is_suspended_in(university_id):
+        return principal
+    return replace(principal, grants=(*principal.grants, Grant(university_id, UserRole.INSTRUCTOR)))
 
 
 def frame_origins(platform: LtiPlatform, claims: Mapping[str, Any]) -> tuple[str, ...]:

@@ -23,7 +23,14 @@ from twosigma.kit.errors import AppError, Forbidden
 from twosigma.lti import repository
 from twosigma.lti.models import LtiDeepLink, LtiPlatform
 from twosigma.lti.services import keys, platforms
-from twosigma.lti.services.accounts import LINKING_ROLES, frame_origins, grant_roles, map_roles, user_for
+from twosigma.lti.services.accounts import (
+    LINKING_ROLES,
+    frame_origins,
+    grant_roles,
+    linking_principal,
+    map_roles,
+    user_for,
+)
 from twosigma.lti.services.verification import CONTEXT, DEEP_LINKING, DEPLOYMENT_ID, ROLES, LaunchRefused
 
 DEEP_LINK_LIFETIME = timedelta(minutes=30)
@@ -80,7 +87,9 @@ def _now() -> datetime:
 async def _picker_courses(session: AsyncSession, user_id: int, university_id: int) -> list[PickerCourse]:
     principal = await authz_repository.load_principal_in(session, user_id)
     assert principal is not None
-    _, courses = await lti_access.linkable_offerings(session, principal, university_id)
+    _, courses = await lti_access.linkable_offerings(
+        session, linking_principal(principal, university_id), university_id
+    )
     rows = await repository.items_of_courses(session, [c.id for c in courses])
     by_course: dict[int, list[PickerItem]] = {}
     for row in rows:

@@ -19,7 +19,7 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -30,7 +30,6 @@ from twosigma.auth import service as auth_service
 from twosigma.auth.schemas import TokenPair
 from twosigma.authz import repository as authz_repository
 from twosigma.authz.access import lti as lti_access
-from twosigma.authz.principal import Grant, Principal
 from twosigma.config import Settings
 from twosigma.courses.models import Course, CourseOffering
 from twosigma.courses.schemas import OfferingCreate
@@ -49,6 +48,7 @@ from twosigma.lti.services.accounts import (
     STAFF_ROLES,
     frame_origins,
     grant_roles,
+    linking_principal,
     map_roles,
     text,
     user_for,
@@ -315,7 +315,7 @@ async def _ask_for_offering(
 ) -> LinkChoice:
     principal = await authz_repository.load_principal_in(session, user.id)
     assert principal is not None
-    principal = _linking_principal(principal, platform.university_id)
+    principal = linking_principal(principal, platform.university_id)
     offerings, courses = await lti_access.linkable_offerings(session, principal, platform.university_id)
     by_id = {c.id: c for c in courses}
     token = secrets.token_urlsafe(32)
@@ -338,16 +338,6 @@ async def _ask_for_offering(
     return LinkChoice(token, title, [(o, by_id[o.course_id]) for o in offerings], courses, origins)
 
 
-def _linking_principal(principal: Principal, university_id: int) -> Principal:
-    """Who may choose the offering an unlinked LMS course is linked to: the LMS course's instructor (a pending link
-    exists for a launch with a linking role only) chooses among the university's courses as an instructor would,
-    for this choice only; the role stored afterwards is scoped to the chosen course's department. A university
-    admin chooses as themselves; a member suspended in the university chooses nothing."""
-    if UserRole.UNIVERSITY_ADMIN in principal.roles_in(university_id) or principal.is_suspended_in(university_id):
-        return principal
-    return replace(principal, grants=(*principal.grants, Grant(university_id, UserRole.INSTRUCTOR)))
-
-
 async def finish_link(session: AsyncSession, settings: Settings, token: str, choice: str) -> Launched | AppError:
     """Link the pending launch's LMS course to the chosen offering (`offering:<id>`), or to a new offering of the
     chosen course (`course:<id>`), then go on as the launch would have."""
@@ -363,7 +353,7 @@ async def finish_link(session: AsyncSession, settings: Settings, token: str, cho
         kind, _, raw = choice.partition(":")
         if kind not in ("offering", "course") or not raw.isdigit() or not 1 <= int(raw) <= INT4_MAX:
             raise LaunchRefused("no offering or course was chosen")
-        linking = _linking_principal(principal, platform.university_id)
+        linking = linking_principal(principal, platform.university_id)
         async with session.begin_nested():
             if kind == "offering":
                 offering = await lti_access.linkable_offering(session, linking, platform.university_id, int(raw))
