@@ -59,6 +59,7 @@ from twosigma.lti.services.verification import (
     CONTEXT,
     CUSTOM,
     DEEP_LINKING_REQUEST,
+    LAUNCH_PRESENTATION,
     MESSAGE_TYPE,
     NRPS,
     ROLES,
@@ -205,13 +206,18 @@ def _claim_url(claims: Mapping[str, Any], claim: str, name: str) -> str | None:
     return url if isinstance(url, str) and url.startswith(("https://", "http://")) and len(url) <= 1000 else None
 
 
-def _service_url(platform: LtiPlatform, url: str | None, memberships_url: str | None) -> str | None:
+def _service_url(
+    platform: LtiPlatform, claims: Mapping[str, Any], url: str | None, memberships_url: str | None
+) -> str | None:
     """An AGS URL of a launch, kept only on one of the platform's own origins: its issuer's, its registered
-    endpoints', or the launch's membership service's (an LMS such as Canvas serves both from the school's host)."""
+    endpoints', the launch's membership service's or the LMS page's it came from (Canvas serves them from the
+    school's host, not its issuer's)."""
     if url is None:
         return None
+    presentation = claims.get(LAUNCH_PRESENTATION)
+    page = presentation.get("return_url") if isinstance(presentation, dict) else None
     hosts = (platform.issuer, platform.auth_login_url, platform.auth_token_url, platform.jwks_url, memberships_url)
-    if any(other and outbound.same_origin(url, other) for other in hosts):
+    if any(isinstance(other, str) and outbound.same_origin(url, other) for other in (*hosts, page)):
         return url
     logger.warning("lti launch: line item %r ignored: not on the platform's origins", url[:200])
     return None
@@ -263,7 +269,7 @@ async def _admit(
     title = text(context.get("title"), 255) if isinstance(context, dict) else None
     item_id = _content_item_id(claims)
     memberships_url = _claim_url(claims, NRPS, "context_memberships_url")
-    lineitem = _service_url(platform, _claim_url(claims, AGS, "lineitem"), memberships_url)
+    lineitem = _service_url(platform, claims, _claim_url(claims, AGS, "lineitem"), memberships_url)
     origins = frame_origins(platform, claims)
     linked = await repository.get_context(session, platform.id, context_id)
     if linked is None and not roles & LINKING_ROLES:
