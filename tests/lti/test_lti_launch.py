@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.fixtures.courses import make_campus
@@ -24,7 +24,7 @@ from twosigma.config import Settings
 from twosigma.courses.models import CourseOffering
 from twosigma.enrollments.models import CourseEnrollment
 from twosigma.enums import EnrollmentStatus, UserRole
-from twosigma.lti.models import LtiContext, LtiIdentity
+from twosigma.lti.models import LtiContext, LtiIdentity, LtiPlatform
 from twosigma.tenancy.models import UserUniversityRole
 from twosigma.users.models import User
 
@@ -153,6 +153,8 @@ class TestRoles:
         self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings, lti: LtiCampus
     ) -> None:
         await link_context(client, settings, lti, "course-101")
+        # The institution Administrator is a university admin only on a platform that opted in (docs/lti.md).
+        await db.execute(update(LtiPlatform).where(LtiPlatform.id == lti.platform_id).values(grant_admin_role=True))
         spec = LaunchSpec(sub=random_sub(), roles=[ADMINISTRATOR])
         launched_query(await launch(client, lti.platform, spec))
         user = await _identity_user(db, lti.platform.issuer, spec.sub)

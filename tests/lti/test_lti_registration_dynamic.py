@@ -101,7 +101,7 @@ class TestDynamicRegistration:
         )
         r = await client.get("/lti/register", params=params)
         assert r.status_code == 400
-        assert "does not start with the issuer" in r.text
+        assert "is not on the origin of the issuer" in r.text
 
     async def test_only_the_universitys_admins_make_links(
         self, client: httpx.AsyncClient, db: AsyncSession, settings: Settings

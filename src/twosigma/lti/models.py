@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
     text,
     true,
@@ -59,6 +60,8 @@ class LtiPlatform(Base):
     auth_token_url: Mapped[str] = mapped_column(String(1000), nullable=False)
     jwks_url: Mapped[str] = mapped_column(String(1000), nullable=False)
     enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=true())
+    # The institution/system Administrator role the platform asserts makes a university admin only when true.
+    grant_admin_role: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 
@@ -79,10 +82,11 @@ class LtiLoginState(Base):
 
 
 class LtiIdentity(Base):
-    """A user as a platform knows them: `(issuer, subject)` is the only key a launch is matched by."""
+    """A user as a platform registration knows them: `(platform_id, subject)` is the only key a launch is matched by
+    (never the issuer alone: platforms of several universities may share one issuer, docs/lti.md "Security")."""
 
     __tablename__ = "lti_identities"
-    __table_args__ = (UniqueConstraint("issuer", "subject"),)
+    __table_args__ = (UniqueConstraint("platform_id", "subject"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)

@@ -115,7 +115,10 @@ async def platform_by_client(session: AsyncSession, issuer: str, client_id: str)
 
 async def enabled_platforms_of_issuer(session: AsyncSession, issuer: str) -> Sequence[LtiPlatform]:
     result = await session.scalars(
-        select(LtiPlatform).where(LtiPlatform.issuer == issuer, LtiPlatform.enabled.is_(True)).limit(2)
+        select(LtiPlatform)
+        .where(LtiPlatform.issuer == issuer, LtiPlatform.enabled.is_(True))
+        .order_by(LtiPlatform.id)
+        .limit(100)
     )
     return result.all()
 
@@ -174,9 +177,10 @@ async def take_pending(session: AsyncSession, token_hash: str) -> LtiPendingLink
 # --- Identities and contexts ---------------------------------------------------------------------------------------
 
 
-async def get_identity(session: AsyncSession, issuer: str, subject: str) -> LtiIdentity | None:
+async def get_identity(session: AsyncSession, platform_id: int, subject: str) -> LtiIdentity | None:
+    """The identity a platform registration created: never looked up by issuer (platforms share issuers)."""
     result = await session.scalars(
-        select(LtiIdentity).where(LtiIdentity.issuer == issuer, LtiIdentity.subject == subject)
+        select(LtiIdentity).where(LtiIdentity.platform_id == platform_id, LtiIdentity.subject == subject)
     )
     return result.first()
 
@@ -186,6 +190,12 @@ async def get_context(session: AsyncSession, platform_id: int, context_id: str) 
         select(LtiContext).where(LtiContext.platform_id == platform_id, LtiContext.context_id == context_id)
     )
     return result.first()
+
+
+async def department_of_offering(session: AsyncSession, offering_id: int) -> int | None:
+    """The department of the offering's course (None: the course has none)."""
+    stmt = select(Course.department_id).join(CourseOffering, CourseOffering.course_id == Course.id)
+    return (await session.scalars(stmt.where(CourseOffering.id == offering_id))).first()
 
 
 async def contexts_of_offering(session: AsyncSession, offering_id: int) -> Sequence[LtiContext]:

@@ -31,6 +31,10 @@ class PlatformCreate(Schema):
     auth_login_url: Url = Field(description="The platform's OIDC authorization endpoint.")
     auth_token_url: Url = Field(description="The platform's OAuth2 token endpoint (Advantage services).")
     jwks_url: Url = Field(description="Where the platform publishes the keys it signs launches with.")
+    grant_admin_role: bool = Field(
+        default=False,
+        description="true: the platform's institution/system Administrator role makes a university admin here.",
+    )
 
 
 class PlatformUpdate(Schema):
@@ -39,6 +43,7 @@ class PlatformUpdate(Schema):
     auth_token_url: Url | None = None
     jwks_url: Url | None = None
     enabled: bool | None = Field(default=None, description="false: launches from this platform are refused.")
+    grant_admin_role: bool | None = None
 
 
 class ToolEndpoints(ReadSchema):
@@ -59,6 +64,7 @@ class PlatformRead(ReadSchema):
     auth_token_url: str
     jwks_url: str
     enabled: bool
+    grant_admin_role: bool
     tool: ToolEndpoints
     created_at: datetime
     updated_at: datetime

@@ -305,11 +305,13 @@ async def ensure_student_role(session: AsyncSession, user_id: int, university_id
     await session.execute(stmt)
 
 
-async def ensure_role(session: AsyncSession, user_id: int, university_id: int, role: UserRole) -> None:
-    """Grant `role` university-wide unless the user holds it already (race-safe)."""
+async def ensure_role(
+    session: AsyncSession, user_id: int, university_id: int, role: UserRole, department_id: int | None = None
+) -> None:
+    """Grant `role` (in `department_id`, None: university-wide) unless the user holds it already (race-safe)."""
     stmt = (
         insert(UserUniversityRole)
-        .values(user_id=user_id, university_id=university_id, role=role)
+        .values(user_id=user_id, university_id=university_id, role=role, department_id=department_id)
         .on_conflict_do_nothing(index_elements=["user_id", "university_id", "role"])
     )
     await session.execute(stmt)

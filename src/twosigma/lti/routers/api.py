@@ -48,7 +48,7 @@ async def list_platforms(university: LtiUniversity, session: DbSession, settings
 async def create_platform(
     university: LtiUniversity, data: PlatformCreate, session: DbSession, settings: AppSettings
 ) -> PlatformRead:
-    return platforms.present(settings, await platforms.create_platform(session, university, data))
+    return platforms.present(settings, await platforms.create_platform(session, settings, university, data))
 
 
 @router.patch(
@@ -60,7 +60,7 @@ async def create_platform(
 async def update_platform(
     platform: ManagedPlatform, data: PlatformUpdate, session: DbSession, settings: AppSettings
 ) -> PlatformRead:
-    return platforms.present(settings, await platforms.update_platform(session, platform, data))
+    return platforms.present(settings, await platforms.update_platform(session, settings, platform, data))
 
 
 @router.post(

@@ -13,7 +13,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.config import Settings
-from twosigma.lti.services import keys
+from twosigma.lti.services import keys, outbound
 
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 TOKEN_MARGIN_SECONDS = 60
@@ -53,6 +53,9 @@ class TokenCache:
             cached = self._tokens.get(key)
             if cached is not None and cached.expires_at - TOKEN_MARGIN_SECONDS > time.monotonic():
                 return cached.value
+            reason = await outbound.refusal(settings, row.auth_token_url)
+            if reason is not None:
+                raise ServiceCallFailed(f"token endpoint refused: {reason}", permanent=True)
             assertion = await keys.sign(
                 session, settings, {"iss": row.client_id, "sub": row.client_id, "aud": row.auth_token_url}
             )

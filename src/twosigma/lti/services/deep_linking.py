@@ -23,9 +23,15 @@ from twosigma.kit.errors import AppError, Forbidden
 from twosigma.lti import repository
 from twosigma.lti.models import LtiDeepLink, LtiPlatform
 from twosigma.lti.services import keys, platforms
-from twosigma.lti.services.accounts import LINKING_ROLES, frame_origins, map_roles, user_for
-from twosigma.lti.services.verification import DEEP_LINKING, DEPLOYMENT_ID, ROLES, LaunchRefused
-from twosigma.tenancy.services import universities as tenancy
+from twosigma.lti.services.accounts import (
+    LINKING_ROLES,
+    frame_origins,
+    grant_roles,
+    linking_principal,
+    map_roles,
+    user_for,
+)
+from twosigma.lti.services.verification import CONTEXT, DEEP_LINKING, DEPLOYMENT_ID, ROLES, LaunchRefused
 
 DEEP_LINK_LIFETIME = timedelta(minutes=30)
 MAX_ITEMS = 50
@@ -81,7 +87,9 @@ def _now() -> datetime:
 async def _picker_courses(session: AsyncSession, user_id: int, university_id: int) -> list[PickerCourse]:
     principal = await authz_repository.load_principal_in(session, user_id)
     assert principal is not None
-    _, courses = await lti_access.linkable_offerings(session, principal, university_id)
+    _, courses = await lti_access.linkable_offerings(
+        session, linking_principal(principal, university_id), university_id
+    )
     rows = await repository.items_of_courses(session, [c.id for c in courses])
     by_course: dict[int, list[PickerItem]] = {}
     for row in rows:
@@ -91,9 +99,24 @@ async def _picker_courses(session: AsyncSession, user_id: int, university_id: in
     return [PickerCourse(code=c.code, title=c.title, items=by_course.get(c.id, [])) for c in courses]
 
 
+async def _grant(
+    session: AsyncSession, platform: LtiPlatform, user_id: int, roles: frozenset[UserRole], claims: dict[str, Any]
+) -> None:
+    """Course roles in the department of the course linked to the request's LMS course; when none is linked yet,
+    only the admin role (course roles wait for the link, launch.finish_link)."""
+    context = claims.get(CONTEXT)
+    context_id = context.get("id") if isinstance(context, dict) else None
+    linked = await repository.get_context(session, platform.id, context_id) if isinstance(context_id, str) else None
+    if linked is None:
+        await grant_roles(session, platform, user_id, roles & {UserRole.UNIVERSITY_ADMIN}, None)
+    else:
+        department = await repository.department_of_offering(session, linked.course_offering_id)
+        await grant_roles(session, platform, user_id, roles, department)
+
+
 async def start(session: AsyncSession, settings: Settings, platform: LtiPlatform, claims: dict[str, Any]) -> Picker:
     """A verified deep-linking request: the instructor's account and roles, then the picker's token and items."""
-    roles = map_roles(claims[ROLES])
+    roles = map_roles(claims[ROLES], grant_admin=platform.grant_admin_role)
     if not roles & LINKING_ROLES:
         raise DeepLinkingForbidden(details={"reason": "a deep linking request from a member without a staff role"})
     dl_settings = claims[DEEP_LINKING]
@@ -102,8 +125,7 @@ async def start(session: AsyncSession, settings: Settings, platform: LtiPlatform
         raise LaunchRefused("the deep link return URL is not usable")
     data = dl_settings.get("data")
     user = await user_for(session, settings, platform, claims)
-    for role in roles - {UserRole.STUDENT}:
-        await tenancy.ensure_role(session, user.id, platform.university_id, role)
+    await _grant(session, platform, user.id, roles, claims)
     token = secrets.token_urlsafe(32)
     now = _now()
     origins = frame_origins(platform, claims)

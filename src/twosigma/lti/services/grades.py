@@ -31,7 +31,7 @@ from twosigma.jobs.runner import Queue
 from twosigma.lti import repository
 from twosigma.lti.models import LtiContext
 from twosigma.lti.schemas import GradeSyncRead, ScoreSendRead
-from twosigma.lti.services import access_tokens
+from twosigma.lti.services import access_tokens, outbound
 from twosigma.lti.services.access_tokens import ServiceCallFailed
 
 logger = logging.getLogger("twosigma.lti")
@@ -142,6 +142,9 @@ def scores_url(lineitem_url: str) -> str:
 async def _post(
     session: AsyncSession, settings: Settings, client: httpx.AsyncClient, row: Any, payload: Mapping[str, Any]
 ) -> None:
+    reason = await outbound.refusal(settings, scores_url(row.lineitem_url))
+    if reason is not None:
+        raise ServiceCallFailed(f"line item refused: {reason}", permanent=True)
     for retry_with_new_token in (True, False):
         token = await access_tokens.token_cache().token(session, settings, client, row, SCORE_SCOPE)
         try:

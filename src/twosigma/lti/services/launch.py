@@ -43,11 +43,13 @@ from twosigma.kit.ratelimit import RateLimiter
 from twosigma.lti import repository
 from twosigma.lti.models import LtiContext, LtiLaunchCode, LtiLoginState, LtiPendingLink, LtiPlatform
 from twosigma.lti.schemas import ContextLink, ContextRead
-from twosigma.lti.services import deep_linking, grades, platforms
+from twosigma.lti.services import deep_linking, grades, outbound, platforms
 from twosigma.lti.services.accounts import (
     LINKING_ROLES,
     STAFF_ROLES,
     frame_origins,
+    grant_roles,
+    linking_principal,
     map_roles,
     text,
     user_for,
@@ -58,6 +60,7 @@ from twosigma.lti.services.verification import (
     CONTEXT,
     CUSTOM,
     DEEP_LINKING_REQUEST,
+    LAUNCH_PRESENTATION,
     MESSAGE_TYPE,
     NRPS,
     ROLES,
@@ -65,7 +68,6 @@ from twosigma.lti.services.verification import (
     LaunchRefused,
     verify,
 )
-from twosigma.tenancy.services import universities as tenancy
 from twosigma.users.models import User
 
 logger = logging.getLogger("twosigma.lti")
@@ -108,15 +110,24 @@ def refuse(refusal: AppError, where: str) -> AppError:
 # --- The login ---------------------------------------------------------------------------------------------------
 
 
-async def _platform_for_login(session: AsyncSession, issuer: str, client_id: str | None) -> LtiPlatform:
+async def _platform_for_login(
+    session: AsyncSession, issuer: str, client_id: str | None, deployment: str | None
+) -> LtiPlatform:
+    """The platform by `(issuer, client_id)`; without a client id, the one platform of the issuer, or among several
+    (Canvas cloud instances share one issuer) the one whose registered deployments hold `lti_deployment_id`."""
     if client_id:
         platform = await repository.platform_by_client(session, issuer, client_id)
         if platform is not None and platform.enabled:
             return platform
         raise LaunchRefused(f"no enabled platform is registered for issuer {issuer!r} and client id {client_id!r}")
-    candidates = await repository.enabled_platforms_of_issuer(session, issuer)
+    candidates = list(await repository.enabled_platforms_of_issuer(session, issuer))
+    if len(candidates) > 1 and deployment:
+        candidates = [p for p in candidates if deployment in p.deployment_ids]
     if len(candidates) != 1:
-        raise LaunchRefused(f"issuer {issuer!r} names {'no' if not candidates else 'several'} registered platforms")
+        raise LaunchRefused(
+            f"issuer {issuer!r} names {'no' if not candidates else 'several'} registered platforms"
+            + ("" if len(candidates) < 2 else "; the login request must carry client_id or lti_deployment_id")
+        )
     return candidates[0]
 
 
@@ -154,8 +165,8 @@ async def start_login(
     issuer, login_hint = params.get("iss"), params.get("login_hint")
     if not issuer or not login_hint or not params.get("target_link_uri"):
         raise LaunchRefused("the login request lacks iss, login_hint or target_link_uri")
-    platform = await _platform_for_login(session, issuer, params.get("client_id"))
     deployment = params.get("lti_deployment_id")
+    platform = await _platform_for_login(session, issuer, params.get("client_id"), deployment)
     if deployment and deployment not in platform.deployment_ids:
         raise LaunchRefused(f"the deployment id {deployment[:100]!r} is not registered for this platform")
     state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
@@ -224,6 +235,23 @@ def _claim_url(claims: Mapping[str, Any], claim: str, name: str) -> str | None:
     return url if isinstance(url, str) and url.startswith(("https://", "http://")) and len(url) <= 1000 else None
 
 
+def _service_url(
+    platform: LtiPlatform, claims: Mapping[str, Any], url: str | None, memberships_url: str | None
+) -> str | None:
+    """An AGS URL of a launch, kept only on one of the platform's own origins: its issuer's, its registered
+    endpoints', the launch's membership service's or the LMS page's it came from (Canvas serves them from the
+    school's host, not its issuer's)."""
+    if url is None:
+        return None
+    presentation = claims.get(LAUNCH_PRESENTATION)
+    page = presentation.get("return_url") if isinstance(presentation, dict) else None
+    hosts = (platform.issuer, platform.auth_login_url, platform.auth_token_url, platform.jwks_url, memberships_url)
+    if any(isinstance(other, str) and outbound.same_origin(url, other) for other in (*hosts, page)):
+        return url
+    logger.warning("lti launch: line item %r ignored: not on the platform's origins", url[:200])
+    return None
+
+
 async def launch(
     session: AsyncSession, settings: Settings, id_token: str | None, state: str | None, browser: str | None
 ) -> Launched | LinkChoice | Picker | AppError:
@@ -241,6 +269,9 @@ async def launch(
     try:
         if platform is None or not platform.enabled:
             raise LaunchRefused("the platform is disabled")
+        reason = await outbound.refusal(settings, platform.jwks_url)
+        if reason is not None:
+            raise LaunchRefused(f"the platform's JWKS URL is refused: {reason}")
         claims = await verify(
             id_token,
             ExpectedLaunch(
@@ -263,7 +294,7 @@ async def launch(
 async def _admit(
     session: AsyncSession, settings: Settings, platform: LtiPlatform, claims: dict[str, Any]
 ) -> Launched | LinkChoice:
-    roles = map_roles(claims[ROLES])
+    roles = map_roles(claims[ROLES], grant_admin=platform.grant_admin_role)
     context = claims.get(CONTEXT)
     context_id = text(context.get("id"), 255) if isinstance(context, dict) else None
     if context_id is None:
@@ -271,16 +302,17 @@ async def _admit(
     title = text(context.get("title"), 255) if isinstance(context, dict) else None
     item_id = _content_item_id(claims)
     memberships_url = _claim_url(claims, NRPS, "context_memberships_url")
-    lineitem = _claim_url(claims, AGS, "lineitem")
+    lineitem = _service_url(platform, claims, _claim_url(claims, AGS, "lineitem"), memberships_url)
     origins = frame_origins(platform, claims)
     linked = await repository.get_context(session, platform.id, context_id)
     if linked is None and not roles & LINKING_ROLES:
         raise ContextNotSetUp(details={"reason": f"context {context_id!r} is linked to no offering"})
     user = await user_for(session, settings, platform, claims)
-    for role in roles - {UserRole.STUDENT}:
-        await tenancy.ensure_role(session, user.id, platform.university_id, role)
-    if linked is None:
+    if linked is None:  # course roles wait for the offering chosen (finish_link): only the admin role now
+        await grant_roles(session, platform, user.id, roles & {UserRole.UNIVERSITY_ADMIN}, None)
         return await _ask_for_offering(session, platform, user, context_id, title, memberships_url, item_id, origins)
+    department = await repository.department_of_offering(session, linked.course_offering_id)
+    await grant_roles(session, platform, user.id, roles, department)
     if memberships_url:
         linked.memberships_url = memberships_url
     if title:
@@ -331,6 +363,7 @@ async def _ask_for_offering(
 ) -> LinkChoice:
     principal = await authz_repository.load_principal_in(session, user.id)
     assert principal is not None
+    principal = linking_principal(principal, platform.university_id)
     offerings, courses = await lti_access.linkable_offerings(session, principal, platform.university_id)
     by_id = {c.id: c for c in courses}
     token = secrets.token_urlsafe(32)
@@ -368,17 +401,21 @@ async def finish_link(session: AsyncSession, settings: Settings, token: str, cho
         kind, _, raw = choice.partition(":")
         if kind not in ("offering", "course") or not raw.isdigit() or not 1 <= int(raw) <= INT4_MAX:
             raise LaunchRefused("no offering or course was chosen")
+        linking = linking_principal(principal, platform.university_id)
         async with session.begin_nested():
             if kind == "offering":
-                offering = await lti_access.linkable_offering(session, principal, platform.university_id, int(raw))
+                offering = await lti_access.linkable_offering(session, linking, platform.university_id, int(raw))
             else:
-                course = await lti_access.linkable_course(session, principal, platform.university_id, int(raw))
+                course = await lti_access.linkable_course(session, linking, platform.university_id, int(raw))
                 offering = await offerings_service.create_offering(
                     session,
                     course,
                     OfferingCreate(term_name=(row.context_title or "LMS course")[:100], visibility=Visibility.UNLISTED),
                 )
             await _link(session, platform, row.context_id, offering.id, row.context_title, row.memberships_url)
+            if linking is not principal:  # the LMS course's instructor: instructor in the chosen course's department
+                department = await repository.department_of_offering(session, offering.id)
+                await grant_roles(session, platform, user.id, frozenset({UserRole.INSTRUCTOR}), department)
             return await _launched(session, settings, user, row.content_item_id, tuple(row.frame_origins), offering.id)
     except AppError as refusal:
         return refuse(refusal, "link")

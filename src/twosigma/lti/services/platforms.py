@@ -8,15 +8,30 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.config import Settings
-from twosigma.kit.errors import Conflict
+from twosigma.kit.errors import Conflict, Invalid
 from twosigma.lti import repository
 from twosigma.lti.models import LtiPlatform
 from twosigma.lti.schemas import PlatformCreate, PlatformRead, PlatformUpdate, ToolEndpoints
+from twosigma.lti.services import outbound
 from twosigma.tenancy.models import University
 
 LOGIN_PATH = "/lti/login"
 LAUNCH_PATH = "/lti/launch"
 JWKS_PATH = "/lti/jwks.json"
+
+
+class PlatformUrlRefused(Invalid):
+    code = "lti_platform_url_refused"
+    default_message = "The platform's URLs must be https URLs on public internet addresses."
+
+
+async def _check_urls(settings: Settings, data: PlatformCreate | PlatformUpdate) -> None:
+    """The URLs the server fetches (token endpoint, JWKS) and the login URL pass the outbound guard (422)."""
+    for name in ("auth_login_url", "auth_token_url", "jwks_url"):
+        url = getattr(data, name)
+        reason = await outbound.refusal(settings, url) if url is not None else None
+        if reason is not None:
+            raise PlatformUrlRefused(f"{name}: {reason}.", details={"field": name, "reason": reason})
 
 
 class PlatformTaken(Conflict):
@@ -44,6 +59,7 @@ def present(settings: Settings, platform: LtiPlatform) -> PlatformRead:
         auth_token_url=platform.auth_token_url,
         jwks_url=platform.jwks_url,
         enabled=platform.enabled,
+        grant_admin_role=platform.grant_admin_role,
         tool=tool_endpoints(settings),
         created_at=platform.created_at,
         updated_at=platform.updated_at,
@@ -54,9 +70,12 @@ async def list_platforms(session: AsyncSession, university: University) -> Seque
     return await repository.platforms_of(session, university.id)
 
 
-async def create_platform(session: AsyncSession, university: University, data: PlatformCreate) -> LtiPlatform:
+async def create_platform(
+    session: AsyncSession, settings: Settings, university: University, data: PlatformCreate
+) -> LtiPlatform:
     """409 `lti_platform_taken` when the (issuer, client_id) is registered already, by this university or another
-    (which one is not said)."""
+    (which one is not said); 422 `lti_platform_url_refused` for a URL the outbound guard refuses."""
+    await _check_urls(settings, data)
     platform = LtiPlatform(university_id=university.id, **data.model_dump())
     try:
         async with session.begin_nested():
@@ -68,7 +87,10 @@ async def create_platform(session: AsyncSession, university: University, data: P
     return platform
 
 
-async def update_platform(session: AsyncSession, platform: LtiPlatform, data: PlatformUpdate) -> LtiPlatform:
+async def update_platform(
+    session: AsyncSession, settings: Settings, platform: LtiPlatform, data: PlatformUpdate
+) -> LtiPlatform:
+    await _check_urls(settings, data)
     for name, value in data.model_dump(exclude_unset=True).items():
         if value is not None:
             setattr(platform, name, value)

@@ -4,9 +4,10 @@ expiring registration link; the LMS's admin pastes it into the LMS, which opens 
 platform's registration endpoint, stores the platform it gets back for the link's university, and shows a
 confirmation page that tells the LMS it may close it (`org.imsglobal.lti.close`).
 
-The configuration URL must start with the issuer it names (Dynamic Registration §3.5.1); in production the issuer
-and every URL the configuration names must be https on public addresses (sso/oidc.py `ensure_public`), since who
-holds the link chooses what the server fetches. Any failure leaves the link unused and nothing stored.
+The configuration URL must be on the origin (scheme, host, port: compared parsed, not as a string prefix) of the
+issuer it names (Dynamic Registration §3.5.1); every URL fetched or stored passes the outbound guard
+(services/outbound.py: https on public addresses in production), since who holds the link chooses what the server
+fetches. Any failure leaves the link unused and nothing stored.
 """
 
 from __future__ import annotations
@@ -24,15 +25,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from twosigma.authz.principal import Principal
-from twosigma.config import Environment, Settings
+from twosigma.config import Settings
 from twosigma.kit.errors import AppError, BadRequest, Conflict
 from twosigma.lti import repository
 from twosigma.lti.models import LtiPlatform, LtiRegistrationLink
 from twosigma.lti.schemas import RegistrationLinkRead
-from twosigma.lti.services import platforms
+from twosigma.lti.services import outbound, platforms
 from twosigma.lti.services.grades import SCORE_SCOPE
+from twosigma.lti.services.outbound import same_origin
 from twosigma.lti.services.roster import MEMBERSHIP_SCOPE
-from twosigma.sso import oidc
 from twosigma.tenancy.models import University
 
 LINK_LIFETIME = timedelta(days=7)
@@ -155,18 +156,16 @@ async def register(
     try:
         if not openid_configuration:
             raise RegistrationRefused("the LMS sent no openid_configuration")
-        public_only = settings.environment is Environment.PRODUCTION
         async with session.begin_nested():
-            return await _register(session, settings, link, openid_configuration, registration_token, public_only)
+            return await _register(session, settings, link, openid_configuration, registration_token)
     except AppError as refusal:
         return refusal
 
 
-async def _ensure_public(url: str) -> None:
-    try:
-        await oidc.ensure_public(url)
-    except AppError as exc:
-        raise RegistrationRefused(f"{url} is not an https URL on a public address") from exc
+async def _ensure_fetchable(settings: Settings, url: str) -> None:
+    reason = await outbound.refusal(settings, url)
+    if reason is not None:
+        raise RegistrationRefused(reason)
 
 
 async def _register(
@@ -175,20 +174,17 @@ async def _register(
     link: LtiRegistrationLink,
     configuration_url: str,
     registration_token: str | None,
-    public_only: bool,
 ) -> Registered:
     async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_SECONDS, follow_redirects=False) as client:
-        if public_only:
-            await _ensure_public(configuration_url)
+        await _ensure_fetchable(settings, configuration_url)
         config = await _json(client, "GET", configuration_url, headers={"Accept": "application/json"})
         issuer = _url(config, "issuer")
-        if not configuration_url.startswith(issuer):
-            raise RegistrationRefused("the configuration URL does not start with the issuer it names")
+        if not same_origin(configuration_url, issuer):
+            raise RegistrationRefused("the configuration URL is not on the origin of the issuer it names")
         endpoints = {name: _url(config, name) for name in ("authorization_endpoint", "token_endpoint", "jwks_uri")}
         registration_endpoint = _url(config, "registration_endpoint")
-        if public_only:
-            for url in (*endpoints.values(), registration_endpoint):
-                await _ensure_public(url)
+        for url in (*endpoints.values(), registration_endpoint):
+            await _ensure_fetchable(settings, url)
         headers = {"Accept": "application/json"}
         if registration_token:
             headers["Authorization"] = f"Bearer {registration_token}"

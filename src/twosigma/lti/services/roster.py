@@ -1,7 +1,7 @@
 """Names and Role Provisioning Services 2.0 (docs/lti.md, "Rosters"): pull a linked LMS course's members through
 its platform's membership service, and make the offering's roster match.
 
-Per member (`status` Active): the account of `(issuer, user_id)` (found or created, as a launch does), the roles
+Per member (`status` Active): the account of `(platform, user_id)` (found or created, as a launch does), the roles
 the LMS gives them mapped as at launch, and for a learner an ACTIVE enrolment. Learners enrolled from this platform
 whom the LMS no longer lists as Active are DROPPED. Paged answers (`Link: <…>; rel="next"`) are followed, up to
 `MAX_PAGES`. `POST /offerings/{id}/lti/sync-roster` runs it for every linked course of the offering and reports the
@@ -28,11 +28,10 @@ from twosigma.kit.errors import AppError, Conflict, UpstreamError
 from twosigma.lti import repository
 from twosigma.lti.models import LtiContext, LtiPlatform
 from twosigma.lti.schemas import RosterSyncRead
-from twosigma.lti.services import access_tokens
+from twosigma.lti.services import access_tokens, outbound
 from twosigma.lti.services.access_tokens import ServiceCallFailed
-from twosigma.lti.services.accounts import STAFF_ROLES, map_roles, user_for
+from twosigma.lti.services.accounts import STAFF_ROLES, grant_roles, map_roles, user_for
 from twosigma.system_settings.effective import get_effective_settings
-from twosigma.tenancy.services import universities as tenancy
 
 logger = logging.getLogger("twosigma.lti")
 
@@ -82,6 +81,9 @@ async def fetch_members(
         for _ in range(MAX_PAGES):
             if next_url is None:
                 break
+            reason = await outbound.refusal(settings, next_url)
+            if reason is not None:
+                raise ServiceCallFailed(f"membership service refused: {reason}", permanent=True)
             token = await tokens.token(session, settings, client, row, MEMBERSHIP_SCOPE)
             try:
                 response = await client.get(
@@ -104,6 +106,10 @@ async def fetch_members(
                 raise ServiceCallFailed("membership service answered no members list", permanent=False)
             members += [m for m in listed if isinstance(m, dict)]
             next_url = _next_link(response)
+            if next_url is not None and not outbound.same_origin(next_url, url):
+                raise ServiceCallFailed(
+                    f"membership service's next page {next_url[:200]} is not on its origin", permanent=True
+                )
     return members
 
 
@@ -120,13 +126,17 @@ async def sync_context(session: AsyncSession, settings: Settings, context: LtiCo
     if platform is None or not platform.enabled or not context.memberships_url:
         return counts
     members = await fetch_members(session, settings, platform, context.memberships_url)
+    department = await repository.department_of_offering(session, context.course_offering_id)
     listed: set[int] = set()
     for member in members:
         sub = member.get("user_id")
         if not isinstance(sub, str) or not 0 < len(sub) <= 255 or member.get("status", "Active") != "Active":
             continue
         roles_claim = member.get("roles")
-        roles = map_roles([r for r in roles_claim if isinstance(r, str)] if isinstance(roles_claim, list) else [])
+        roles = map_roles(
+            [r for r in roles_claim if isinstance(r, str)] if isinstance(roles_claim, list) else [],
+            grant_admin=platform.grant_admin_role,
+        )
         claims = {"sub": sub, "email": member.get("email"), "name": member.get("name")}
         try:
             async with session.begin_nested():
@@ -136,8 +146,7 @@ async def sync_context(session: AsyncSession, settings: Settings, context: LtiCo
             continue
         counts.members += 1
         listed.add(user.id)
-        for role in roles - {UserRole.STUDENT}:
-            await tenancy.ensure_role(session, user.id, platform.university_id, role)
+        await grant_roles(session, platform, user.id, roles, department)
         if roles & STAFF_ROLES:
             counts.staff += 1
         elif UserRole.STUDENT in roles and await enrollments.enroll_from_platform(

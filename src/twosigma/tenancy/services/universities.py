@@ -208,12 +208,15 @@ async def ensure_student_role(session: AsyncSession, user_id: int, university_id
     await repo.ensure_student_role(session, user_id, university_id)
 
 
-async def ensure_role(session: AsyncSession, user_id: int, university_id: int, role: UserRole) -> None:
-    """A role asserted by the university's own LMS (lti/): granted university-wide unless already held. Never
-    PLATFORM_ADMIN: an LMS speaks for its university only."""
+async def ensure_role(
+    session: AsyncSession, user_id: int, university_id: int, role: UserRole, department_id: int | None = None
+) -> None:
+    """A role asserted by the university's own LMS (lti/): granted in `department_id` (None: university-wide) unless
+    the role is already held in the university (a held grant is never widened nor moved). Never PLATFORM_ADMIN: an
+    LMS speaks for its university only."""
     if role is UserRole.PLATFORM_ADMIN:
         raise ValueError("PLATFORM_ADMIN is never granted from outside")
-    await repo.ensure_role(session, user_id, university_id, role)
+    await repo.ensure_role(session, user_id, university_id, role, department_id)
 
 
 # The tenant that holds PLATFORM_ADMIN roles no university was named for (`twosigma admin create`): country "ZZ"
