@@ -269,9 +269,9 @@ async def launch(
     try:
         if platform is None or not platform.enabled:
             raise LaunchRefused("the platform is disabled")
-        reason = await outbound.refusal(settings, platform.jwks_url)
-        if reason is not None:
-            raise LaunchRefused(f"the platform's JWKS URL is refused: {reason}")
+        refused = await outbound.refusal(settings, platform.jwks_url)
+        if refused is not None:
+            raise LaunchRefused(f"the platform's JWKS URL is refused: {refused}")
         claims = await verify(
             id_token,
             ExpectedLaunch(
