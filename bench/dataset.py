@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import bcrypt
+from sqlalchemy import text as sql_text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from twosigma.api_keys.service import create_key
@@ -274,8 +275,11 @@ async def build(url: str, settings: Settings, smoke: bool) -> DataSet:
             session = AsyncSession(bind=conn, join_transaction_mode="create_savepoint")
             await install_builtin_prompts(session)
             await _composed_prompts(session)
-            # The course index, as `twosigma index rebuild` builds it (the COPY above went around the service).
-            for course_id in sorted({info.course_id for info in data.courses.values()}):
+            # The course index of EVERY course, as `twosigma index rebuild` builds it (the COPY above went around the
+            # service): a course left out would be indexed by the servers' background backfill while the scenarios
+            # run, and the bench would measure that work instead of the steady state.
+            all_courses = (await session.execute(sql_text("SELECT id FROM courses ORDER BY id"))).scalars().all()
+            for course_id in all_courses:
                 await indexing.rebuild_course(session, course_id, batch=1000)
             created = await create_key(session, settings, "bench", admin)
             data.api_public, data.api_secret = created.key.public_key, created.secret_key

@@ -29,7 +29,8 @@ from twosigma.retrieval.services.indexing import index_items
 logger = logging.getLogger(__name__)
 
 QUEUE_NAME = "retrieval-backfill"
-ITEMS_PER_BATCH = 200
+# Small: the chunking runs on the server's event loop, so a batch must not stall the requests it serves for long.
+ITEMS_PER_BATCH = 25
 
 
 async def backfill_batch(database: Database) -> int:
