@@ -394,12 +394,15 @@ _COURSES = """
     WHERE c.is_published AND (
         c.id = ANY(CAST(:course_ids AS integer[]))
         OR (CAST(:user_id AS integer) IS NOT NULL AND c.id IN (
-            SELECT o.course_id FROM course_enrollments e JOIN course_offerings o ON o.id = e.course_offering_id
-            WHERE e.user_id = :user_id AND e.status = 'ACTIVE')
-            AND NOT EXISTS (
-                SELECT 1 FROM member_suspensions s WHERE s.user_id = :user_id AND s.university_id = c.university_id))
+            SELECT o.course_id FROM course_enrollments e
+            JOIN course_offerings o ON o.id = e.course_offering_id
+            JOIN courses oc ON oc.id = o.course_id
+            WHERE e.user_id = :user_id AND e.status = 'ACTIVE' AND NOT EXISTS (
+                SELECT 1 FROM member_suspensions s WHERE s.user_id = :user_id AND s.university_id = oc.university_id)))
     )
 """
+# (The suspension test sits inside the enrolment subquery, not beside `c.id IN (…)`: there it changed the planner's
+# estimate of the searched courses and the turn's search went from ~1 ms to ~60 ms on the bench data set.)
 
 # The student's words OR-ed (plainto_tsquery ANDs them: a question rarely has every word of a passage), each
 # course's query built with that course's configuration; ranked by ts_rank_cd (cover density).
