@@ -47,7 +47,7 @@ async def policies_of(
         .outerjoin(CourseTutorPolicy, CourseTutorPolicy.course_id == (course_id if course_id is not None else -1))
     )
     row = (await session.execute(stmt)).one()
-    return row[0], row[1]
+    return row.UniversityTutorPolicy, row.CourseTutorPolicy
 
 
 async def course_of_item(session: AsyncSession, content_item_id: int) -> Row[int, int, int | None] | None:
